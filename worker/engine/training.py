@@ -1,0 +1,365 @@
+"""Training an adapter with transformers' Trainer, reporting through a ProgressCallback.
+
+The Trainer does the optimisation work (accumulation, warm-up, mixed precision, checkpoints,
+resume, multi-GPU through accelerate/torchrun); this module configures it from the studio's
+TrainingConfig and bridges its events to the engine's callback, including evaluation on
+benchmarks every N steps and cancellation between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    DataCollatorForSeq2Seq,
+    DataCollatorWithFlattening,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from .config import TrainingConfig
+from .data import IGNORE_INDEX, tokenize_example
+from .errors import ConfigError
+from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+
+log = logging.getLogger(__name__)
+
+# Called with (model, step); returns the accuracy of each benchmark at that step.
+EvaluateFn = Callable[[Any, int], list[EvalInfo]]
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    total_steps: int
+    train_loss: float | None
+    seconds: float
+    tokens: int
+    tokens_per_second: float
+    stopped_early: bool
+    peak_memory_bytes: int
+    evals: list[EvalInfo] = field(default_factory=list)
+
+
+class _RightPaddingCollator:
+    """Pads a micro-batch on the right (training) whatever side the tokenizer generates with."""
+
+    def __init__(self, tokenizer: Any, packing: bool):
+        self.tokenizer = tokenizer
+        if packing:
+            # Padding-free: one row per micro-batch, position ids restart per example so
+            # attention does not cross example boundaries.
+            self.inner: Any = DataCollatorWithFlattening(separator_id=IGNORE_INDEX)
+        else:
+            self.inner = DataCollatorForSeq2Seq(
+                tokenizer, padding=True, pad_to_multiple_of=8, label_pad_token_id=IGNORE_INDEX
+            )
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "right"
+        try:
+            return self.inner(features)
+        finally:
+            self.tokenizer.padding_side = side
+
+
+class _Bridge(TrainerCallback):
+    """Turns Trainer events into the engine's progress calls."""
+
+    def __init__(
+        self,
+        progress: ProgressCallback,
+        evaluate: EvaluateFn | None,
+        eval_every: int | None,
+    ):
+        self.progress = progress
+        self.tokens = 0  # real (non-pad) tokens trained on, counted by StudioTrainer
+        self.evaluate = evaluate
+        self.eval_every = eval_every
+        self.evals: list[EvalInfo] = []
+        self.stopped = False
+        self.train_seconds = 0.0  # excludes time spent evaluating, for a truthful ETA
+        self._mark = 0.0
+        self._tokens_at_start = 0
+        self._last_loss: float | None = None
+        self._last_lr: float | None = None
+
+    def _run_eval(self, model: Any, step: int) -> None:
+        if self.evaluate is None:
+            return
+        self.progress.on_phase("evaluating")
+        for info in self.evaluate(model, step):
+            self.evals.append(info)
+            self.progress.on_eval(info)
+        self.progress.on_phase("training")
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.progress.on_phase("training")
+        self._tokens_at_start = self.tokens
+        if state.global_step == 0 and self.eval_every:
+            self._run_eval(model, 0)
+        self._mark = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self._last_loss = float(logs["loss"])
+            self._last_lr = float(logs.get("learning_rate", 0.0))
+        if "eval_loss" in logs:
+            self.progress.on_validation(ValidationInfo(state.global_step, float(logs["eval_loss"])))
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        now = time.perf_counter()
+        self.train_seconds += now - self._mark
+        step, total = state.global_step, state.max_steps
+        tokens = self.tokens - self._tokens_at_start
+        info = StepInfo(
+            step=step,
+            total_steps=total,
+            epoch=float(state.epoch or 0.0),
+            learning_rate=None,
+            tokens_per_second=tokens / self.train_seconds if self.train_seconds else None,
+            eta_seconds=self.train_seconds / step * (total - step) if step else None,
+            elapsed_seconds=self.train_seconds,
+        )
+        self._pending = info
+        if self.eval_every and step % self.eval_every == 0 and step < total:
+            self._run_eval(model, step)
+        if self.progress.should_stop():
+            self.stopped = True
+            control.should_training_stop = True
+            self.progress.on_log(f"stop requested: training ends at step {step}")
+        self._mark = time.perf_counter()
+
+    def on_substep_end(self, args, state, control, **kwargs):
+        if self.progress.should_stop():
+            self.stopped = True
+            control.should_training_stop = True
+
+    def flush_step(self) -> None:
+        """Emits the step reported last, with the loss the Trainer logged for it."""
+        info = getattr(self, "_pending", None)
+        if info is not None:
+            info.loss = self._last_loss
+            info.learning_rate = self._last_lr
+            self.progress.on_step(info)
+            self._pending = None
+
+
+class _LogThenReport(TrainerCallback):
+    """Registered after the bridge so a step is reported once its loss has been logged."""
+
+    def __init__(self, bridge: _Bridge):
+        self.bridge = bridge
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if not control.should_log:
+            self.bridge.flush_step()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.bridge.flush_step()
+
+
+def _is_adapter_wrapper(model: Any) -> bool:
+    """Our bottleneck wrapper: not a PreTrainedModel or PeftModel, but saves like one."""
+    from peft import PeftModel
+    from transformers import PreTrainedModel
+
+    return not isinstance(model, PreTrainedModel | PeftModel) and hasattr(model, "save_pretrained")
+
+
+class StudioTrainer(Trainer):
+    """Saves and restores only the adapter of models the Trainer does not know (bottleneck
+    adapters), so a checkpoint holds megabytes, not the whole base model; counts the real
+    tokens of each training micro-batch for the throughput figure."""
+
+    bridge: _Bridge | None = None
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.bridge is not None:
+            mask = inputs.get("attention_mask")
+            self.bridge.tokens += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        if _is_adapter_wrapper(self.model):
+            out = output_dir or self.args.output_dir
+            Path(out).mkdir(parents=True, exist_ok=True)
+            self.model.save_pretrained(out)
+            return
+        super()._save(output_dir, state_dict)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+        target = model if model is not None else self.model
+        if _is_adapter_wrapper(target):
+            from .adapters import load_adapter_weights
+
+            load_adapter_weights(target, resume_from_checkpoint)
+            return
+        super()._load_from_checkpoint(resume_from_checkpoint, model)
+
+
+def _training_arguments(
+    cfg: TrainingConfig,
+    output_dir: Path,
+    *,
+    learning_rate: float,
+    dtype: torch.dtype,
+    device: torch.device,
+    has_validation: bool,
+    eval_every: int | None,
+) -> TrainingArguments:
+    if cfg.batch_size % cfg.micro_batch_size:
+        raise ConfigError(
+            f"training.batch_size ({cfg.batch_size}) must be a multiple of "
+            f"training.micro_batch_size ({cfg.micro_batch_size})"
+        )
+    on_gpu = device.type == "cuda"
+    save = cfg.save_steps is not None and cfg.save_steps > 0
+    return TrainingArguments(
+        output_dir=str(output_dir / "checkpoints"),
+        per_device_train_batch_size=cfg.micro_batch_size,
+        per_device_eval_batch_size=cfg.micro_batch_size,
+        gradient_accumulation_steps=cfg.batch_size // cfg.micro_batch_size,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps if cfg.max_steps else -1,
+        learning_rate=learning_rate,
+        warmup_steps=cfg.warmup_steps,
+        lr_scheduler_type=cfg.lr_scheduler,
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if save else "no",
+        save_steps=cfg.save_steps if save else 500,
+        save_total_limit=3 if save else None,
+        eval_strategy="steps" if has_validation and eval_every else "no",
+        eval_steps=eval_every,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        bf16=on_gpu and dtype == torch.bfloat16,
+        fp16=on_gpu and dtype == torch.float16,
+        use_cpu=not on_gpu,
+        # Batches of similar length waste little on padding (the seed recipe pads at random).
+        train_sampling_strategy="sequential" if cfg.packing else "group_by_length",
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        optim="adamw_torch_fused" if on_gpu else "adamw_torch",
+    )
+
+
+def tokenize_records(
+    records: list[dict[str, str]], tokenizer: Any, cfg: TrainingConfig
+) -> list[dict[str, list[int]]]:
+    rows = [
+        tokenize_example(
+            r, tokenizer, cutoff_len=cfg.cutoff_len, train_on_inputs=cfg.train_on_inputs,
+            template=cfg.prompt_template,
+        )
+        for r in records
+    ]
+    # An example whose answer was cut away entirely teaches nothing and yields a NaN loss.
+    return [r for r in rows if any(label != IGNORE_INDEX for label in r["labels"])]
+
+
+def peak_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def train_adapter(
+    model: Any,
+    tokenizer: Any,
+    train_records: list[dict[str, str]],
+    val_records: list[dict[str, str]],
+    cfg: TrainingConfig,
+    output_dir: str | Path,
+    *,
+    learning_rate: float,
+    progress: ProgressCallback | None = None,
+    evaluate: EvaluateFn | None = None,
+    eval_every: int | None = None,
+) -> TrainResult:
+    """Trains the adapter already injected into `model`. Checkpoints go to output_dir/checkpoints."""
+    progress = progress or ProgressCallback()
+    output_dir = Path(output_dir)
+    device = next(model.parameters()).device
+    dtype = next(p for p in model.parameters() if not p.requires_grad).dtype
+
+    progress.on_phase("preparing_data")
+    train_rows = tokenize_records(train_records, tokenizer, cfg)
+    val_rows = tokenize_records(val_records, tokenizer, cfg)
+    if not train_rows:
+        raise ConfigError("no training example has an answer within cutoff_len; raise training.cutoff_len")
+
+    # Trainable weights in fp32 keep mixed-precision updates stable (the base stays low-precision).
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+    if cfg.gradient_checkpointing:
+        base = getattr(model, "get_base_model", lambda: model)()
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base.config.use_cache = False
+
+    args = _training_arguments(
+        cfg, output_dir, learning_rate=learning_rate, dtype=dtype, device=device,
+        has_validation=bool(val_rows), eval_every=eval_every,
+    )
+    collator = _RightPaddingCollator(tokenizer, cfg.packing)
+    bridge = _Bridge(progress, evaluate, eval_every)
+    trainer = StudioTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=val_rows or None,
+        data_collator=collator,
+        callbacks=[bridge, _LogThenReport(bridge)],
+    )
+    trainer.bridge = bridge
+    # The engine reports through its own callback; the Trainer's printer would write log dicts to stdout.
+    trainer.remove_callback(PrinterCallback)
+    resume = None
+    if cfg.resume:
+        resume = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        if resume:
+            progress.on_log(f"resuming from {resume}")
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    bridge.flush_step()
+    already = eval_every and trainer.state.global_step % eval_every == 0
+    if val_rows and not bridge.stopped and not already:
+        trainer.evaluate()  # reported through the bridge's on_log
+    if cfg.gradient_checkpointing:
+        base.gradient_checkpointing_disable()
+        base.config.use_cache = True
+    model.eval()
+    tokens = bridge.tokens
+    loss = output.training_loss if output.training_loss and not math.isnan(output.training_loss) else None
+    return TrainResult(
+        steps=trainer.state.global_step,
+        total_steps=trainer.state.max_steps,
+        train_loss=loss,
+        seconds=seconds,
+        tokens=tokens,
+        tokens_per_second=tokens / bridge.train_seconds if bridge.train_seconds else 0.0,
+        stopped_early=bridge.stopped,
+        peak_memory_bytes=peak_memory_bytes(device),
+        evals=bridge.evals,
+    )
