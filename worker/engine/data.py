@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 from .errors import DataError
 from .prompts import build_prompt
+
+log = logging.getLogger(__name__)
 
 FIELDS = ("instruction", "input", "output", "answer")
 REQUIRED = ("instruction", "output")
@@ -29,6 +32,9 @@ class Problem:
     row: int | None  # 1-based record number; None for file-level problems
     field: str | None
     message: str
+    # "warning": the record is dropped and the rest kept (duplicates, empty answers, which the
+    # paper's own math_data.json has); "error": the file is refused.
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = []
@@ -85,14 +91,15 @@ def parse_records(text: str, fmt: str) -> tuple[list[Any], list[Problem]]:
 def validate_records(
     records: list[Any], *, require_answer: bool = False, max_problems: int = 20
 ) -> list[Problem]:
-    """Shape, required fields, types, empty and duplicate records; at most `max_problems`."""
+    """Shape, required fields, types, empty and duplicate records; at most `max_problems` errors
+    (warnings are all reported, since they decide which records are dropped)."""
     problems: list[Problem] = []
     if not records:
         return [Problem(None, None, "the dataset has no records")]
     seen: dict[tuple, int] = {}
     required = REQUIRED + (("answer",) if require_answer else ())
     for i, rec in enumerate(records, 1):
-        if len(problems) >= max_problems:
+        if sum(p.severity == "error" for p in problems) >= max_problems:
             break
         if rec is None:
             continue  # already reported by the parser
@@ -113,13 +120,20 @@ def validate_records(
             if not isinstance(value, str):
                 problems.append(Problem(i, name, f"must be text, got {type(value).__name__}"))
             elif name in required and not value.strip():
-                problems.append(Problem(i, name, "is empty"))
+                severity = "warning" if name == "output" else "error"
+                problems.append(Problem(i, name, "is empty", severity))
         key = tuple(str(rec.get(f, "")) for f in ("instruction", "input", "output"))
         if key in seen and all(isinstance(rec.get(f, ""), str) for f in ("instruction", "input", "output")):
-            problems.append(Problem(i, None, f"duplicate of row {seen[key]}"))
+            problems.append(Problem(i, None, f"duplicate of row {seen[key]}", "warning"))
         else:
             seen.setdefault(key, i)
-    return problems[:max_problems]
+    return problems
+
+
+def drop_warned(records: list[Any], problems: list[Problem]) -> list[Any]:
+    """The records left once those with warnings (duplicates, empty answers) are dropped."""
+    dropped = {p.row for p in problems if p.severity == "warning"}
+    return [r for i, r in enumerate(records, 1) if i not in dropped]
 
 
 def normalise(rec: dict[str, Any]) -> dict[str, str]:
@@ -128,7 +142,9 @@ def normalise(rec: dict[str, Any]) -> dict[str, str]:
 
 
 def load_records(path: str | Path, *, require_answer: bool = False) -> list[dict[str, str]]:
-    """Reads and validates a dataset file; raises DataError listing the first problems."""
+    """Reads and validates a dataset file; raises DataError listing the first errors.
+
+    Records with warnings (duplicates, empty outputs) are dropped and logged."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"dataset file not found: {p}")
@@ -137,12 +153,20 @@ def load_records(path: str | Path, *, require_answer: bool = False) -> list[dict
     except UnicodeDecodeError:
         raise DataError(f"{p} is not UTF-8 text") from None
     records, problems = parse_records(text, detect_format(p.name, text))
-    problems += validate_records(records, require_answer=require_answer) if not problems or records else []
-    if problems:
-        shown = "; ".join(str(x) for x in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    if not problems or records:
+        problems += validate_records(records, require_answer=require_answer)
+    errors = [x for x in problems if x.severity == "error"]
+    if errors:
+        shown = "; ".join(str(x) for x in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise DataError(f"{p}: {shown}{more}")
-    return [normalise(r) for r in records]
+    kept = drop_warned(records, problems)
+    if len(kept) < len(records):
+        log.warning("%s: dropped %d record(s): %s", p, len(records) - len(kept),
+                    "; ".join(str(x) for x in problems[:3]))
+    if not kept:
+        raise DataError(f"{p}: no usable records left after dropping duplicates and empty outputs")
+    return [normalise(r) for r in kept]
 
 
 def split_validation(

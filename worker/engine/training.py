@@ -312,7 +312,11 @@ def train_adapter(
             p.data = p.data.float()
     if cfg.gradient_checkpointing:
         base = getattr(model, "get_base_model", lambda: model)()
-        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # Non-reentrant checkpointing needs no input grads, so frozen embeddings are fine.
+        if hasattr(base, "activation_checkpointing_enable"):
+            base.activation_checkpointing_enable({"use_reentrant": False})
+        else:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         base.config.use_cache = False
 
     args = _training_arguments(
@@ -347,7 +351,8 @@ def train_adapter(
     if val_rows and not bridge.stopped and not already:
         trainer.evaluate()  # reported through the bridge's on_log
     if cfg.gradient_checkpointing:
-        base.gradient_checkpointing_disable()
+        disable = getattr(base, "activation_checkpointing_disable", None) or base.gradient_checkpointing_disable
+        disable()
         base.config.use_cache = True
     model.eval()
     tokens = bridge.tokens
