@@ -201,3 +201,26 @@ def load_model(
         model.config.pad_token_id = tokenizer.pad_token_id
     model.eval()
     return LoadedModel(model, tokenizer, reference, family_of(model), dtype, dev)
+
+
+def load_model_config(reference: str) -> Any:
+    """The model's transformers config without its weights: enough to validate a placement."""
+    from transformers import AutoConfig
+
+    kind, value = parse_reference(reference)
+    validate_reference(reference)
+    if kind == "tiny":
+        from .tiny import build_tiny_config
+
+        return build_tiny_config(value)
+    if kind == "demo":
+        cached = model_cache_dir() / f"demo-{value}"
+        if (cached / "config.json").is_file():
+            return AutoConfig.from_pretrained(cached)
+        return AutoConfig.from_pretrained(demo_model_folder(value))
+    if kind == "gguf":
+        return AutoConfig.from_pretrained(str(Path(value).parent), gguf_file=Path(value).name)
+    try:
+        return AutoConfig.from_pretrained(value)
+    except OSError as e:
+        raise ConfigError(f"could not read the config of {reference!r}: {e.__class__.__name__}") from None

@@ -81,15 +81,23 @@ def build_byte_tokenizer():
     return tok
 
 
-def build_tiny_model(family: str, seed: int = 0, vocab_size: int | None = None):
-    """A randomly initialised causal LM of `family` with a fixed seed."""
-    from transformers import AutoModelForCausalLM
+BYTE_VOCAB_SIZE = 259  # 256 bytes + pad, bos, eos
 
-    configs = _configs(vocab_size or len(build_byte_tokenizer()))
+
+def build_tiny_config(family: str, vocab_size: int = BYTE_VOCAB_SIZE):
+    configs = _configs(vocab_size)
     if family not in configs:
         raise ValueError(f"unknown tiny family {family!r}; choose one of {', '.join(TINY_FAMILIES)}")
     config = configs[family]()
     config.pad_token_id, config.bos_token_id, config.eos_token_id = 0, 1, 2
+    return config
+
+
+def build_tiny_model(family: str, seed: int = 0, vocab_size: int = BYTE_VOCAB_SIZE):
+    """A randomly initialised causal LM of `family` with a fixed seed."""
+    from transformers import AutoModelForCausalLM
+
+    config = build_tiny_config(family, vocab_size)
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
     model.eval()
