@@ -18,8 +18,11 @@ def test_minimal_config_gets_defaults():
 def test_round_trip_through_dict():
     data = {
         **BASE,
-        "adapter": {"method": "series", "placement": {"modules": ["mlp"], "layers": [0, 1]},
-                    "params": {"bottleneck_size": 64}},
+        "adapter": {
+            "method": "series",
+            "placement": {"modules": ["mlp"], "layers": [0, 1]},
+            "params": {"bottleneck_size": 64},
+        },
         "training": {"epochs": 1, "learning_rate": 3e-4},
         "evaluation": {"benchmarks": ["svamp"], "decoding": {"max_new_tokens": 32}},
     }

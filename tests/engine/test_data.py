@@ -17,7 +17,12 @@ from worker.engine.tiny import build_byte_tokenizer
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "llm-adapters"
 RECORDS = [
-    {"instruction": "Add 2 and 3.", "input": "", "output": "2 + 3 = 5. The answer is 5.", "answer": "5"},
+    {
+        "instruction": "Add 2 and 3.",
+        "input": "",
+        "output": "2 + 3 = 5. The answer is 5.",
+        "answer": "5",
+    },
     {"instruction": "Subtract.", "input": "9 - 4", "output": "The answer is 5.", "answer": 5},
 ]
 
@@ -50,7 +55,11 @@ def test_each_format_loads_the_same_records(tmp_path, fmt):
         ("obj.json", '{"instruction": "x"}', "must be an array"),
         ("broken.json", "[{", "not valid JSON"),
         ("nofield.jsonl", '{"instruction": "x"}\n', "row 1, field 'output': missing"),
-        ("blank.jsonl", '{"instruction": " ", "output": "y"}\n', "row 1, field 'instruction': is empty"),
+        (
+            "blank.jsonl",
+            '{"instruction": " ", "output": "y"}\n',
+            "row 1, field 'instruction': is empty",
+        ),
         ("types.jsonl", '{"instruction": 3, "output": "y"}\n', "must be text, got int"),
         ("extra.jsonl", '{"instruction": "x", "output": "y", "label": 1}\n', "unknown field"),
         ("allempty.jsonl", '{"instruction": "x", "output": ""}\n', "no usable records left"),
@@ -109,8 +118,12 @@ def test_validation_split_is_seeded_and_disjoint():
 
 def test_duplicates_and_empty_outputs_are_dropped_not_refused(tmp_path):
     path = tmp_path / "d.jsonl"
-    rows = [{"instruction": "a", "output": "x"}, {"instruction": "a", "output": "x"},
-            {"instruction": "b", "output": ""}, {"instruction": "c", "output": "z"}]
+    rows = [
+        {"instruction": "a", "output": "x"},
+        {"instruction": "a", "output": "x"},
+        {"instruction": "b", "output": ""},
+        {"instruction": "c", "output": "z"},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows))
     assert [r["instruction"] for r in load_records(path)] == ["a", "c"]
     problems = validate_records(rows)

@@ -10,9 +10,14 @@ from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
 from worker.engine.training import train_adapter
 
 RECORDS = [
-    {"instruction": f"What is {a} plus {b}?", "input": "", "output": f"The answer is {a + b}.",
-     "answer": str(a + b)}
-    for a in range(6) for b in range(6)
+    {
+        "instruction": f"What is {a} plus {b}?",
+        "input": "",
+        "output": f"The answer is {a + b}.",
+        "answer": str(a + b),
+    }
+    for a in range(6)
+    for b in range(6)
 ]
 
 
@@ -39,18 +44,35 @@ class Recorder(ProgressCallback):
 
 def _model():
     torch.manual_seed(0)
-    return get_peft_model(build_tiny_model("llama"), LoraConfig(r=4, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]))
+    return get_peft_model(
+        build_tiny_model("llama"),
+        LoraConfig(r=4, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]),
+    )
 
 
 def _train(tmp_path, progress=None, model=None, learning_rate=5e-3, **overrides):
-    cfg = TrainingConfig(**{
-        "epochs": 1, "max_steps": 6, "batch_size": 4, "micro_batch_size": 2, "warmup_steps": 0,
-        "val_set_size": 0, "seed": 7, **overrides,
-    })
+    cfg = TrainingConfig(
+        **{
+            "epochs": 1,
+            "max_steps": 6,
+            "batch_size": 4,
+            "micro_batch_size": 2,
+            "warmup_steps": 0,
+            "val_set_size": 0,
+            "seed": 7,
+            **overrides,
+        }
+    )
     model = model or _model()
     result = train_adapter(
-        model, build_byte_tokenizer(), RECORDS[:30], RECORDS[30:], cfg, tmp_path,
-        learning_rate=learning_rate, progress=progress,
+        model,
+        build_byte_tokenizer(),
+        RECORDS[:30],
+        RECORDS[30:],
+        cfg,
+        tmp_path,
+        learning_rate=learning_rate,
+        progress=progress,
     )
     return model, result
 
@@ -131,11 +153,21 @@ def test_evaluate_hook_runs_before_and_every_n_steps(tmp_path):
 
     rec = Recorder()
     model = _model()
-    cfg = TrainingConfig(epochs=1, max_steps=6, batch_size=4, micro_batch_size=2, warmup_steps=0,
-                         val_set_size=0)
-    result = train_adapter(model, build_byte_tokenizer(), RECORDS, [], cfg, tmp_path,
-                           learning_rate=1e-3, progress=rec, evaluate=evaluate_in_eval_mode,
-                           eval_every=2)
+    cfg = TrainingConfig(
+        epochs=1, max_steps=6, batch_size=4, micro_batch_size=2, warmup_steps=0, val_set_size=0
+    )
+    result = train_adapter(
+        model,
+        build_byte_tokenizer(),
+        RECORDS,
+        [],
+        cfg,
+        tmp_path,
+        learning_rate=1e-3,
+        progress=rec,
+        evaluate=evaluate_in_eval_mode,
+        eval_every=2,
+    )
     assert calls == [0, 2, 4]  # the final step is evaluated by the runner, not twice
     assert [e.step for e in rec.evals] == [0, 2, 4] and len(result.evals) == 3
     assert "evaluating" in rec.phases
@@ -145,8 +177,16 @@ def test_validation_loss_reported(tmp_path):
     rec = Recorder()
     model = _model()
     cfg = TrainingConfig(epochs=1, max_steps=4, batch_size=4, micro_batch_size=2, warmup_steps=0)
-    train_adapter(model, build_byte_tokenizer(), RECORDS[:30], RECORDS[30:], cfg, tmp_path,
-                  learning_rate=1e-3, progress=rec)
+    train_adapter(
+        model,
+        build_byte_tokenizer(),
+        RECORDS[:30],
+        RECORDS[30:],
+        cfg,
+        tmp_path,
+        learning_rate=1e-3,
+        progress=rec,
+    )
     assert len(rec.validation) == 1 and rec.validation[0].step == 4 and rec.validation[0].loss > 0
 
 

@@ -40,7 +40,9 @@ class PlacementConfig:
 class AdapterConfig:
     method: str = _help("adapter method: lora, dora, series, adapterh, adapterp, parallel, ...")
     placement: PlacementConfig = _help("where the adapter goes", factory=PlacementConfig)
-    params: dict[str, Any] = _help("method parameters (r, alpha, bottleneck_size, ...)", factory=dict)
+    params: dict[str, Any] = _help(
+        "method parameters (r, alpha, bottleneck_size, ...)", factory=dict
+    )
 
 
 @dataclass
@@ -80,7 +82,9 @@ class EvaluationConfig:
     every_n_steps: int | None = _help("evaluate during training every N steps", None)
     max_examples: int | None = _help("cap examples per benchmark", None)
     batch_size: int = _help("prompts per generation batch", 16)
-    data_dir: str | None = _help("folder in the LLM-Adapters layout holding the benchmark sets", None)
+    data_dir: str | None = _help(
+        "folder in the LLM-Adapters layout holding the benchmark sets", None
+    )
     decoding: DecodingConfig = _help("decoding settings", factory=DecodingConfig)
 
 
@@ -133,7 +137,9 @@ def _check_value(value: Any, hint: Any, where: str) -> Any:
                 return _check_value(value, option, where)
             except ConfigError as e:
                 errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{where} has an invalid value {value!r}")
+        raise ConfigError(
+            errors[0] if len(errors) == 1 else f"{where} has an invalid value {value!r}"
+        )
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is list:

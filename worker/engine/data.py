@@ -63,7 +63,9 @@ def parse_records(text: str, fmt: str) -> tuple[list[Any], list[Problem]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            return [], [Problem(None, None, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")]
+            return [], [
+                Problem(None, None, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")
+            ]
         if not isinstance(data, list):
             return [], [Problem(None, None, "a JSON dataset must be an array of records")]
         return data, []
@@ -75,7 +77,9 @@ def parse_records(text: str, fmt: str) -> tuple[list[Any], list[Problem]]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as e:
-                problems.append(Problem(len(records) + 1, None, f"line {lineno} is not valid JSON: {e.msg}"))
+                problems.append(
+                    Problem(len(records) + 1, None, f"line {lineno} is not valid JSON: {e.msg}")
+                )
                 records.append(None)
         return records, problems
     reader = csv.DictReader(io.StringIO(text))
@@ -83,7 +87,11 @@ def parse_records(text: str, fmt: str) -> tuple[list[Any], list[Problem]]:
     missing = [f for f in REQUIRED if f not in header]
     if missing:
         return [], [
-            Problem(None, None, f"CSV header lacks column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}")
+            Problem(
+                None,
+                None,
+                f"CSV header lacks column(s) {', '.join(missing)}; found: {', '.join(header) or 'none'}",
+            )
         ]
     return [dict(row) for row in reader], []
 
@@ -104,7 +112,9 @@ def validate_records(
         if rec is None:
             continue  # already reported by the parser
         if not isinstance(rec, dict):
-            problems.append(Problem(i, None, f"a record must be an object, got {type(rec).__name__}"))
+            problems.append(
+                Problem(i, None, f"a record must be an object, got {type(rec).__name__}")
+            )
             continue
         unknown = sorted(set(rec) - set(FIELDS))
         if unknown:
@@ -123,7 +133,9 @@ def validate_records(
                 severity = "warning" if name == "output" else "error"
                 problems.append(Problem(i, name, "is empty", severity))
         key = tuple(str(rec.get(f, "")) for f in ("instruction", "input", "output"))
-        if key in seen and all(isinstance(rec.get(f, ""), str) for f in ("instruction", "input", "output")):
+        if key in seen and all(
+            isinstance(rec.get(f, ""), str) for f in ("instruction", "input", "output")
+        ):
             problems.append(Problem(i, None, f"duplicate of row {seen[key]}", "warning"))
         else:
             seen.setdefault(key, i)
@@ -162,8 +174,12 @@ def load_records(path: str | Path, *, require_answer: bool = False) -> list[dict
         raise DataError(f"{p}: {shown}{more}")
     kept = drop_warned(records, problems)
     if len(kept) < len(records):
-        log.warning("%s: dropped %d record(s): %s", p, len(records) - len(kept),
-                    "; ".join(str(x) for x in problems[:3]))
+        log.warning(
+            "%s: dropped %d record(s): %s",
+            p,
+            len(records) - len(kept),
+            "; ".join(str(x) for x in problems[:3]),
+        )
     if not kept:
         raise DataError(f"{p}: no usable records left after dropping duplicates and empty outputs")
     return [normalise(r) for r in kept]
@@ -206,10 +222,16 @@ def tokenize_example(
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
 
 
-def token_statistics(records: list[dict[str, str]], tokenizer: Any, template: str = "alpaca") -> dict[str, Any]:
+def token_statistics(
+    records: list[dict[str, str]], tokenizer: Any, template: str = "alpaca"
+) -> dict[str, Any]:
     """Token lengths (prompt + output) for a dataset summary: min, mean, p50, p95, max, histogram."""
     lengths = sorted(
-        len(tokenize_example(r, tokenizer, cutoff_len=10**9, train_on_inputs=True, template=template)["input_ids"])
+        len(
+            tokenize_example(
+                r, tokenizer, cutoff_len=10**9, train_on_inputs=True, template=template
+            )["input_ids"]
+        )
         for r in records
     )
     if not lengths:
@@ -221,7 +243,11 @@ def token_statistics(records: list[dict[str, str]], tokenizer: Any, template: st
     for length in lengths:
         hist[length // width] += 1
     return {
-        "count": n, "min": lengths[0], "max": top, "mean": sum(lengths) / n,
-        "p50": lengths[n // 2], "p95": lengths[min(n - 1, int(n * 0.95))],
+        "count": n,
+        "min": lengths[0],
+        "max": top,
+        "mean": sum(lengths) / n,
+        "p50": lengths[n // 2],
+        "p95": lengths[min(n - 1, int(n * 0.95))],
         "histogram": {"bin_width": width, "counts": hist},
     }

@@ -39,7 +39,9 @@ class LoadedModel:
 
 
 def model_cache_dir() -> Path:
-    return Path(os.environ.get("STUDIO_MODEL_CACHE", Path.home() / ".cache" / "adapter-studio" / "models"))
+    return Path(
+        os.environ.get("STUDIO_MODEL_CACHE", Path.home() / ".cache" / "adapter-studio" / "models")
+    )
 
 
 def parse_reference(reference: str) -> tuple[str, str]:
@@ -62,7 +64,9 @@ def validate_reference(reference: str) -> None:
     if kind == "tiny" and value not in TINY_FAMILIES:
         raise ConfigError(f"unknown tiny family {value!r}; available: {', '.join(TINY_FAMILIES)}")
     if kind == "path" and not (Path(value) / "config.json").is_file():
-        raise ConfigError(f"model folder {value!r} has no config.json (not a saved transformers model)")
+        raise ConfigError(
+            f"model folder {value!r} has no config.json (not a saved transformers model)"
+        )
     if kind == "gguf" and not Path(value).is_file():
         raise ConfigError(f"GGUF file not found: {value}")
 
@@ -87,19 +91,27 @@ def default_device() -> torch.device:
 
 def _quantization_config(quantization: str, device: torch.device, dtype: torch.dtype):
     if quantization not in QUANTIZATIONS:
-        raise ConfigError(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
+        raise ConfigError(
+            f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}"
+        )
     if quantization == "none":
         return None
     if device.type != "cuda":
-        raise ConfigError(f"quantization {quantization} needs a CUDA GPU (bitsandbytes); this machine has none")
+        raise ConfigError(
+            f"quantization {quantization} needs a CUDA GPU (bitsandbytes); this machine has none"
+        )
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError(f"quantization {quantization} needs bitsandbytes: pip install bitsandbytes")
+        raise ConfigError(
+            f"quantization {quantization} needs bitsandbytes: pip install bitsandbytes"
+        )
     from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype,
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=dtype,
         bnb_4bit_use_double_quant=True,
     )
 
@@ -223,4 +235,6 @@ def load_model_config(reference: str) -> Any:
     try:
         return AutoConfig.from_pretrained(value)
     except OSError as e:
-        raise ConfigError(f"could not read the config of {reference!r}: {e.__class__.__name__}") from None
+        raise ConfigError(
+            f"could not read the config of {reference!r}: {e.__class__.__name__}"
+        ) from None

@@ -28,8 +28,13 @@ def _configs(vocab_size: int) -> dict:
 
     v, h, n, a, f = vocab_size, _HIDDEN, _LAYERS, _HEADS, _FFN
     llama_like = dict(
-        vocab_size=v, hidden_size=h, intermediate_size=f, num_hidden_layers=n,
-        num_attention_heads=a, num_key_value_heads=2, max_position_embeddings=512,
+        vocab_size=v,
+        hidden_size=h,
+        intermediate_size=f,
+        num_hidden_layers=n,
+        num_attention_heads=a,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
     )
     return {
         "llama": lambda: LlamaConfig(**llama_like),
@@ -40,27 +45,60 @@ def _configs(vocab_size: int) -> dict:
             vocab_size=v, n_embd=h, n_layer=n, n_head=a, n_inner=f, rotary_dim=8, n_positions=512
         ),
         "gpt_neo": lambda: GPTNeoConfig(
-            vocab_size=v, hidden_size=h, num_layers=n, num_heads=a, intermediate_size=f,
-            attention_types=[[["global", "local"], n // 2]], window_size=256,
+            vocab_size=v,
+            hidden_size=h,
+            num_layers=n,
+            num_heads=a,
+            intermediate_size=f,
+            attention_types=[[["global", "local"], n // 2]],
+            window_size=256,
             max_position_embeddings=512,
         ),
         "gpt_neox": lambda: GPTNeoXConfig(
-            vocab_size=v, hidden_size=h, num_hidden_layers=n, num_attention_heads=a,
-            intermediate_size=f, max_position_embeddings=512,
+            vocab_size=v,
+            hidden_size=h,
+            num_hidden_layers=n,
+            num_attention_heads=a,
+            intermediate_size=f,
+            max_position_embeddings=512,
         ),
         "opt": lambda: OPTConfig(
-            vocab_size=v, hidden_size=h, num_hidden_layers=n, num_attention_heads=a, ffn_dim=f,
-            word_embed_proj_dim=h, max_position_embeddings=512,
+            vocab_size=v,
+            hidden_size=h,
+            num_hidden_layers=n,
+            num_attention_heads=a,
+            ffn_dim=f,
+            word_embed_proj_dim=h,
+            max_position_embeddings=512,
         ),
-        "gpt2": lambda: GPT2Config(vocab_size=v, n_embd=h, n_layer=n, n_head=a, n_inner=f, n_positions=512),
+        "gpt2": lambda: GPT2Config(
+            vocab_size=v, n_embd=h, n_layer=n, n_head=a, n_inner=f, n_positions=512
+        ),
         "falcon": lambda: FalconConfig(
-            vocab_size=v, hidden_size=h, num_hidden_layers=n, num_attention_heads=a,
-            new_decoder_architecture=False, multi_query=True, parallel_attn=True, bias=False,
+            vocab_size=v,
+            hidden_size=h,
+            num_hidden_layers=n,
+            num_attention_heads=a,
+            new_decoder_architecture=False,
+            multi_query=True,
+            parallel_attn=True,
+            bias=False,
         ),
     }
 
 
-TINY_FAMILIES = ("llama", "mistral", "qwen2", "bloom", "gptj", "gpt_neo", "gpt_neox", "opt", "gpt2", "falcon")
+TINY_FAMILIES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "bloom",
+    "gptj",
+    "gpt_neo",
+    "gpt_neox",
+    "opt",
+    "gpt2",
+    "falcon",
+)
 
 
 def build_byte_tokenizer():
@@ -87,7 +125,9 @@ BYTE_VOCAB_SIZE = 259  # 256 bytes + pad, bos, eos
 def build_tiny_config(family: str, vocab_size: int = BYTE_VOCAB_SIZE):
     configs = _configs(vocab_size)
     if family not in configs:
-        raise ValueError(f"unknown tiny family {family!r}; choose one of {', '.join(TINY_FAMILIES)}")
+        raise ValueError(
+            f"unknown tiny family {family!r}; choose one of {', '.join(TINY_FAMILIES)}"
+        )
     config = configs[family]()
     config.pad_token_id, config.bos_token_id, config.eos_token_id = 0, 1, 2
     return config

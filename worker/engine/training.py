@@ -191,7 +191,9 @@ class StudioTrainer(Trainer):
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.bridge is not None:
             mask = inputs.get("attention_mask")
-            self.bridge.tokens += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+            self.bridge.tokens += (
+                int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+            )
         return super().training_step(model, inputs, num_items_in_batch)
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
@@ -266,7 +268,10 @@ def tokenize_records(
 ) -> list[dict[str, list[int]]]:
     rows = [
         tokenize_example(
-            r, tokenizer, cutoff_len=cfg.cutoff_len, train_on_inputs=cfg.train_on_inputs,
+            r,
+            tokenizer,
+            cutoff_len=cfg.cutoff_len,
+            train_on_inputs=cfg.train_on_inputs,
             template=cfg.prompt_template,
         )
         for r in records
@@ -304,7 +309,9 @@ def train_adapter(
     train_rows = tokenize_records(train_records, tokenizer, cfg)
     val_rows = tokenize_records(val_records, tokenizer, cfg)
     if not train_rows:
-        raise ConfigError("no training example has an answer within cutoff_len; raise training.cutoff_len")
+        raise ConfigError(
+            "no training example has an answer within cutoff_len; raise training.cutoff_len"
+        )
 
     # Trainable weights in fp32 keep mixed-precision updates stable (the base stays low-precision).
     for p in model.parameters():
@@ -316,12 +323,19 @@ def train_adapter(
         if hasattr(base, "activation_checkpointing_enable"):
             base.activation_checkpointing_enable({"use_reentrant": False})
         else:
-            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            base.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
         base.config.use_cache = False
 
     args = _training_arguments(
-        cfg, output_dir, learning_rate=learning_rate, dtype=dtype, device=device,
-        has_validation=bool(val_rows), eval_every=eval_every,
+        cfg,
+        output_dir,
+        learning_rate=learning_rate,
+        dtype=dtype,
+        device=device,
+        has_validation=bool(val_rows),
+        eval_every=eval_every,
     )
     collator = _RightPaddingCollator(tokenizer, cfg.packing)
     bridge = _Bridge(progress, evaluate, eval_every)
@@ -351,12 +365,19 @@ def train_adapter(
     if val_rows and not bridge.stopped and not already:
         trainer.evaluate()  # reported through the bridge's on_log
     if cfg.gradient_checkpointing:
-        disable = getattr(base, "activation_checkpointing_disable", None) or base.gradient_checkpointing_disable
+        disable = (
+            getattr(base, "activation_checkpointing_disable", None)
+            or base.gradient_checkpointing_disable
+        )
         disable()
         base.config.use_cache = True
     model.eval()
     tokens = bridge.tokens
-    loss = output.training_loss if output.training_loss and not math.isnan(output.training_loss) else None
+    loss = (
+        output.training_loss
+        if output.training_loss and not math.isnan(output.training_loss)
+        else None
+    )
     return TrainResult(
         steps=trainer.state.global_step,
         total_steps=trainer.state.max_steps,

@@ -1,0 +1,9 @@
+"""Test-wide settings."""
+
+import os
+
+import torch
+
+# Tiny models gain nothing from threads, and on a 2-core machine two threads per test process
+# fight with every other process for the same cores (measured: ~10x slower tiny-model tests).
+torch.set_num_threads(int(os.environ.get("STUDIO_TEST_THREADS", "1")))
