@@ -258,6 +258,8 @@ def _training_arguments(
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
+        # Said outright: the Trainer guesses it from forward()'s signature, which a wrapper hides.
+        label_names=["labels"],
         dataloader_num_workers=0,
         optim="adamw_torch_fused" if on_gpu else "adamw_torch",
     )

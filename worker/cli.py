@@ -1,0 +1,226 @@
+"""`studio`: the command line, a thin shell on worker.engine.
+
+Bad input (unknown method, missing file, malformed record, impossible placement) ends with one
+line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from worker.engine.errors import ConfigError, DataError
+from worker.engine.progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+
+PHASE_LABELS = {
+    "loading_model": "loading the model",
+    "preparing_data": "preparing the data",
+    "training": "training",
+    "evaluating": "evaluating",
+    "saving": "saving",
+}
+
+
+class ProgressBar(ProgressCallback):
+    """A tqdm bar over optimiser steps; phases and eval results as lines above it."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def _say(self, text: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(text, file=sys.stderr)
+
+    def on_phase(self, phase: str) -> None:
+        if phase != "training" or self.bar is None:
+            self._say(f"… {PHASE_LABELS.get(phase, phase)}")
+
+    def on_step(self, info: StepInfo) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(
+                total=info.total_steps,
+                desc="training",
+                unit="step",
+                file=sys.stderr,
+                initial=info.step - 1,
+            )
+        self.bar.update(info.step - self.bar.n)
+        post = {}
+        if info.loss is not None:
+            post["loss"] = f"{info.loss:.4f}"
+        if info.learning_rate is not None:
+            post["lr"] = f"{info.learning_rate:.2e}"
+        if info.tokens_per_second:
+            post["tok/s"] = f"{info.tokens_per_second:.0f}"
+        self.bar.set_postfix(post, refresh=False)
+
+    def on_eval(self, info: EvalInfo) -> None:
+        self._say(
+            f"step {info.step}: {info.benchmark} accuracy {100 * info.accuracy:.1f} % "
+            f"({info.correct}/{info.total})"
+        )
+
+    def on_validation(self, info: ValidationInfo) -> None:
+        self._say(f"step {info.step}: validation loss {info.loss:.4f}")
+
+    def on_log(self, message: str) -> None:
+        self._say(message)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _quiet_libraries() -> None:
+    """transformers' own bars and advice would bury the studio's progress bar."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from worker.engine.config import JobConfig
+    from worker.engine.runner import run_job
+
+    config = JobConfig.from_file(args.config)
+    if args.dataset:
+        config.dataset_path = args.dataset
+    if args.data_dir:
+        config.evaluation.data_dir = args.data_dir
+    bar = ProgressBar()
+    try:
+        summary = run_job(config, args.output, bar)
+    finally:
+        bar.close()
+    print(
+        f"{summary.status}: {summary.steps}/{summary.total_steps} steps in "
+        f"{summary.wall_seconds:.0f} s, {summary.tokens_per_second:.0f} tokens/s"
+    )
+    print(f"trainable parameters: {summary.trainable_parameters:,} of {summary.total_parameters:,}")
+    for name, acc in summary.accuracy.items():
+        print(f"{name}: {100 * acc:.1f} %")
+    print(f"adapter saved to {summary.adapter_dir}")
+    return 0 if summary.status == "succeeded" else 1
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from worker.engine.adapters import load_adapter
+    from worker.engine.config import DecodingConfig
+    from worker.engine.evaluation import evaluate_benchmark, get_benchmark, write_predictions
+    from worker.engine.models import load_model
+
+    get_benchmark(args.benchmark)
+    data_dir = args.data_dir or os.environ.get("STUDIO_BENCHMARK_DIR")
+    if not data_dir:
+        raise ConfigError(
+            "give --data-dir (or STUDIO_BENCHMARK_DIR): a folder in the LLM-Adapters layout"
+        )
+    if args.adapter and not (Path(args.adapter) / "adapter_config.json").is_file():
+        raise ConfigError(f"{args.adapter} is not an adapter folder (no adapter_config.json)")
+    bar = ProgressBar()
+    bar.on_phase("loading_model")
+    loaded = load_model(args.base_model, args.precision)
+    model = load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
+    decoding = DecodingConfig(
+        strategy="beam" if args.num_beams > 1 else "greedy",
+        num_beams=args.num_beams,
+        max_new_tokens=args.max_new_tokens,
+    )
+    bar.on_phase("evaluating")
+    result = evaluate_benchmark(
+        model,
+        loaded.tokenizer,
+        args.benchmark,
+        data_dir=data_dir,
+        max_examples=args.max_examples,
+        batch_size=args.batch_size,
+        decoding=decoding,
+        template=args.template,
+    )
+    out = Path(args.output or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    pred_path = out / f"predictions-{args.benchmark}.jsonl"
+    write_predictions(result, pred_path)
+    print(
+        f"{args.benchmark}: accuracy {100 * result.accuracy:.1f} % ({result.correct}/{result.total}) "
+        f"in {result.seconds:.1f} s, {result.examples_per_second:.2f} examples/s"
+    )
+    print(f"predictions written to {pred_path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from worker.engine.demo import run_demo
+
+    bar = ProgressBar()
+    try:
+        result = run_demo(args.output, bar, quick=args.quick)
+    finally:
+        bar.close()
+    print(f"accuracy before: {100 * result.accuracy_before:.1f} %")
+    print(f"accuracy after: {100 * result.accuracy_after:.1f} %")
+    print(f"({result.seconds:.0f} s in all; adapter saved to {result.adapter_dir})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Adapter Studio: PEFT fine-tuning")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train an adapter from a job config (JSON)")
+    p.add_argument("config", help="job config JSON (DESIGN.md shape, with dataset_path)")
+    p.add_argument("--output", required=True, help="folder for the adapter, metrics and results")
+    p.add_argument("--dataset", help="training data file; overrides dataset_path in the config")
+    p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a base model (and adapter) on a benchmark")
+    p.add_argument(
+        "--base-model", required=True, help="hf:<id>, path:<dir>, gguf:<file>, demo:smollm2-135m"
+    )
+    p.add_argument("--adapter", help="adapter folder saved by studio train")
+    p.add_argument("--benchmark", required=True, help="gsm8k, svamp, boolq, ...")
+    p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
+    p.add_argument("--max-examples", type=int, help="evaluate on the first N examples")
+    p.add_argument("--batch-size", type=int, default=16, help="prompts per generation batch")
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--num-beams", type=int, default=1, help="beam search when > 1")
+    p.add_argument("--template", default="alpaca", choices=["alpaca", "chat"])
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    p.add_argument("--output", help="folder for the predictions file (default: here)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("demo", help="fine-tune the demo model on synthetic arithmetic (CPU)")
+    p.add_argument(
+        "--output", default="runs/demo", help="folder for the demo's adapter and results"
+    )
+    p.add_argument("--quick", action="store_true", help="a shorter run (about a minute)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return args.func(args)
+    except (ConfigError, DataError) as e:
+        print(f"studio: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("studio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Batched generation: left padding, the KV cache, stopping at EOS; greedy or beam search.
+
+Prompts are sorted by length before batching so a batch pads little, and results are put
+back in the caller's order. A row that reached EOS stops counting; the batch ends when every
+row has (or at max_new_tokens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from ..config import DecodingConfig
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    ids = {tokenizer.eos_token_id}
+    config = getattr(model, "generation_config", None)
+    extra = getattr(config, "eos_token_id", None) if config is not None else None
+    if isinstance(extra, int):
+        ids.add(extra)
+    elif isinstance(extra, list | tuple):
+        ids.update(extra)
+    return sorted(i for i in ids if i is not None)
+
+
+def generate_batch(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    decoding: DecodingConfig | None = None,
+    *,
+    batch_size: int = 16,
+    add_special_tokens: bool = True,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """The model's continuation of each prompt (without the prompt), in the prompts' order."""
+    decoding = decoding or DecodingConfig()
+    if decoding.strategy not in ("greedy", "beam"):
+        raise ValueError(f"unknown decoding strategy {decoding.strategy!r}; use greedy or beam")
+    beams = decoding.num_beams if decoding.strategy == "beam" else 1
+    device = next(model.parameters()).device
+    encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
+    outputs: list[str] = [""] * len(prompts)
+    pad_id = (
+        tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    )
+    eos = _eos_ids(model, tokenizer)
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            width = max(len(encoded[i]) for i in chunk)
+            # Left padding: every prompt ends at the same position, where generation starts.
+            ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                seq = encoded[i]
+                ids[row, width - len(seq) :] = torch.tensor(seq)
+                mask[row, width - len(seq) :] = 1
+            with torch.no_grad():
+                out = model.generate(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    max_new_tokens=decoding.max_new_tokens,
+                    do_sample=False,
+                    num_beams=beams,
+                    early_stopping=beams > 1,
+                    use_cache=True,
+                    pad_token_id=pad_id,
+                    eos_token_id=eos,
+                )
+            new = out[:, width:] if out.shape[1] > width else out[:, :0]
+            for row, i in enumerate(chunk):
+                outputs[i] = tokenizer.decode(new[row], skip_special_tokens=True)
+            if on_batch is not None:
+                on_batch(min(start + batch_size, len(order)), len(order))
+    finally:
+        model.train(was_training)
+    return outputs

@@ -1,0 +1,221 @@
+"""One job from config to saved adapter: the function the CLI and the Celery task both call.
+
+Output folder layout (the worker's artifact store keeps the same):
+  config.json        the resolved config            adapter/          the adapter (PEFT layout)
+  metrics.jsonl      every step / eval / validation  predictions/*.jsonl  per-sample final outputs
+  eval_results.json  final accuracy per benchmark    summary.json      counts, memory, times, status
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import JobConfig
+from .data import load_records, split_validation
+from .errors import ConfigError
+from .progress import CallbackList, EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    name: str
+    status: str  # succeeded | cancelled
+    output_dir: str
+    adapter_dir: str
+    trainable_parameters: int
+    total_parameters: int
+    steps: int
+    total_steps: int
+    train_loss: float | None
+    tokens_per_second: float
+    peak_memory_bytes: int
+    wall_seconds: float
+    accuracy: dict[str, float] = field(default_factory=dict)
+
+
+class MetricsFile(ProgressCallback):
+    """Appends every progress event to metrics.jsonl as it happens (a crash keeps the history)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, kind: str, data: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"type": kind, "time": time.time(), **data}) + "\n")
+
+    def on_step(self, info: StepInfo) -> None:
+        self._write("step", asdict(info))
+
+    def on_eval(self, info: EvalInfo) -> None:
+        self._write("eval", asdict(info))
+
+    def on_validation(self, info: ValidationInfo) -> None:
+        self._write("validation", asdict(info))
+
+
+def benchmark_dir(config: JobConfig) -> str | None:
+    return config.evaluation.data_dir or os.environ.get("STUDIO_BENCHMARK_DIR")
+
+
+def validate_job(config: JobConfig) -> None:
+    """Every check that needs no weights: fails fast, before minutes of model loading."""
+    from .adapters import validate_adapter
+    from .evaluation import get_benchmark
+    from .families import family_of
+    from .models import load_model_config
+
+    model_config = load_model_config(config.base_model)
+    validate_adapter(
+        config.adapter, family_of(model_config), getattr(model_config, "num_hidden_layers", None)
+    )
+    for name in config.evaluation.benchmarks:
+        get_benchmark(name)
+    if config.evaluation.benchmarks and not benchmark_dir(config):
+        raise ConfigError(
+            "evaluation.benchmarks needs the benchmark files: set evaluation.data_dir "
+            "(or STUDIO_BENCHMARK_DIR) to a folder in the LLM-Adapters layout"
+        )
+    ev = config.evaluation
+    if ev.every_n_steps is not None and ev.every_n_steps <= 0:
+        raise ConfigError("evaluation.every_n_steps must be a positive number of steps")
+    if ev.decoding.strategy not in ("greedy", "beam"):
+        raise ConfigError("evaluation.decoding.strategy must be 'greedy' or 'beam'")
+
+
+def run_job(
+    config: JobConfig,
+    output_dir: str | Path,
+    progress: ProgressCallback | None = None,
+    *,
+    train_records: list[dict[str, str]] | None = None,
+) -> RunSummary:
+    """Loads the base model, injects the adapter, trains with evaluation, saves everything.
+
+    `train_records` replaces `config.dataset_path` (the worker passes a stored dataset)."""
+    from transformers import set_seed
+
+    from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
+    from .evaluation import evaluate_benchmark, write_predictions
+    from .models import load_model
+    from .training import train_adapter
+
+    started = time.perf_counter()
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = CallbackList([progress or ProgressCallback(), MetricsFile(out / "metrics.jsonl")])
+    validate_job(config)
+    if train_records is None:
+        if not config.dataset_path:
+            raise ConfigError("the config needs dataset_path (a JSON, JSON Lines or CSV file)")
+        train_records = load_records(config.dataset_path)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    tcfg, ecfg = config.training, config.evaluation
+
+    progress.on_phase("loading_model")
+    loaded = load_model(config.base_model, tcfg.precision, tcfg.quantization)
+    set_seed(tcfg.seed)  # adapter initialisation is part of what the seed repeats
+    model = apply_adapter(loaded.model, config.adapter)
+    trainable, total = count_parameters(model)
+    progress.on_log(
+        f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.3f} %)"
+    )
+
+    last_results: dict[str, Any] = {}
+
+    def evaluate(m: Any, step: int) -> list[EvalInfo]:
+        infos = []
+        for name in ecfg.benchmarks:
+            result = evaluate_benchmark(
+                m,
+                loaded.tokenizer,
+                name,
+                data_dir=benchmark_dir(config),
+                max_examples=ecfg.max_examples,
+                batch_size=ecfg.batch_size,
+                decoding=ecfg.decoding,
+                template=tcfg.prompt_template,
+            )
+            last_results[name] = result
+            infos.append(
+                EvalInfo(
+                    step,
+                    name,
+                    result.accuracy,
+                    result.correct,
+                    result.total,
+                    {"seconds": result.seconds},
+                )
+            )
+        return infos
+
+    train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
+    result = train_adapter(
+        model,
+        loaded.tokenizer,
+        train_part,
+        val_part,
+        tcfg,
+        out,
+        learning_rate=tcfg.learning_rate or default_learning_rate(config.adapter.method),
+        progress=progress,
+        evaluate=evaluate if ecfg.benchmarks else None,
+        eval_every=eval_every,
+    )
+
+    accuracy: dict[str, float] = {}
+    if ecfg.benchmarks and not result.stopped_early:
+        progress.on_phase("evaluating")
+        for info in evaluate(model, result.steps):
+            progress.on_eval(info)
+            accuracy[info.benchmark] = info.accuracy
+        (out / "predictions").mkdir(exist_ok=True)
+        for name, res in last_results.items():
+            write_predictions(res, out / "predictions" / f"{name}.jsonl")
+        (out / "eval_results.json").write_text(
+            json.dumps(
+                {
+                    name: {"accuracy": r.accuracy, "correct": r.correct, "total": r.total}
+                    for name, r in last_results.items()
+                },
+                indent=2,
+            )
+        )
+
+    progress.on_phase("saving")
+    status = "cancelled" if result.stopped_early else "succeeded"
+    summary = RunSummary(
+        name=config.name,
+        status=status,
+        output_dir=str(out),
+        adapter_dir=str(out / "adapter"),
+        trainable_parameters=trainable,
+        total_parameters=total,
+        steps=result.steps,
+        total_steps=result.total_steps,
+        train_loss=result.train_loss,
+        tokens_per_second=result.tokens_per_second,
+        peak_memory_bytes=result.peak_memory_bytes,
+        wall_seconds=time.perf_counter() - started,
+        accuracy=accuracy,
+    )
+    save_adapter(
+        model,
+        out / "adapter",
+        metadata={
+            "base_model": config.base_model,
+            "config": config.to_dict(),
+            "summary": asdict(summary),
+        },
+    )
+    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
+    return summary
