@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", default="runs/demo", help="folder for the demo's adapter and results"
     )
-    p.add_argument("--quick", action="store_true", help="a shorter run (about a minute)")
+    p.add_argument("--quick", action="store_true", help="a shorter run (about two minutes)")
     p.set_defaults(func=cmd_demo)
     return parser
 
