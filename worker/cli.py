@@ -37,6 +37,9 @@ class ProgressBar(ProgressCallback):
         tqdm.write(text, file=sys.stderr)
 
     def on_phase(self, phase: str) -> None:
+        if phase != "training" and self.bar is not None:
+            # A finished or paused bar would otherwise be re-drawn under every later line.
+            self.close()
         if phase != "training" or self.bar is None:
             self._say(f"… {PHASE_LABELS.get(phase, phase)}")
 
@@ -76,12 +79,18 @@ class ProgressBar(ProgressCallback):
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def _quiet_libraries() -> None:
     """transformers' own bars and advice would bury the studio's progress bar."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import warnings
+
     import transformers
+
+    # Deprecation notices from inside transformers/peft are for us, not for the user.
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
