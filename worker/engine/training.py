@@ -95,6 +95,7 @@ class _Bridge(TrainerCallback):
         self._tokens_at_start = 0
         self._last_loss: float | None = None
         self._last_lr: float | None = None
+        self._pending: StepInfo | None = None  # the step awaiting its logged loss
 
     def _run_eval(self, model: Any, step: int) -> None:
         if self.evaluate is None:
@@ -150,7 +151,7 @@ class _Bridge(TrainerCallback):
 
     def flush_step(self) -> None:
         """Emits the step reported last, with the loss the Trainer logged for it."""
-        info = getattr(self, "_pending", None)
+        info = self._pending
         if info is not None:
             info.loss = self._last_loss
             info.learning_rate = self._last_lr
