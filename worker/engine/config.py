@@ -44,6 +44,10 @@ class AdapterConfig:
         "method parameters (r, alpha, bottleneck_size, ...)", factory=dict
     )
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdapterConfig:
+        return _build(cls, data, "adapter")
+
 
 @dataclass
 class TrainingConfig:

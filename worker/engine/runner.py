@@ -69,7 +69,6 @@ def benchmark_dir(config: JobConfig) -> str | None:
 def validate_job(config: JobConfig) -> None:
     """Every check that needs no weights: fails fast, before minutes of model loading."""
     from .adapters import validate_adapter
-    from .evaluation import get_benchmark
     from .families import family_of
     from .models import load_model_config
 
@@ -77,13 +76,30 @@ def validate_job(config: JobConfig) -> None:
     validate_adapter(
         config.adapter, family_of(model_config), getattr(model_config, "num_hidden_layers", None)
     )
-    for name in config.evaluation.benchmarks:
-        get_benchmark(name)
+    validate_settings(config)
     if config.evaluation.benchmarks and not benchmark_dir(config):
         raise ConfigError(
             "evaluation.benchmarks needs the benchmark files: set evaluation.data_dir "
             "(or STUDIO_BENCHMARK_DIR) to a folder in the LLM-Adapters layout"
         )
+
+
+def validate_settings(config: JobConfig) -> None:
+    """The checks that need neither the model nor files (the API runs them on submit)."""
+    from .evaluation import get_benchmark
+
+    for name in config.evaluation.benchmarks:
+        get_benchmark(name)
+    t = config.training
+    for key in ("batch_size", "micro_batch_size", "cutoff_len"):
+        if getattr(t, key) < 1:
+            raise ConfigError(f"training.{key} must be at least 1")
+    if t.epochs <= 0 and not t.max_steps:
+        raise ConfigError("training.epochs must be positive (or set training.max_steps)")
+    if t.max_steps is not None and t.max_steps < 1:
+        raise ConfigError("training.max_steps must be at least 1")
+    if t.learning_rate is not None and t.learning_rate <= 0:
+        raise ConfigError("training.learning_rate must be positive")
     ev = config.evaluation
     if ev.every_n_steps is not None and ev.every_n_steps <= 0:
         raise ConfigError("evaluation.every_n_steps must be a positive number of steps")

@@ -1,0 +1,113 @@
+"""Dependencies as named aliases, so a handler's signature reads like a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.config import Settings
+from ..core.db import session_factory
+from ..core.security import hash_token
+from ..models import ApiToken, Membership, User
+
+SESSION_COOKIE = "studio_session"
+_bearer = HTTPBearer(auto_error=False, description="an API token (sst_...)")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    session = session_factory(settings.sqlalchemy_url)()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _as_aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def get_current_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    raw = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "not signed in: send 'Authorization: Bearer <token>' or sign in",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    now = datetime.now(UTC)
+    if (
+        token is None
+        or token.revoked_at is not None
+        or (token.expires_at is not None and _as_aware(token.expires_at) < now)
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the token is unknown, expired or revoked",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    # Write last-use at most once a minute: a busy client must not turn reads into writes.
+    if token.last_used_at is None or now - _as_aware(token.last_used_at) > timedelta(minutes=1):
+        token.last_used_at = now
+        session.commit()
+    user = session.get(User, token.user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's user no longer exists")
+    request.state.token_id = token.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an administrator can do this")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def team_ids(session: Session, user: User) -> list[int]:
+    return list(session.scalars(select(Membership.team_id).where(Membership.user_id == user.id)))
+
+
+def membership(session: Session, user: User, team_id: int) -> Membership:
+    """The user's membership of `team_id`; another team's objects are simply not found."""
+    m = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.team_id == team_id)
+    )
+    if m is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"team {team_id} not found")
+    return m
+
+
+def resolve_team(session: Session, user: User, team_id: int | None) -> int:
+    """`team_id` when the user belongs to it; otherwise the user's first team."""
+    if team_id is not None:
+        return membership(session, user, team_id).team_id
+    ids = team_ids(session, user)
+    if not ids:
+        raise HTTPException(status.HTTP_409_CONFLICT, "you belong to no team: create one first")
+    return min(ids)

@@ -1,0 +1,31 @@
+"""The /api/v1 router: one sub-router per resource."""
+
+from fastapi import APIRouter
+
+from .routes import (
+    auth,
+    benchmarks,
+    datasets,
+    jobs,
+    leaderboard,
+    methods,
+    models,
+    playground,
+    teams,
+    utils,
+)
+
+api_router = APIRouter()
+for module in (
+    utils,
+    auth,
+    teams,
+    datasets,
+    models,
+    methods,
+    benchmarks,
+    jobs,
+    leaderboard,
+    playground,
+):
+    api_router.include_router(module.router)

@@ -1,0 +1,94 @@
+"""Browser sign-in (a session cookie) and API tokens (shown once, stored hashed, revocable)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy import select
+
+from ...core.security import verify_password
+from ...models import ApiToken
+from ...schemas import (
+    LoginRequest,
+    LoginResponse,
+    Message,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    TokensPublic,
+    UserPublic,
+)
+from ...services.accounts import get_user_by_email, issue_token, user_public
+from ..deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/login", response_model=LoginResponse)
+def login(
+    body: LoginRequest, session: SessionDep, settings: SettingsDep, response: Response
+) -> LoginResponse:
+    user = get_user_by_email(session, body.email)
+    if user is None or not verify_password(body.password, user.password_hash):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    _, raw = issue_token(session, user, "browser session", "session", settings.session_days)
+    session.commit()
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == "production",
+    )
+    return LoginResponse(access_token=raw, user=user_public(session, user))
+
+
+@router.post("/auth/logout", response_model=Message)
+def logout(request: Request, user: CurrentUser, session: SessionDep, response: Response) -> Message:
+    token = session.get(ApiToken, request.state.token_id)
+    if token is not None and token.kind == "session":
+        token.revoked_at = datetime.now(UTC)
+        session.commit()
+    response.delete_cookie(SESSION_COOKIE)
+    return Message(message="signed out")
+
+
+@router.get("/users/me", response_model=UserPublic, tags=["users"])
+def read_me(user: CurrentUser, session: SessionDep) -> UserPublic:
+    return user_public(session, user)
+
+
+def _token_public(t: ApiToken) -> TokenPublic:
+    return TokenPublic.model_validate(t, from_attributes=True)
+
+
+@router.get("/tokens", response_model=TokensPublic, tags=["tokens"])
+def list_tokens(user: CurrentUser, session: SessionDep) -> TokensPublic:
+    rows = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.kind == "api")
+        .order_by(ApiToken.id)
+    ).all()
+    return TokensPublic(data=[_token_public(t) for t in rows], count=len(rows))
+
+
+@router.post(
+    "/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["tokens"]
+)
+def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> TokenCreated:
+    token, raw = issue_token(session, user, body.name)
+    session.commit()
+    return TokenCreated(**_token_public(token).model_dump(), token=raw)
+
+
+@router.delete("/tokens/{token_id}", response_model=Message, tags=["tokens"])
+def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Message:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        session.commit()
+    return Message(message=f"token {token.prefix}… revoked")

@@ -1,0 +1,49 @@
+"""The paper's benchmarks: the registry, and which sets this installation has imported."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from worker.engine.errors import ConfigError
+from worker.engine.evaluation import BENCHMARKS, SUITES
+
+from ...models import Benchmark
+from ...schemas import BenchmarkImport, BenchmarkPublic, BenchmarksPublic
+from ...services.catalogue import import_benchmarks
+from ..deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
+
+
+def _list(session) -> BenchmarksPublic:  # noqa: ANN001
+    imported = {b.name: b for b in session.scalars(select(Benchmark))}
+    data = [
+        BenchmarkPublic(
+            name=name,
+            suite=b.suite,
+            description=b.description,
+            scorer=b.scorer.kind,
+            imported=name in imported,
+            row_count=imported[name].row_count if name in imported else None,
+        )
+        for name, b in BENCHMARKS.items()
+    ]
+    return BenchmarksPublic(data=data, count=len(data), suites=list(SUITES))
+
+
+@router.get("", response_model=BenchmarksPublic)
+def list_benchmarks(user: CurrentUser, session: SessionDep) -> BenchmarksPublic:
+    return _list(session)
+
+
+@router.post("/import", response_model=BenchmarksPublic)
+def import_benchmarks_route(
+    body: BenchmarkImport, admin: AdminUser, session: SessionDep, settings: SettingsDep
+) -> BenchmarksPublic:
+    try:
+        import_benchmarks(session, settings, body.folder)
+    except ConfigError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    session.commit()
+    return _list(session)

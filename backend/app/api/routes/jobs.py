@@ -1,0 +1,375 @@
+"""Jobs: create, list, read, cancel, clone, delete; their series, predictions, logs, artifact
+and a live stream of updates (server-sent events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from starlette.background import BackgroundTask
+
+from worker.engine.errors import ConfigError
+
+from ...core.db import session_factory
+from ...models import FINAL_STATES, EvalPoint, Job, JobLog, MetricPoint, Prediction
+from ...schemas import (
+    AccuracyPointPublic,
+    JobAccuracy,
+    JobCreate,
+    JobLogPublic,
+    JobLogsPublic,
+    JobMetrics,
+    JobPublic,
+    JobsPublic,
+    Message,
+    MetricPointPublic,
+    PredictionPublic,
+    PredictionsPublic,
+)
+from ...services import jobs as job_service
+from ...services import storage
+from ..deps import CurrentUser, SessionDep, SettingsDep, membership, resolve_team, team_ids
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+class JobClone(BaseModel):
+    name: str | None = Field(default=None, max_length=255)
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="merged into the copied config (nested objects merge)"
+    )
+
+
+def get_team_job(session, user, job_id: int) -> Job:  # noqa: ANN001
+    job = session.get(Job, job_id)
+    if job is None or job.team_id not in team_ids(session, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
+    return job
+
+
+def _one(session, job: Job) -> JobPublic:  # noqa: ANN001
+    return job_service.public_jobs(session, [job])[0]
+
+
+def _create(session, settings, user, team_id: int | None, config: dict) -> JobPublic:  # noqa: ANN001
+    team = resolve_team(session, user, team_id)
+    try:
+        job = job_service.create_job(session, settings, user, team, config)
+    except ConfigError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    return _one(session, job)
+
+
+@router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+def create_job(
+    body: JobCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> JobPublic:
+    return _create(session, settings, user, body.team_id, body.config)
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(
+    user: CurrentUser,
+    session: SessionDep,
+    team_id: int | None = None,
+    status_: Annotated[
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(alias="status"),
+    ] = None,
+    method: str | None = None,
+    base_model: str | None = None,
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JobsPublic:
+    teams = [membership(session, user, team_id).team_id] if team_id else team_ids(session, user)
+    where = [Job.team_id.in_(teams)]
+    if status_:
+        where.append(Job.status == status_)
+    if method:
+        where.append(Job.method == method.lower())
+    if base_model:
+        where.append(Job.base_model == base_model)
+    count = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    rows = session.scalars(
+        select(Job)
+        .where(*where)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .offset(skip)
+        .limit(limit)
+    ).all()
+    return JobsPublic(data=job_service.public_jobs(session, list(rows)), count=count)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+    return _one(session, get_team_job(session, user, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+    job = get_team_job(session, user, job_id)
+    try:
+        job_service.cancel_job(session, job)
+    except ConfigError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    return _one(session, job)
+
+
+@router.post("/{job_id}/clone", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+def clone_job(
+    job_id: int, body: JobClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> JobPublic:
+    job = get_team_job(session, user, job_id)
+    config = job_service.merge(job.config, body.overrides)
+    config["name"] = body.name or body.overrides.get("name") or f"{job.name} (copy)"
+    return _create(session, settings, user, job.team_id, config)
+
+
+@router.delete("/{job_id}", response_model=Message)
+def delete_job(
+    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Message:
+    job = get_team_job(session, user, job_id)
+    if job.status not in FINAL_STATES:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"job {job_id} is {job.status}: cancel it first"
+        )
+    folder = job.artifact_dir
+    session.delete(job)
+    session.commit()
+    storage.delete_stored(settings, folder)
+    return Message(message=f"job {job_id} deleted")
+
+
+@router.get("/{job_id}/metrics", response_model=JobMetrics)
+def read_metrics(
+    job_id: int, user: CurrentUser, session: SessionDep, since_step: int = -1
+) -> JobMetrics:
+    get_team_job(session, user, job_id)
+    rows = session.execute(
+        select(
+            MetricPoint.kind,
+            MetricPoint.step,
+            MetricPoint.epoch,
+            MetricPoint.loss,
+            MetricPoint.learning_rate,
+            MetricPoint.tokens_per_second,
+        )
+        .where(MetricPoint.job_id == job_id, MetricPoint.step > since_step)
+        .order_by(MetricPoint.step, MetricPoint.id)
+    ).all()
+    out: dict[str, list[MetricPointPublic]] = {"train": [], "validation": []}
+    for kind, step, epoch, loss, lr, tps in rows:
+        out.setdefault(kind, []).append(
+            MetricPointPublic(
+                step=step, epoch=epoch, loss=loss, learning_rate=lr, tokens_per_second=tps
+            )
+        )
+    return JobMetrics(train=out["train"], validation=out["validation"])
+
+
+@router.get("/{job_id}/accuracy", response_model=JobAccuracy)
+def read_accuracy(job_id: int, user: CurrentUser, session: SessionDep) -> JobAccuracy:
+    get_team_job(session, user, job_id)
+    rows = session.scalars(
+        select(EvalPoint).where(EvalPoint.job_id == job_id).order_by(EvalPoint.step, EvalPoint.id)
+    )
+    series: dict[str, list[AccuracyPointPublic]] = {}
+    for p in rows:
+        series.setdefault(p.benchmark, []).append(
+            AccuracyPointPublic(step=p.step, accuracy=p.accuracy, correct=p.correct, total=p.total)
+        )
+    return JobAccuracy(benchmarks=series)
+
+
+@router.get("/{job_id}/predictions", response_model=PredictionsPublic)
+def read_predictions(
+    job_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    benchmark: str | None = None,
+    wrong_only: bool = False,
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PredictionsPublic:
+    get_team_job(session, user, job_id)
+    where = [Prediction.job_id == job_id]
+    if benchmark:
+        where.append(Prediction.benchmark == benchmark)
+    if wrong_only:
+        where.append(Prediction.correct.is_(False))
+    count = session.scalar(select(func.count()).select_from(Prediction).where(*where)) or 0
+    rows = session.scalars(
+        select(Prediction)
+        .where(*where)
+        .order_by(Prediction.benchmark, Prediction.index)
+        .offset(skip)
+        .limit(limit)
+    ).all()
+    data = [PredictionPublic.model_validate(p, from_attributes=True) for p in rows]
+    return PredictionsPublic(data=data, count=count)
+
+
+@router.get("/{job_id}/logs", response_model=JobLogsPublic)
+def read_logs(
+    job_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    after_id: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> JobLogsPublic:
+    get_team_job(session, user, job_id)
+    where = [JobLog.job_id == job_id, JobLog.id > after_id]
+    count = session.scalar(select(func.count()).select_from(JobLog).where(*where)) or 0
+    rows = session.scalars(select(JobLog).where(*where).order_by(JobLog.id).limit(limit)).all()
+    data = [JobLogPublic.model_validate(x, from_attributes=True) for x in rows]
+    return JobLogsPublic(data=data, count=count)
+
+
+@router.get(
+    "/{job_id}/artifact",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "the adapter folder"}},
+)
+def download_artifact(
+    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    job = get_team_job(session, user, job_id)
+    folder = settings.storage_dir / job.artifact_dir / "adapter" if job.artifact_dir else None
+    if folder is None or not (folder / "adapter_config.json").is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no saved adapter yet")
+    tmp = Path(tempfile.mkstemp(suffix=".zip")[1])
+    storage.zip_folder(folder, tmp)
+    return FileResponse(
+        tmp,
+        media_type="application/zip",
+        filename=f"job-{job_id}-{job.method}-adapter.zip",
+        background=BackgroundTask(tmp.unlink, missing_ok=True),
+    )
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+)
+async def stream_events(
+    job_id: int, request: Request, user: CurrentUser, settings: SettingsDep, session: SessionDep
+) -> StreamingResponse:
+    """Events: `job` (state and progress), `metrics`, `accuracy`, `log`; `end` when final."""
+    get_team_job(session, user, job_id)
+    make_session = session_factory(settings.sqlalchemy_url)
+
+    def poll(cursor: dict[str, Any]) -> list[str]:
+        out = []
+        with make_session() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return [_sse("end", {"status": "deleted"})]
+            if job.updated_at != cursor.get("updated"):
+                cursor["updated"] = job.updated_at
+                out.append(_sse("job", job_service.one_public(s, job).model_dump(mode="json")))
+            points = s.scalars(
+                select(MetricPoint)
+                .where(MetricPoint.job_id == job_id, MetricPoint.id > cursor["metric"])
+                .order_by(MetricPoint.id)
+            ).all()
+            if points:
+                cursor["metric"] = points[-1].id
+                out.append(
+                    _sse(
+                        "metrics",
+                        [
+                            {
+                                "kind": p.kind,
+                                "step": p.step,
+                                "epoch": p.epoch,
+                                "loss": p.loss,
+                                "learning_rate": p.learning_rate,
+                                "tokens_per_second": p.tokens_per_second,
+                            }
+                            for p in points
+                        ],
+                    )
+                )
+            evals = s.scalars(
+                select(EvalPoint)
+                .where(EvalPoint.job_id == job_id, EvalPoint.id > cursor["eval"])
+                .order_by(EvalPoint.id)
+            ).all()
+            if evals:
+                cursor["eval"] = evals[-1].id
+                out.append(
+                    _sse(
+                        "accuracy",
+                        [
+                            {
+                                "benchmark": e.benchmark,
+                                "step": e.step,
+                                "accuracy": e.accuracy,
+                                "correct": e.correct,
+                                "total": e.total,
+                            }
+                            for e in evals
+                        ],
+                    )
+                )
+            logs = s.scalars(
+                select(JobLog)
+                .where(JobLog.job_id == job_id, JobLog.id > cursor["log"])
+                .order_by(JobLog.id)
+            ).all()
+            if logs:
+                cursor["log"] = logs[-1].id
+                out.append(
+                    _sse(
+                        "log",
+                        [
+                            {
+                                "id": x.id,
+                                "time": x.time.isoformat(),
+                                "level": x.level,
+                                "message": x.message,
+                            }
+                            for x in logs
+                        ],
+                    )
+                )
+            if job.status in FINAL_STATES:
+                out.append(_sse("end", {"status": job.status}))
+        return out
+
+    async def events() -> AsyncIterator[str]:
+        cursor: dict[str, Any] = {"metric": 0, "eval": 0, "log": 0}
+        idle = 0.0
+        yield "retry: 2000\n\n"
+        while not await request.is_disconnected():
+            chunks = await run_in_threadpool(poll, cursor)
+            for chunk in chunks:
+                yield chunk
+            if any(c.startswith("event: end") for c in chunks):
+                return
+            idle = 0.0 if chunks else idle + 0.5
+            if idle >= 15:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(0.5)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,54 @@
+"""The team leaderboard: jobs ranked by accuracy on a benchmark or a suite's average."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from worker.engine.evaluation import BENCHMARKS, SUITES
+
+from ...schemas import LeaderboardPublic
+from ...services.leaderboard import leaderboard
+from ..deps import CurrentUser, SessionDep, resolve_team
+
+router = APIRouter(prefix="/leaderboard", tags=["leaderboard"])
+
+SORTS = Literal[
+    "accuracy", "trainable_parameters", "peak_memory_bytes", "wall_seconds", "finished_at"
+]
+
+
+@router.get("", response_model=LeaderboardPublic)
+def read_leaderboard(
+    user: CurrentUser,
+    session: SessionDep,
+    scope: Annotated[str, Query(description="a benchmark name or a suite name")] = "arithmetic",
+    team_id: int | None = None,
+    method: str | None = None,
+    base_model: str | None = None,
+    sort: SORTS = "accuracy",
+    descending: bool = True,
+    include_published: bool = True,
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> LeaderboardPublic:
+    if scope not in BENCHMARKS and scope not in SUITES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown scope {scope!r}: a benchmark ({', '.join(BENCHMARKS)}) "
+            f"or a suite ({', '.join(SUITES)})",
+        )
+    team = resolve_team(session, user, team_id)
+    return leaderboard(
+        session,
+        team,
+        scope,
+        method=method,
+        base_model=base_model,
+        sort=sort,
+        descending=descending,
+        include_published=include_published,
+        skip=skip,
+        limit=limit,
+    )

@@ -1,0 +1,44 @@
+"""Adapter methods with their parameter schema, defaults and placements per family."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from worker.engine.errors import ConfigError
+
+from ...models import BaseModelEntry
+from ...schemas import EstimatePublic, EstimateRequest, MethodPublic, MethodsPublic
+from ...services import catalogue
+from ..deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/methods", tags=["methods"])
+
+
+@router.get("", response_model=MethodsPublic)
+def list_methods(user: CurrentUser) -> MethodsPublic:
+    data = [MethodPublic.model_validate(m) for m in catalogue.methods()]
+    return MethodsPublic(data=data, count=len(data))
+
+
+@router.post("/estimate", response_model=EstimatePublic)
+def estimate_parameters(
+    body: EstimateRequest, user: CurrentUser, session: SessionDep
+) -> EstimatePublic:
+    """Trainable parameters an adapter would have on a registered model (exact, no weights)."""
+    entry = session.scalar(
+        select(BaseModelEntry).where(BaseModelEntry.reference == body.base_model)
+    )
+    if entry is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"base model {body.base_model!r} is not registered"
+        )
+    try:
+        trainable = catalogue.estimate(entry, body.adapter)
+    except ConfigError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    total = entry.parameters
+    pct = 100 * trainable / total if trainable is not None and total else None
+    return EstimatePublic(
+        trainable_parameters=trainable, total_parameters=total, trainable_percent=pct
+    )

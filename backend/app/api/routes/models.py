@@ -1,0 +1,34 @@
+"""Base models offered in the catalogue (installation-wide)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from worker.engine.errors import ConfigError
+
+from ...models import BaseModelEntry
+from ...schemas import BaseModelCreate, BaseModelPublic, BaseModelsPublic
+from ...services.catalogue import register_model
+from ..deps import AdminUser, CurrentUser, SessionDep
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+@router.get("", response_model=BaseModelsPublic)
+def list_models(user: CurrentUser, session: SessionDep) -> BaseModelsPublic:
+    rows = session.scalars(select(BaseModelEntry).order_by(BaseModelEntry.id)).all()
+    data = [BaseModelPublic.model_validate(r, from_attributes=True) for r in rows]
+    return BaseModelsPublic(data=data, count=len(data))
+
+
+@router.post("", response_model=BaseModelPublic, status_code=status.HTTP_201_CREATED)
+def register_model_route(
+    body: BaseModelCreate, admin: AdminUser, session: SessionDep
+) -> BaseModelPublic:
+    try:
+        entry = register_model(session, body.reference.strip(), body.label)
+    except ConfigError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    session.commit()
+    return BaseModelPublic.model_validate(entry, from_attributes=True)

@@ -1,0 +1,44 @@
+"""Playground: one prompt answered by the base model and by a job's adapter, side by side.
+
+Generation needs the model, so it runs on a worker (`jobs.generate`); the browser polls or
+waits on the returned id."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from ...models import Generation
+from ...schemas import GenerationCreate, GenerationPublic
+from ..deps import CurrentUser, SessionDep, team_ids
+from .jobs import get_team_job
+
+router = APIRouter(prefix="/playground", tags=["playground"])
+GENERATE_TASK = "jobs.generate"
+
+
+@router.post("", response_model=GenerationPublic, status_code=status.HTTP_201_CREATED)
+def create_generation(
+    body: GenerationCreate, user: CurrentUser, session: SessionDep
+) -> GenerationPublic:
+    job = get_team_job(session, user, body.job_id)
+    if job.status != "succeeded":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"job {job.id} is {job.status}: it has no finished adapter"
+        )
+    gen = Generation(
+        team_id=job.team_id, job_id=job.id, prompt=body.prompt, max_new_tokens=body.max_new_tokens
+    )
+    session.add(gen)
+    session.commit()
+    from worker.celery_app import app
+
+    app.send_task(GENERATE_TASK, args=[gen.id], queue="gpu")
+    return GenerationPublic.model_validate(gen, from_attributes=True)
+
+
+@router.get("/{generation_id}", response_model=GenerationPublic)
+def read_generation(generation_id: int, user: CurrentUser, session: SessionDep) -> GenerationPublic:
+    gen = session.get(Generation, generation_id)
+    if gen is None or gen.team_id not in team_ids(session, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"generation {generation_id} not found")
+    return GenerationPublic.model_validate(gen, from_attributes=True)

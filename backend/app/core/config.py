@@ -1,0 +1,91 @@
+"""One settings object for the API, the workers and `studio up` (environment prefix STUDIO_)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changethis", "admin", "password"}
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".adapter-studio"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = _default_data_dir()
+    # Empty means "embedded": SQLite under data_dir and kombu's filesystem broker.
+    database_url: str = ""
+    broker_url: str = ""
+    benchmark_dir: Path | None = None  # a folder in the LLM-Adapters layout to import at start
+    frontend_dist: Path | None = None  # the dashboard's build, served at / when present
+
+    admin_email: str = "admin@studio.local"
+    admin_password: str = "changethis"
+    default_team: str = "default"
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_rows: int = 500_000
+    session_days: int = 14
+    # A running job whose worker has not written a heartbeat for this long is failed.
+    heartbeat_interval_s: float = 5.0
+    heartbeat_timeout_s: float = 60.0
+    reaper_interval_s: float = 5.0
+    metric_flush_s: float = 1.0
+    # Tokenizer for the token-length statistics of uploads: a model reference, or "bytes".
+    stats_tokenizer: str = "demo:smollm2-135m"
+    cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment == "production" and self.admin_password in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "STUDIO_ADMIN_PASSWORD is a placeholder; set a real secret in production"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'studio.db'}"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "storage"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.storage_dir / "datasets"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.storage_dir / "artifacts"
+
+    @property
+    def benchmarks_store(self) -> Path:
+        """Imported benchmark sets, kept in the LLM-Adapters layout the engine reads."""
+        return self.storage_dir / "benchmarks"
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+
+settings = Settings()
+
+
+def reload_settings() -> Settings:
+    """Re-reads the environment (tests and `studio up` set it before building the app)."""
+    global settings
+    settings = Settings()
+    return settings

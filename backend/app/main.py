@@ -1,0 +1,84 @@
+"""Builds the FastAPI app: the API under /api/v1, the dashboard's build at / when present, and
+the reaper that fails jobs whose worker stopped sending heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from .api.main import api_router
+from .core.config import Settings
+from .core.config import settings as env_settings
+from .services.reaper import reap_stale_jobs
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    # "{tag}-{name}" so the generated TypeScript client reads JobsService.createJob.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or env_settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def reaper() -> None:
+            while True:
+                try:
+                    await run_in_threadpool(reap_stale_jobs, settings)
+                except Exception:  # noqa: BLE001 - keep reaping after a transient DB error
+                    log.exception("reaper pass failed")
+                await asyncio.sleep(settings.reaper_interval_s)
+
+        task = asyncio.create_task(reaper())
+        yield
+        task.cancel()
+
+    app = FastAPI(
+        title="Adapter Studio",
+        summary="Parameter-efficient fine-tuning: LLM-Adapters methods on open causal LMs",
+        version="0.1.0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.include_router(api_router, prefix=API_PREFIX)
+    dist = settings.frontend_dist
+    if dist is not None and (dist / "index.html").is_file():
+        app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), "assets")
+
+        @app.get("/{path:path}", include_in_schema=False)
+        def spa(path: str) -> FileResponse:
+            # Client-side routes (/jobs/12, ...) all get index.html; real files are served as is.
+            file = (dist / path).resolve()
+            if path and file.is_file() and dist.resolve() in file.parents:
+                return FileResponse(file)
+            return FileResponse(dist / "index.html")
+
+    return app
+
+
+app = create_app()

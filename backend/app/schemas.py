@@ -1,0 +1,394 @@
+"""API schemas (pydantic). One naming family per resource: XCreate, XPublic, XsPublic{data,count}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    message: str
+
+
+class Page(BaseModel):
+    count: int
+
+
+# --- users, teams, tokens ---------------------------------------------------------------------
+class TeamMembershipPublic(BaseModel):
+    id: int
+    name: str
+    role: Literal["owner", "member"]
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    is_admin: bool
+    teams: list[TeamMembershipPublic]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+$")
+    password: str = Field(min_length=8, max_length=256)
+    full_name: str = Field(default="", max_length=255)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+    email: str = Field(max_length=255)
+    password: str = Field(max_length=256)
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    user: UserPublic
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+class TokensPublic(Page):
+    data: list[TokenPublic]
+
+
+class TeamCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class TeamPublic(BaseModel):
+    id: int
+    name: str
+    role: Literal["owner", "member"]
+    created_at: datetime
+
+
+class TeamsPublic(Page):
+    data: list[TeamPublic]
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(strict=True)
+    email: str = Field(max_length=255)
+    role: Literal["owner", "member"] = "member"
+
+
+class MemberPublic(BaseModel):
+    user_id: int
+    email: str
+    full_name: str
+    role: Literal["owner", "member"]
+
+
+class MembersPublic(Page):
+    data: list[MemberPublic]
+
+
+# --- datasets ---------------------------------------------------------------------------------
+class HistogramPublic(BaseModel):
+    bin_width: int
+    counts: list[int]
+
+
+class TokenStatsPublic(BaseModel):
+    count: int
+    min: int | None = None
+    max: int | None = None
+    mean: float | None = None
+    p50: int | None = None
+    p95: int | None = None
+    histogram: HistogramPublic | None = None
+    tokenizer: str | None = None
+
+
+class DatasetPublic(BaseModel):
+    id: int
+    team_id: int
+    name: str
+    filename: str
+    format: str
+    size_bytes: int
+    row_count: int
+    dropped_rows: int
+    token_stats: TokenStatsPublic
+    created_at: datetime
+    in_use: bool
+
+
+class DatasetsPublic(Page):
+    data: list[DatasetPublic]
+
+
+class DatasetRecord(BaseModel):
+    instruction: str
+    input: str
+    output: str
+    answer: str
+
+
+class DatasetPreview(Page):
+    data: list[DatasetRecord]
+
+
+class UploadProblem(BaseModel):
+    row: int | None
+    field: str | None
+    message: str
+
+
+class UploadError(BaseModel):
+    detail: str
+    problems: list[UploadProblem]
+
+
+# --- catalogues -------------------------------------------------------------------------------
+class BaseModelPublic(BaseModel):
+    id: int
+    reference: str
+    label: str
+    family: str
+    num_layers: int | None
+    parameters: int | None
+
+
+class BaseModelsPublic(Page):
+    data: list[BaseModelPublic]
+
+
+class BaseModelCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    reference: str = Field(min_length=3, max_length=512)
+    label: str | None = Field(default=None, max_length=255)
+
+
+class MethodParamPublic(BaseModel):
+    name: str
+    type: str
+    default: Any = None
+    help: str
+    choices: list[Any] | None = None
+
+
+class PlacementPublic(BaseModel):
+    modules: list[str] | None
+    layers: str | list[int]
+    position: str | None
+
+
+class MethodPublic(BaseModel):
+    name: str
+    family: str = Field(description="bottleneck | lora | prompt | other")
+    description: str
+    params: list[MethodParamPublic]
+    extra_params_from: str | None
+    placement_words: list[str]
+    accepts_raw_module_names: bool
+    positions: list[str]
+    takes_layers: bool
+    default_placement: PlacementPublic
+    default_learning_rate: float
+    peft_type: str | None
+    refused_families: dict[str, str]
+    words_by_family: dict[str, list[str]] = Field(
+        description="placement words each model family offers for this method"
+    )
+
+
+class MethodsPublic(Page):
+    data: list[MethodPublic]
+
+
+class BenchmarkPublic(BaseModel):
+    name: str
+    suite: str
+    description: str
+    scorer: str
+    imported: bool
+    row_count: int | None
+
+
+class BenchmarksPublic(Page):
+    data: list[BenchmarkPublic]
+    suites: list[str]
+
+
+class BenchmarkImport(BaseModel):
+    model_config = ConfigDict(strict=True)
+    folder: str = Field(description="a folder in the LLM-Adapters layout on the server")
+
+
+class EstimateRequest(BaseModel):
+    base_model: str
+    adapter: dict[str, Any]
+
+
+class EstimatePublic(BaseModel):
+    trainable_parameters: int | None
+    total_parameters: int | None
+    trainable_percent: float | None
+
+
+# --- jobs -------------------------------------------------------------------------------------
+class JobCreate(BaseModel):
+    team_id: int | None = Field(default=None, description="default: your first team")
+    config: dict[str, Any] = Field(description="the job config of DESIGN.md (dataset_id form)")
+
+
+class StateChange(BaseModel):
+    status: str
+    at: datetime
+    reason: str | None = None
+
+
+class JobPublic(BaseModel):
+    id: int
+    team_id: int
+    owner_id: int | None
+    owner_email: str | None
+    name: str
+    base_model: str
+    method: str
+    dataset_id: int | None
+    config: dict[str, Any]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    phase: str | None
+    step: int
+    total_steps: int | None
+    fraction: float
+    eta_seconds: float | None
+    cancel_requested: bool
+    worker: str | None
+    error: str | None
+    trainable_parameters: int | None
+    total_parameters: int | None
+    trainable_percent: float | None
+    peak_memory_bytes: int | None
+    wall_seconds: float | None
+    train_loss: float | None
+    best_accuracy: float | None
+    results: dict[str, float]
+    history: list[StateChange]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+class JobsPublic(Page):
+    data: list[JobPublic]
+
+
+class MetricPointPublic(BaseModel):
+    step: int
+    epoch: float | None
+    loss: float | None
+    learning_rate: float | None
+    tokens_per_second: float | None
+
+
+class JobMetrics(BaseModel):
+    train: list[MetricPointPublic]
+    validation: list[MetricPointPublic]
+
+
+class AccuracyPointPublic(BaseModel):
+    step: int
+    accuracy: float
+    correct: int
+    total: int
+
+
+class JobAccuracy(BaseModel):
+    benchmarks: dict[str, list[AccuracyPointPublic]]
+
+
+class PredictionPublic(BaseModel):
+    benchmark: str
+    index: int
+    prompt: str
+    output: str
+    extracted: str | None
+    gold: str
+    correct: bool
+
+
+class PredictionsPublic(Page):
+    data: list[PredictionPublic]
+
+
+class JobLogPublic(BaseModel):
+    id: int
+    time: datetime
+    level: str
+    message: str
+
+
+class JobLogsPublic(Page):
+    data: list[JobLogPublic]
+
+
+# --- leaderboard ------------------------------------------------------------------------------
+class LeaderboardRow(BaseModel):
+    rank: int
+    job_id: int | None = Field(description="None for published reference figures")
+    job_name: str
+    published: bool
+    base_model: str
+    method: str
+    placement: dict[str, Any]
+    accuracy: float
+    scores: dict[str, float]
+    trainable_parameters: int | None
+    trainable_percent: float | None
+    peak_memory_bytes: int | None
+    wall_seconds: float | None
+    owner_email: str | None
+    finished_at: datetime | None
+
+
+class LeaderboardPublic(Page):
+    scope: str = Field(description="a benchmark name or a suite name")
+    benchmarks: list[str]
+    data: list[LeaderboardRow]
+
+
+# --- playground -------------------------------------------------------------------------------
+class GenerationCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    job_id: int
+    prompt: str = Field(min_length=1, max_length=4000)
+    max_new_tokens: int = Field(default=64, ge=1, le=512)
+
+
+class GenerationPublic(BaseModel):
+    id: int
+    job_id: int
+    prompt: str
+    status: str
+    base_output: str | None
+    adapter_output: str | None
+    error: str | None
+    created_at: datetime

@@ -1,0 +1,190 @@
+"""The writes a worker makes while it runs a job: claim, heartbeat, progress, results, finish.
+
+Kept in the backend so there is one schema and one place that writes it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from worker.engine.evaluation import BENCHMARKS
+
+from ..core.config import Settings
+from ..core.db import session_scope
+from ..models import (
+    FINAL_STATES,
+    EvalPoint,
+    Generation,
+    Job,
+    JobLog,
+    JobResult,
+    MetricPoint,
+    Prediction,
+)
+from .jobs import transition
+
+log = logging.getLogger(__name__)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim(settings: Settings, job_id: int, nonce: str, worker: str) -> str | None:
+    """Marks a queued job running on `worker`; returns why it must not run, or None."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None:
+            return f"job {job_id} no longer exists"
+        if job.task_id != nonce:
+            return f"stale message for job {job_id}"
+        if job.status == "running":
+            # A redelivered message: the worker that had it died. Do not run it twice.
+            reason = f"worker {job.worker} was lost while running the job"
+            job.error = reason
+            transition(job, "failed", reason)
+            return reason
+        if job.status != "queued":
+            return f"job {job_id} is {job.status}"
+        job.worker = worker
+        job.attempts += 1
+        job.heartbeat_at = now()
+        job.phase = "starting"
+        transition(job, "running")
+    return None
+
+
+def heartbeat(settings: Settings, job_id: int) -> None:
+    with session_scope(settings.sqlalchemy_url) as s:
+        s.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running").values(heartbeat_at=now())
+        )
+
+
+def cancel_requested(settings: Settings, job_id: int) -> bool:
+    with session_scope(settings.sqlalchemy_url) as s:
+        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def record_progress(
+    settings: Settings,
+    job_id: int,
+    *,
+    fields: dict[str, Any],
+    metrics: list[dict[str, Any]],
+    evals: list[dict[str, Any]],
+    logs: list[tuple[str, str]],
+) -> None:
+    """One transaction per flush: progress fields, new metric/eval points, log lines."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        if metrics:
+            s.execute(insert(MetricPoint), [{"job_id": job_id, **m} for m in metrics])
+        if evals:
+            s.execute(insert(EvalPoint), [{"job_id": job_id, **e} for e in evals])
+        if logs:
+            s.execute(
+                insert(JobLog),
+                [
+                    {"job_id": job_id, "level": lvl, "message": msg, "time": now()}
+                    for lvl, msg in logs
+                ],
+            )
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        for key, value in fields.items():
+            setattr(job, key, value)
+        if evals:
+            best = max(e["accuracy"] for e in evals)
+            job.best_accuracy = max(best, job.best_accuracy or 0.0)
+        job.updated_at = now()
+
+
+def store_results(
+    settings: Settings, job_id: int, output_dir: Path, summary: dict[str, Any]
+) -> None:
+    """Final accuracy per benchmark, per-sample predictions, and the run's summary figures."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        results_file = output_dir / "eval_results.json"
+        if results_file.is_file():
+            for name, r in json.loads(results_file.read_text()).items():
+                s.add(
+                    JobResult(
+                        job_id=job_id,
+                        benchmark=name,
+                        suite=BENCHMARKS[name].suite,
+                        accuracy=r["accuracy"],
+                        correct=r["correct"],
+                        total=r["total"],
+                    )
+                )
+        for file in sorted((output_dir / "predictions").glob("*.jsonl")):
+            rows = []
+            with file.open(encoding="utf-8") as f:
+                for line in f:
+                    p = json.loads(line)
+                    rows.append(
+                        {
+                            "job_id": job_id,
+                            "benchmark": p["benchmark"],
+                            "index": p["index"],
+                            "prompt": p["prompt"],
+                            "output": p["output"],
+                            "extracted": p["extracted"],
+                            "gold": str(p["gold"]),
+                            "correct": bool(p["correct"]),
+                        }
+                    )
+            if rows:
+                s.execute(insert(Prediction), rows)
+        job = s.get(Job, job_id)
+        assert job is not None
+        job.trainable_parameters = summary["trainable_parameters"]
+        job.total_parameters = summary["total_parameters"]
+        job.peak_memory_bytes = summary["peak_memory_bytes"]
+        job.wall_seconds = summary["wall_seconds"]
+        job.train_loss = summary["train_loss"]
+        job.step = summary["steps"]
+        job.total_steps = summary["total_steps"]
+
+
+def finish(settings: Settings, job_id: int, status: str, error: str | None = None) -> bool:
+    """Moves a running job to a final state; False if it already was final (e.g. reaped)."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None or job.status in FINAL_STATES:
+            return False
+        job.error = error
+        transition(job, status, error)
+        if error:
+            s.add(JobLog(job_id=job_id, level="error", message=error))
+        return True
+
+
+def set_artifact_dir(settings: Settings, job_id: int, rel: str) -> None:
+    with session_scope(settings.sqlalchemy_url) as s:
+        s.execute(update(Job).where(Job.id == job_id).values(artifact_dir=rel))
+
+
+def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
+    with session_scope(settings.sqlalchemy_url) as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        return {
+            "status": job.status,
+            "config": job.config,
+            "dataset_id": job.dataset_id,
+            "artifact_dir": job.artifact_dir,
+            "name": job.name,
+        }
+
+
+def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:
+    with session_scope(settings.sqlalchemy_url) as s:
+        s.execute(update(Generation).where(Generation.id == generation_id).values(**values))

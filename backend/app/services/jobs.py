@@ -1,0 +1,201 @@
+"""Job creation (validated with the engine's own rules), state changes, cancel, public view."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from worker.engine.adapters import validate_adapter
+from worker.engine.config import JobConfig
+from worker.engine.errors import ConfigError
+from worker.engine.runner import validate_settings
+
+from ..core.config import Settings
+from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
+from ..schemas import JobPublic, StateChange
+
+log = logging.getLogger(__name__)
+QUEUE = "gpu"
+TRAIN_TASK = "jobs.train"
+
+
+def validate_config(session: Session, team_id: int, data: dict[str, Any]) -> JobConfig:
+    """The stored form of a submitted config; ConfigError names what is wrong."""
+    config = JobConfig.from_dict(data)
+    if config.dataset_path:
+        raise ConfigError("the API takes dataset_id (upload the file first), not dataset_path")
+    if config.dataset_id is None:
+        raise ConfigError("dataset_id is required: the id of an uploaded dataset")
+    ds = session.get(Dataset, config.dataset_id)
+    if ds is None or ds.team_id != team_id:
+        raise ConfigError(f"dataset {config.dataset_id} not found in this team")
+    entry = session.scalar(
+        select(BaseModelEntry).where(BaseModelEntry.reference == config.base_model)
+    )
+    if entry is None:
+        known = ", ".join(session.scalars(select(BaseModelEntry.reference))) or "none"
+        raise ConfigError(
+            f"base_model {config.base_model!r} is not in the catalogue (registered: {known}); "
+            "an administrator adds models with POST /api/v1/models"
+        )
+    validate_adapter(config.adapter, entry.family, entry.num_layers)
+    validate_settings(config)
+    imported = set(session.scalars(select(Benchmark.name)))
+    missing = [b for b in config.evaluation.benchmarks if b not in imported]
+    if missing:
+        raise ConfigError(
+            f"benchmark(s) {', '.join(missing)} not imported in this installation "
+            f"(imported: {', '.join(sorted(imported)) or 'none'})"
+        )
+    # Benchmark files come from the installation's store, never from a client-given path.
+    config.evaluation.data_dir = None
+    return config
+
+
+def transition(job: Job, status: str, reason: str | None = None) -> None:
+    now = datetime.now(UTC)
+    job.status = status
+    job.updated_at = now
+    entry: dict[str, Any] = {"status": status, "at": now.isoformat()}
+    if reason:
+        entry["reason"] = reason
+    job.history = [*(job.history or []), entry]
+    if status == "running":
+        job.started_at = now
+    if status in FINAL_STATES:
+        job.finished_at = now
+        job.phase = None
+        job.eta_seconds = None
+
+
+def create_job(
+    session: Session, settings: Settings, user: User, team_id: int, data: dict[str, Any]
+) -> Job:
+    config = validate_config(session, team_id, data)
+    job = Job(
+        team_id=team_id,
+        owner_id=user.id,
+        dataset_id=config.dataset_id,
+        name=config.name,
+        base_model=config.base_model,
+        method=config.adapter.method.strip().lower(),
+        config=config.to_dict(),
+        status="queued",
+        task_id=uuid.uuid4().hex,
+        history=[],
+    )
+    transition(job, "queued")
+    session.add(job)
+    session.commit()
+    enqueue(job)
+    return job
+
+
+def enqueue(job: Job) -> None:
+    """Sends `jobs.train`; the task id doubles as a nonce so a stale message never runs a job."""
+    from worker.celery_app import app
+
+    app.send_task(TRAIN_TASK, args=[job.id, job.task_id], queue=QUEUE, task_id=job.task_id)
+
+
+def cancel_job(session: Session, job: Job) -> None:
+    """Queued: cancelled now (the worker skips its message). Running: stops at the next step."""
+    if job.status == "queued":
+        transition(job, "cancelled", "cancelled before it started")
+        session.commit()
+        try:
+            from worker.celery_app import app
+
+            app.control.revoke(job.task_id)
+        except Exception as e:  # noqa: BLE001 - the status check in the task is what counts
+            log.info("revoke of %s not delivered: %s", job.task_id, e)
+    elif job.status == "running":
+        job.cancel_requested = True
+        job.updated_at = datetime.now(UTC)
+        session.commit()
+    else:
+        raise ConfigError(f"job {job.id} is already {job.status}")
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge for clone-and-edit: nested objects merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def results_of(session: Session, job_ids: list[int]) -> dict[int, dict[str, float]]:
+    out: dict[int, dict[str, float]] = {i: {} for i in job_ids}
+    if job_ids:
+        for r in session.scalars(select(JobResult).where(JobResult.job_id.in_(job_ids))):
+            out[r.job_id][r.benchmark] = r.accuracy
+    return out
+
+
+def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> JobPublic:
+    total = job.total_steps or 0
+    fraction = 1.0 if job.status == "succeeded" else (job.step / total if total else 0.0)
+    pct = (
+        100 * job.trainable_parameters / job.total_parameters
+        if job.trainable_parameters is not None and job.total_parameters
+        else None
+    )
+    return JobPublic(
+        id=job.id,
+        team_id=job.team_id,
+        owner_id=job.owner_id,
+        owner_email=owner_email,
+        name=job.name,
+        base_model=job.base_model,
+        method=job.method,
+        dataset_id=job.dataset_id,
+        config=job.config,
+        status=job.status,  # type: ignore[arg-type]
+        phase=job.phase,
+        step=job.step,
+        total_steps=job.total_steps,
+        fraction=min(1.0, fraction),
+        eta_seconds=job.eta_seconds,
+        cancel_requested=job.cancel_requested,
+        worker=job.worker,
+        error=job.error,
+        trainable_parameters=job.trainable_parameters,
+        total_parameters=job.total_parameters,
+        trainable_percent=pct,
+        peak_memory_bytes=job.peak_memory_bytes,
+        wall_seconds=job.wall_seconds,
+        train_loss=job.train_loss,
+        best_accuracy=job.best_accuracy,
+        results=results,
+        history=[StateChange.model_validate(h) for h in job.history or []],
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        updated_at=job.updated_at,
+    )
+
+
+def public_jobs(session: Session, jobs: list[Job]) -> list[JobPublic]:
+    """One query each for owners and results, whatever the page size."""
+    owners = {
+        u.id: u.email
+        for u in session.scalars(
+            select(User).where(User.id.in_({j.owner_id for j in jobs if j.owner_id}))
+        )
+    }
+    results = results_of(session, [j.id for j in jobs])
+    return [job_public(j, owners.get(j.owner_id or -1), results[j.id]) for j in jobs]
+
+
+def one_public(session: Session, job: Job) -> JobPublic:
+    return public_jobs(session, [job])[0]

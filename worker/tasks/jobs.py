@@ -1,0 +1,78 @@
+"""Thin tasks: claim the job, run it in a process of its own, keep its heartbeat, record the end.
+
+The job's own process (worker.job_process) loads the model and calls the engine; a crash there
+(or the GPU memory it held) does not outlive it. If this worker dies, the job process is killed
+with it and the API's reaper fails the job once heartbeats stop."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+
+from backend.app.core.config import settings
+from backend.app.services import job_updates
+
+from ..celery_app import app
+from ..job_process import parent_death_signal
+
+log = logging.getLogger(__name__)
+
+
+def _run_child(args: list[str], log_path, job_id: int | None) -> int:  # noqa: ANN001
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "worker.job_process", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=parent_death_signal,
+        )
+        last_beat = time.monotonic()
+        while proc.poll() is None:
+            time.sleep(0.2)
+            if job_id is not None and time.monotonic() - last_beat >= settings.heartbeat_interval_s:
+                job_updates.heartbeat(settings, job_id)
+                last_beat = time.monotonic()
+    return proc.returncode
+
+
+def _tail(path, lines: int = 15) -> str:  # noqa: ANN001
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@app.task(name="jobs.train", bind=True)
+def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
+    worker = f"{self.request.hostname or socket.gethostname()}"
+    refused = job_updates.claim(settings, job_id, nonce, worker)
+    if refused:
+        log.info("not running job %s: %s", job_id, refused)
+        return refused
+    rel = f"artifacts/job-{job_id}"
+    job_updates.set_artifact_dir(settings, job_id, rel)
+    log_path = settings.storage_dir / rel / "process.log"
+    code = _run_child([str(job_id)], log_path, job_id)
+    if code != 0:
+        tail = _tail(log_path)
+        job_updates.finish(
+            settings, job_id, "failed", f"the job process exited with code {code}\n{tail}".strip()
+        )
+    # Whatever happened, the job is never left running by this task.
+    job_updates.finish(settings, job_id, "failed", "the job process ended without a result")
+    return "done"
+
+
+@app.task(name="jobs.generate", bind=True)
+def generate(self, generation_id: int) -> str:  # noqa: ANN001
+    log_path = settings.storage_dir / "playground" / f"gen-{generation_id}.log"
+    code = _run_child(["--generate", str(generation_id)], log_path, None)
+    if code != 0:
+        job_updates.set_generation(
+            settings, generation_id, status="failed", error=_tail(log_path, 5) or f"exit {code}"
+        )
+    return "done"
