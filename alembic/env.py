@@ -1,6 +1,7 @@
 """Migrations run against the studio's own database URL (settings, or `-x url=` to override)."""
 
 from alembic import context
+
 from backend.app.core.config import Settings
 from backend.app.core.db import make_engine
 from backend.app.models import Base

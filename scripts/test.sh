@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/services.sh  # PostgreSQL and Redis: started where they are not running
 export STUDIO_MODEL_CACHE=${STUDIO_MODEL_CACHE:-$PWD/.cache/models}
-.venv/bin/ruff check worker tests bench
+.venv/bin/ruff check worker backend alembic tests bench
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

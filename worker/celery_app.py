@@ -46,6 +46,18 @@ def make_app(s: Settings) -> Celery:
 
 
 app = make_app(settings)
+_apps: dict[tuple[str, str], Celery] = {}
+
+
+def app_for(s: Settings) -> Celery:
+    """The app that sends to `s`'s broker (the API may run with settings other than the
+    environment's, as the tests do)."""
+    key = (s.broker_url, str(s.broker_folder))
+    if key == (settings.broker_url, str(settings.broker_folder)):
+        return app
+    if key not in _apps:
+        _apps[key] = make_app(s)
+    return _apps[key]
 
 
 @worker_process_init.connect

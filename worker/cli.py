@@ -182,6 +182,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    # The service lives in backend/; the engine never imports it, only this command does.
+    from backend.app.embedded import run
+
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    bench = Path(args.benchmarks) if args.benchmarks else None
+    return run(args.host, args.port, data_dir, bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Adapter Studio: PEFT fine-tuning")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quick", action="store_true", help="a shorter run (about two minutes)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("up", help="start the studio: API, dashboard and one local worker")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--data-dir", help="studio data folder (default: STUDIO_DATA_DIR or ~/.adapter-studio)"
+    )
+    p.add_argument("--benchmarks", help="folder of benchmark sets (LLM-Adapters layout) to import")
+    p.set_defaults(func=cmd_up)
     return parser
 
 

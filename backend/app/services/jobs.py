@@ -93,26 +93,30 @@ def create_job(
     transition(job, "queued")
     session.add(job)
     session.commit()
-    enqueue(job)
+    enqueue(settings, job)
     return job
 
 
-def enqueue(job: Job) -> None:
+def celery_app(settings: Settings):  # noqa: ANN201 - celery.Celery, imported lazily
+    from worker.celery_app import app_for
+
+    return app_for(settings)
+
+
+def enqueue(settings: Settings, job: Job) -> None:
     """Sends `jobs.train`; the task id doubles as a nonce so a stale message never runs a job."""
-    from worker.celery_app import app
+    celery_app(settings).send_task(
+        TRAIN_TASK, args=[job.id, job.task_id], queue=QUEUE, task_id=job.task_id
+    )
 
-    app.send_task(TRAIN_TASK, args=[job.id, job.task_id], queue=QUEUE, task_id=job.task_id)
 
-
-def cancel_job(session: Session, job: Job) -> None:
+def cancel_job(session: Session, settings: Settings, job: Job) -> None:
     """Queued: cancelled now (the worker skips its message). Running: stops at the next step."""
     if job.status == "queued":
         transition(job, "cancelled", "cancelled before it started")
         session.commit()
         try:
-            from worker.celery_app import app
-
-            app.control.revoke(job.task_id)
+            celery_app(settings).control.revoke(job.task_id)
         except Exception as e:  # noqa: BLE001 - the status check in the task is what counts
             log.info("revoke of %s not delivered: %s", job.task_id, e)
     elif job.status == "running":
@@ -132,6 +136,15 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def clone_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `base` with `overrides` merged; a new adapter method starts from its own
+    defaults (the old method's params and placement rarely make sense for it)."""
+    new_method = (overrides.get("adapter") or {}).get("method")
+    if new_method and new_method != (base.get("adapter") or {}).get("method"):
+        base = {**base, "adapter": {"method": new_method}}
+    return merge(base, overrides)
 
 
 def results_of(session: Session, job_ids: list[int]) -> dict[int, dict[str, float]]:

@@ -45,7 +45,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 class JobClone(BaseModel):
     name: str | None = Field(default=None, max_length=255)
     overrides: dict[str, Any] = Field(
-        default_factory=dict, description="merged into the copied config (nested objects merge)"
+        default_factory=dict,
+        description="merged into the copied config (nested objects merge; a new adapter "
+        "method starts from its defaults)",
     )
 
 
@@ -115,10 +117,12 @@ def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def cancel_job(
+    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> JobPublic:
     job = get_team_job(session, user, job_id)
     try:
-        job_service.cancel_job(session, job)
+        job_service.cancel_job(session, settings, job)
     except ConfigError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
     return _one(session, job)
@@ -129,7 +133,7 @@ def clone_job(
     job_id: int, body: JobClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> JobPublic:
     job = get_team_job(session, user, job_id)
-    config = job_service.merge(job.config, body.overrides)
+    config = job_service.clone_config(job.config, body.overrides)
     config["name"] = body.name or body.overrides.get("name") or f"{job.name} (copy)"
     return _create(session, settings, user, job.team_id, config)
 

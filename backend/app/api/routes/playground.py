@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
 from ...schemas import GenerationCreate, GenerationPublic
-from ..deps import CurrentUser, SessionDep, team_ids
+from ..deps import CurrentUser, SessionDep, SettingsDep, team_ids
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/playground", tags=["playground"])
@@ -18,7 +18,7 @@ GENERATE_TASK = "jobs.generate"
 
 @router.post("", response_model=GenerationPublic, status_code=status.HTTP_201_CREATED)
 def create_generation(
-    body: GenerationCreate, user: CurrentUser, session: SessionDep
+    body: GenerationCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> GenerationPublic:
     job = get_team_job(session, user, body.job_id)
     if job.status != "succeeded":
@@ -30,9 +30,9 @@ def create_generation(
     )
     session.add(gen)
     session.commit()
-    from worker.celery_app import app
+    from worker.celery_app import app_for
 
-    app.send_task(GENERATE_TASK, args=[gen.id], queue="gpu")
+    app_for(settings).send_task(GENERATE_TASK, args=[gen.id], queue="gpu")
     return GenerationPublic.model_validate(gen, from_attributes=True)
 
 

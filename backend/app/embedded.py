@@ -1,0 +1,158 @@
+"""`studio up`: the embedded default on one machine. SQLite, a broker with no server (kombu's
+filesystem transport), one local worker; the same schema, tasks and API as the distributed setup.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from .core.config import Settings
+from .core.db import session_scope
+from .models import Benchmark, Membership, Team, User
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+DEMO_MODEL = "demo:smollm2-135m"
+
+
+def migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(REPO / "alembic.ini"))
+    cfg.set_main_option("script_location", str(REPO / "alembic"))
+    cfg.attributes["url"] = settings.sqlalchemy_url
+    command.upgrade(cfg, "head")
+
+
+def default_benchmark_dir(settings: Settings) -> Path | None:
+    for candidate in (settings.benchmark_dir, REPO.parent / "shared" / "datasets" / "llm-adapters"):
+        if candidate is not None and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+def seed(settings: Settings) -> tuple[str, str | None, str]:
+    """Admin user, team, a token for the printout, the demo model and the benchmark sets.
+
+    Returns (admin email, admin password if just created else None, token)."""
+    from .services.accounts import create_team, create_user, get_user_by_email, issue_token
+    from .services.catalogue import import_benchmarks, register_model
+
+    password = None
+    token_file = settings.data_dir / "token"
+    with session_scope(settings.sqlalchemy_url) as s:
+        admin = get_user_by_email(s, settings.admin_email)
+        if admin is None:
+            password = settings.admin_password
+            if password in ("changethis", ""):
+                password = secrets.token_urlsafe(12)  # never ship a guessable default
+            admin = create_user(s, settings.admin_email, password, "Administrator", is_admin=True)
+        if not s.scalar(select(func.count()).where(Membership.user_id == admin.id)):
+            team = s.scalar(select(Team).where(Team.name == settings.default_team))
+            if team is None:
+                create_team(s, settings.default_team, admin)
+            else:
+                s.add(Membership(user_id=admin.id, team_id=team.id, role="owner"))
+        token = token_file.read_text().strip() if token_file.is_file() else None
+        if token is None or not _token_valid(s, token):
+            _, token = issue_token(s, admin, "studio up")
+            token_file.write_text(token)
+            token_file.chmod(0o600)
+    with session_scope(settings.sqlalchemy_url) as s:
+        try:
+            register_model(s, DEMO_MODEL, "SmolLM2-135M-Instruct (demo)")
+        except Exception as e:  # noqa: BLE001 - the studio works without it; say why
+            log.warning("demo model not registered: %s", e)
+    folder = default_benchmark_dir(settings)
+    if folder is not None:
+        with session_scope(settings.sqlalchemy_url) as s:
+            if not s.scalar(select(func.count()).select_from(Benchmark)):
+                names = import_benchmarks(s, settings, folder)
+                log.info("imported %d benchmark sets from %s", len(names), folder)
+    return settings.admin_email, password, token
+
+
+def _token_valid(session, raw: str) -> bool:  # noqa: ANN001
+    from .core.security import hash_token
+    from .models import ApiToken
+
+    t = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    return t is not None and t.revoked_at is None and session.get(User, t.user_id) is not None
+
+
+def start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    log_file = open(settings.data_dir / "worker.log", "ab")  # noqa: SIM115 - lives with the process
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery_app",
+            "worker",
+            "-Q",
+            "gpu",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--hostname",
+            "local@%h",
+            "--loglevel",
+            "INFO",
+        ],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+
+
+def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None) -> int:
+    import uvicorn
+
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["STUDIO_DATA_DIR"] = str(data_dir.resolve())
+    if benchmark_dir is not None:
+        env["STUDIO_BENCHMARK_DIR"] = str(benchmark_dir.resolve())
+    dist = REPO / "frontend" / "dist"
+    if "STUDIO_FRONTEND_DIST" not in env and (dist / "index.html").is_file():
+        env["STUDIO_FRONTEND_DIST"] = str(dist)
+    os.environ.update(env)
+    from .core import config
+
+    settings = config.reload_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings)
+    email, password, token = seed(settings)
+    worker = start_worker(settings, env)
+    url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
+    mode = "embedded (SQLite + filesystem broker)" if settings.embedded else "distributed"
+    lines = [
+        f"Adapter Studio is up at {url}  ({mode}; data in {settings.data_dir})",
+        f"  API docs:  {url}/api/v1/docs",
+        f"  API token: {token}",
+        f"  sign in:   {email}" + (f" / {password}  (shown once)" if password else ""),
+        "  stop with Ctrl-C",
+    ]
+    print("\n".join(lines), flush=True)
+    from .main import create_app
+
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    return 0
