@@ -29,3 +29,6 @@ for module in (
     playground,
 ):
     api_router.include_router(module.router)
+api_router.include_router(auth.users_router)
+api_router.include_router(auth.tokens_router)
+api_router.include_router(teams.users_router)

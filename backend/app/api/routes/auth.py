@@ -23,6 +23,8 @@ from ...services.accounts import get_user_by_email, issue_token, user_public
 from ..deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["auth"])
+users_router = APIRouter(tags=["users"])
+tokens_router = APIRouter(tags=["tokens"])
 
 
 @router.post("/auth/login", response_model=LoginResponse)
@@ -55,7 +57,7 @@ def logout(request: Request, user: CurrentUser, session: SessionDep, response: R
     return Message(message="signed out")
 
 
-@router.get("/users/me", response_model=UserPublic, tags=["users"])
+@users_router.get("/users/me", response_model=UserPublic)
 def read_me(user: CurrentUser, session: SessionDep) -> UserPublic:
     return user_public(session, user)
 
@@ -64,7 +66,7 @@ def _token_public(t: ApiToken) -> TokenPublic:
     return TokenPublic.model_validate(t, from_attributes=True)
 
 
-@router.get("/tokens", response_model=TokensPublic, tags=["tokens"])
+@tokens_router.get("/tokens", response_model=TokensPublic)
 def list_tokens(user: CurrentUser, session: SessionDep) -> TokensPublic:
     rows = session.scalars(
         select(ApiToken)
@@ -74,16 +76,14 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> TokensPublic:
     return TokensPublic(data=[_token_public(t) for t in rows], count=len(rows))
 
 
-@router.post(
-    "/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["tokens"]
-)
+@tokens_router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> TokenCreated:
     token, raw = issue_token(session, user, body.name)
     session.commit()
     return TokenCreated(**_token_public(token).model_dump(), token=raw)
 
 
-@router.delete("/tokens/{token_id}", response_model=Message, tags=["tokens"])
+@tokens_router.delete("/tokens/{token_id}", response_model=Message)
 def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Message:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:

@@ -10,7 +10,7 @@ from worker.engine.evaluation import BENCHMARKS, SUITES
 
 from ...models import Benchmark
 from ...schemas import BenchmarkImport, BenchmarkPublic, BenchmarksPublic
-from ...services.catalogue import import_benchmarks
+from ...services import catalogue
 from ..deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
@@ -38,11 +38,11 @@ def list_benchmarks(user: CurrentUser, session: SessionDep) -> BenchmarksPublic:
 
 
 @router.post("/import", response_model=BenchmarksPublic)
-def import_benchmarks_route(
+def import_benchmarks(
     body: BenchmarkImport, admin: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> BenchmarksPublic:
     try:
-        import_benchmarks(session, settings, body.folder)
+        catalogue.import_benchmarks(session, settings, body.folder)
     except ConfigError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
     session.commit()

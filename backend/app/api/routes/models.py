@@ -9,7 +9,7 @@ from worker.engine.errors import ConfigError
 
 from ...models import BaseModelEntry
 from ...schemas import BaseModelCreate, BaseModelPublic, BaseModelsPublic
-from ...services.catalogue import register_model
+from ...services import catalogue
 from ..deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -23,11 +23,9 @@ def list_models(user: CurrentUser, session: SessionDep) -> BaseModelsPublic:
 
 
 @router.post("", response_model=BaseModelPublic, status_code=status.HTTP_201_CREATED)
-def register_model_route(
-    body: BaseModelCreate, admin: AdminUser, session: SessionDep
-) -> BaseModelPublic:
+def register_model(body: BaseModelCreate, admin: AdminUser, session: SessionDep) -> BaseModelPublic:
     try:
-        entry = register_model(session, body.reference.strip(), body.label)
+        entry = catalogue.register_model(session, body.reference.strip(), body.label)
     except ConfigError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
     session.commit()

@@ -17,10 +17,12 @@ from ...schemas import (
     UserCreate,
     UserPublic,
 )
-from ...services.accounts import create_team, create_user, get_user_by_email, user_public
+from ...services import accounts
+from ...services.accounts import get_user_by_email, user_public
 from ..deps import AdminUser, CurrentUser, SessionDep, membership
 
 router = APIRouter(tags=["teams"])
+users_router = APIRouter(tags=["users"])
 
 
 @router.get("/teams", response_model=TeamsPublic)
@@ -36,10 +38,10 @@ def list_teams(user: CurrentUser, session: SessionDep) -> TeamsPublic:
 
 
 @router.post("/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED)
-def create_team_route(body: TeamCreate, user: CurrentUser, session: SessionDep) -> TeamPublic:
+def create_team(body: TeamCreate, user: CurrentUser, session: SessionDep) -> TeamPublic:
     if session.scalar(select(func.count()).where(Team.name == body.name.strip())):
         raise HTTPException(status.HTTP_409_CONFLICT, f"a team named {body.name!r} exists")
-    team = create_team(session, body.name, user)
+    team = accounts.create_team(session, body.name, user)
     session.commit()
     return TeamPublic(id=team.id, name=team.name, role="owner", created_at=team.created_at)
 
@@ -105,12 +107,10 @@ def remove_member(team_id: int, user_id: int, user: CurrentUser, session: Sessio
     return Message(message="member removed")
 
 
-@router.post(
-    "/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED, tags=["users"]
-)
-def create_user_route(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserPublic:
+@users_router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserPublic:
     if get_user_by_email(session, body.email) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"a user with email {body.email!r} exists")
-    user = create_user(session, body.email, body.password, body.full_name)
+    user = accounts.create_user(session, body.email, body.password, body.full_name)
     session.commit()
     return user_public(session, user)

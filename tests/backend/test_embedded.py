@@ -1,0 +1,89 @@
+"""`studio up`: the embedded default (SQLite, a broker with no server, one local worker), run as
+a user would, then the same end-to-end flow as the distributed test."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .conftest import SHARED, arithmetic_jsonl, tiny_job_config, upload
+from .stack import REPO, healthy, free_port, wait_for
+from .test_worker_e2e import follow
+
+
+def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
+    port = free_port()
+    env = dict(os.environ)
+    for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
+        del env[key]  # nothing from the distributed tests: the embedded defaults only
+    env.update(STUDIO_STATS_TOKENIZER="bytes", STUDIO_BENCHMARK_DIR=str(SHARED))
+    log = tmp_path / "up.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "worker.cli",
+            "up",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "studio"),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        text = wait_for(
+            lambda: "API token:" in (t := log.read_text(errors="replace")) and t,
+            180,
+            "studio up printed no token",
+        )
+        token = re.search(r"API token: (sst_\S+)", text).group(1)
+        assert f"http://127.0.0.1:{port}" in text and "SQLite" in text
+        assert re.search(r"sign in:\s+admin@studio\.local / \S+", text)  # a generated password
+        c = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the API never answered")
+        models = [m["reference"] for m in c.get("/api/v1/models").json()["data"]]
+        assert "demo:smollm2-135m" in models  # registered by studio up
+        imported = [b for b in c.get("/api/v1/benchmarks").json()["data"] if b["imported"]]
+        assert len(imported) >= 10
+        assert (tmp_path / "studio" / "studio.db").is_file()
+        assert (tmp_path / "studio" / "broker").is_dir()  # the filesystem broker's folders
+
+        r = c.post("/api/v1/models", json={"reference": "tiny:llama"}, headers=c.headers)
+        assert r.status_code == 201, r.text
+        ds = upload(c, token, arithmetic_jsonl())
+        assert ds.status_code == 201, ds.text
+        r = c.post("/api/v1/jobs", json={"config": tiny_job_config(ds.json()["id"])})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        events = follow(c, job_id)
+        assert events[-1] == ("end", {"status": "succeeded"})
+        job = c.get(f"/api/v1/jobs/{job_id}").json()
+        assert job["worker"].startswith("local@") and "svamp" in job["results"]
+        curve = c.get(f"/api/v1/jobs/{job_id}/accuracy").json()["benchmarks"]["svamp"]
+        assert [p["step"] for p in curve] == [0, 2, 4, 6]
+        assert c.get(f"/api/v1/jobs/{job_id}/artifact").status_code == 200
+        rows = c.get("/api/v1/leaderboard?scope=svamp").json()["data"]
+        assert any(r["job_id"] == job_id for r in rows)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    # The local worker went down with it.
+    out = subprocess.run(["pgrep", "-f", f"{tmp_path}/studio"], capture_output=True, text=True)
+    assert out.stdout.strip() == "", "a worker outlived studio up"
