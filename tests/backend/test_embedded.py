@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from .conftest import SHARED, arithmetic_jsonl, tiny_job_config, upload
-from .stack import REPO, healthy, free_port, wait_for
+from .stack import REPO, free_port, healthy, wait_for
 from .test_worker_e2e import follow
 
 

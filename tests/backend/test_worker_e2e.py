@@ -143,6 +143,21 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     after = model(ids).logits
     assert not torch.equal(before, after)  # the trained adapter changes the output
 
+    # The playground: the same prompt through the base model and the adapter, on the worker.
+    r = c.post("/api/v1/playground", json={"job_id": job_id, "prompt": "What is 2 + 3?"})
+    assert r.status_code == 201, r.text
+    gen_id = r.json()["id"]
+    gen = wait_for(
+        lambda: (
+            (g := c.get(f"/api/v1/playground/{gen_id}").json())["status"] in ("succeeded", "failed")
+            and g
+        ),
+        120,
+        "the playground generation never finished",
+    )
+    assert gen["status"] == "succeeded", gen["error"]
+    assert isinstance(gen["base_output"], str) and isinstance(gen["adapter_output"], str)
+
 
 def test_cancel_a_running_job(stack: Stack):
     c = stack.client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.engine.evaluation import BENCHMARKS
@@ -44,6 +44,10 @@ def _scope_benchmarks(scope: str) -> list[str]:
     return [name for name, b in BENCHMARKS.items() if b.suite == scope]
 
 
+def _percent(trainable: int | None, total: int | None) -> float | None:
+    return 100 * trainable / total if trainable is not None and total else None
+
+
 def leaderboard(
     session: Session,
     team_id: int,
@@ -57,31 +61,55 @@ def leaderboard(
     skip: int = 0,
     limit: int = 100,
 ) -> LeaderboardPublic:
+    """Ranking and paging happen in SQL (a team may have thousands of finished jobs); only the
+    page's rows are read in full. Published rows, a handful, are merged in afterwards."""
     names = _scope_benchmarks(scope)
     where = [Job.team_id == team_id, Job.status == "succeeded", JobResult.benchmark.in_(names)]
     if method:
         where.append(Job.method == method.lower())
     if base_model:
         where.append(Job.base_model == base_model)
-    rows = session.execute(
-        select(Job, JobResult.benchmark, JobResult.accuracy, User.email)
+    # Accuracies are stored as fractions; the leaderboard shows percent like the paper.
+    score = (100 * func.avg(JobResult.accuracy)).label("score")
+    column = {
+        "accuracy": score,
+        "trainable_parameters": Job.trainable_parameters,
+        "peak_memory_bytes": Job.peak_memory_bytes,
+        "wall_seconds": Job.wall_seconds,
+        "finished_at": Job.finished_at,
+    }[sort]
+    order = (column.desc() if descending else column.asc()).nulls_last()
+    ranked = (
+        select(Job.id, score)
         .join(JobResult, JobResult.job_id == Job.id)
-        .outerjoin(User, User.id == Job.owner_id)
         .where(*where)
-    ).all()
-    by_job: dict[int, dict[str, Any]] = {}
-    for job, bench, acc, email in rows:
-        entry = by_job.setdefault(job.id, {"job": job, "email": email, "scores": {}})
-        entry["scores"][bench] = acc
-    out: list[dict[str, Any]] = []
-    for entry in by_job.values():
-        job, scores = entry["job"], entry["scores"]
-        pct = (
-            100 * job.trainable_parameters / job.total_parameters
-            if job.trainable_parameters is not None and job.total_parameters
-            else None
+        .group_by(Job.id)
+        .order_by(order, Job.id)
+    )
+    count = session.scalar(select(func.count()).select_from(ranked.subquery())) or 0
+    published = (
+        _published_rows(names) if include_published and not method and not base_model else []
+    )
+    # Enough job rows to fill the page whatever number of published rows rank above them.
+    top = session.execute(ranked.limit(skip + limit)).all()
+    ids = [job_id for job_id, _ in top]
+    jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)))}
+    owners = dict(
+        session.execute(
+            select(Job.id, User.email).join(User, User.id == Job.owner_id).where(Job.id.in_(ids))
+        ).all()
+    )
+    scores: dict[int, dict[str, float]] = {i: {} for i in ids}
+    for job_id, bench, acc in session.execute(
+        select(JobResult.job_id, JobResult.benchmark, JobResult.accuracy).where(
+            JobResult.job_id.in_(ids), JobResult.benchmark.in_(names)
         )
-        out.append(
+    ):
+        scores[job_id][bench] = 100 * acc
+    rows: list[dict[str, Any]] = []
+    for job_id, value in top:
+        job = jobs[job_id]
+        rows.append(
             {
                 "job_id": job.id,
                 "job_name": job.name,
@@ -89,45 +117,51 @@ def leaderboard(
                 "base_model": job.base_model,
                 "method": job.method,
                 "placement": (job.config.get("adapter") or {}).get("placement") or {},
-                # Accuracies are stored as fractions; the leaderboard shows percent like the paper.
-                "scores": {k: 100 * v for k, v in scores.items()},
+                "accuracy": value,
+                "scores": scores[job_id],
                 "trainable_parameters": job.trainable_parameters,
-                "trainable_percent": pct,
+                "trainable_percent": _percent(job.trainable_parameters, job.total_parameters),
                 "peak_memory_bytes": job.peak_memory_bytes,
                 "wall_seconds": job.wall_seconds,
-                "owner_email": entry["email"],
+                "owner_email": owners.get(job.id),
                 "finished_at": job.finished_at,
             }
         )
-    if include_published and not method and not base_model:
-        for ref in PUBLISHED:
-            scores = {k: v for k, v in ref["scores"].items() if k in names}
-            if scores:
-                out.append(
-                    {
-                        **ref,
-                        "scores": scores,
-                        "job_id": None,
-                        "published": True,
-                        "trainable_parameters": None,
-                        "trainable_percent": None,
-                        "peak_memory_bytes": None,
-                        "wall_seconds": None,
-                        "owner_email": None,
-                        "finished_at": None,
-                    }
-                )
-    for row in out:
-        row["accuracy"] = sum(row["scores"].values()) / len(row["scores"])
+    merged = sorted(rows + published, key=_sort_key(sort, descending), reverse=descending)
+    page = merged[skip : skip + limit]
+    data = [LeaderboardRow(rank=skip + i + 1, **row) for i, row in enumerate(page)]
+    return LeaderboardPublic(scope=scope, benchmarks=names, data=data, count=count + len(published))
 
+
+def _published_rows(names: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for ref in PUBLISHED:
+        scores = {k: v for k, v in ref["scores"].items() if k in names}
+        if scores:
+            out.append(
+                {
+                    **ref,
+                    "scores": scores,
+                    "job_id": None,
+                    "published": True,
+                    "accuracy": sum(scores.values()) / len(scores),
+                    "trainable_parameters": None,
+                    "trainable_percent": None,
+                    "peak_memory_bytes": None,
+                    "wall_seconds": None,
+                    "owner_email": None,
+                    "finished_at": None,
+                }
+            )
+    return out
+
+
+def _sort_key(sort: str, descending: bool):  # noqa: ANN202
     def key(row: dict[str, Any]) -> tuple[bool, Any]:
         value = row[sort]
         if isinstance(value, datetime):
             value = value.timestamp()
-        # Missing values sort last whichever the direction.
+        # Missing values sort last whichever the direction (as NULLS LAST does in SQL).
         return (value is None) != descending, value if value is not None else 0
 
-    out.sort(key=key, reverse=descending)
-    page = out[skip : skip + limit]
-    data = [LeaderboardRow(rank=skip + i + 1, **row) for i, row in enumerate(page)]
-    return LeaderboardPublic(scope=scope, benchmarks=names, data=data, count=len(out))
+    return key
