@@ -482,10 +482,15 @@ def test_method_on_family(row: Row, tmp_path) -> None:
     length = inputs["input_ids"].shape[1]
     generated = wrapped.generate(**inputs, max_new_tokens=3, do_sample=False, pad_token_id=0)
     row0 = generated[:1]
-    predicted = logits(wrapped, {"input_ids": row0, "attention_mask": torch.ones_like(row0)})[
-        0
-    ].argmax(-1)
-    assert predicted[length - 1 : -1].tolist() == row0[0, length:].tolist()
+    full = logits(wrapped, {"input_ids": row0, "attention_mask": torch.ones_like(row0)})[0]
+    # Each picked token is a top token of the full forward pass, up to float noise: the cached
+    # and uncached paths may order near-ties differently, a dropped prefix changes far more.
+    eos = wrapped.config.eos_token_id if hasattr(wrapped, "config") else None
+    for pos, token in zip(range(length - 1, full.shape[0] - 1), row0[0, length:], strict=True):
+        if pos > length - 1 and row0[0, pos].item() == eos:
+            break  # after the end-of-sequence token generate() only pads
+        top = full[pos].max()
+        assert full[pos, token] >= top - 1e-3 * max(1.0, top.abs().item()), (pos, token.item())
 
     # Save -> load on a fresh base model gives identical logits; only adapter weights saved.
     folder = save_adapter(wrapped, tmp_path / "adapter", metadata={"row": row.name})
