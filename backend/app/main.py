@@ -8,12 +8,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .api.main import api_router
 from .core.config import Settings
@@ -66,12 +69,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.include_router(api_router, prefix=API_PREFIX)
+
+    @app.exception_handler(RequestValidationError)
+    async def one_shape_for_errors(request: Request, exc: RequestValidationError) -> Response:
+        # Every 4xx body has a one-sentence `detail`; the fields follow as `problems`.
+        problems = [
+            {
+                "row": None,
+                "field": ".".join(str(x) for x in e.get("loc", ()) if x != "body"),
+                "message": e.get("msg", "invalid"),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return JSONResponse(
+            {"detail": f"invalid request: {detail}", "problems": problems}, status_code=422
+        )
+
     dist = settings.frontend_dist
     if dist is not None and (dist / "index.html").is_file():
         app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), "assets")
 
-        @app.get("/{path:path}", include_in_schema=False)
-        def spa(path: str) -> FileResponse:
+        # Not a catch-all route: that would answer every GET, even a wrong method on the API.
+        @app.exception_handler(StarletteHTTPException)
+        async def spa(request: Request, exc: StarletteHTTPException) -> Response:
+            path = request.url.path.lstrip("/")
+            if exc.status_code != 404 or request.method != "GET" or path.startswith("api/"):
+                return await http_exception_handler(request, exc)
             # Client-side routes (/jobs/12, ...) all get index.html; real files are served as is.
             file = (dist / path).resolve()
             if path and file.is_file() and dist.resolve() in file.parents:

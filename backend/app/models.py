@@ -150,8 +150,10 @@ class BaseModelEntry(Timestamped, Base):
 class Job(Timestamped, Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_team_created", "team_id", "created_at"),
-        Index("ix_jobs_team_status", "team_id", "status"),
+        # Both end in id: the list orders by (created_at, id) and the leaderboard reads ids of a
+        # team's succeeded jobs from the index alone.
+        Index("ix_jobs_team_created_id", "team_id", "created_at", "id"),
+        Index("ix_jobs_team_status_id", "team_id", "status", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))

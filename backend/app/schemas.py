@@ -12,6 +12,13 @@ class Message(BaseModel):
     message: str
 
 
+class ErrorMessage(BaseModel):
+    """Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
+    (field and message), the same shape as an upload's."""
+
+    detail: str
+
+
 class Page(BaseModel):
     count: int
 
@@ -253,7 +260,9 @@ class EstimatePublic(BaseModel):
 
 # --- jobs -------------------------------------------------------------------------------------
 class JobCreate(BaseModel):
-    team_id: int | None = Field(default=None, description="default: your first team")
+    team_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="default: your first team"
+    )
     config: dict[str, Any] = Field(description="the job config of DESIGN.md (dataset_id form)")
 
 
@@ -378,7 +387,7 @@ class LeaderboardPublic(Page):
 # --- playground -------------------------------------------------------------------------------
 class GenerationCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    job_id: int
+    job_id: int = Field(ge=1, le=2**31 - 1)
     prompt: str = Field(min_length=1, max_length=4000)
     max_new_tokens: int = Field(default=64, ge=1, le=512)
 

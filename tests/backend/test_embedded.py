@@ -60,7 +60,7 @@ def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
         imported = [b for b in c.get("/api/v1/benchmarks").json()["data"] if b["imported"]]
         assert len(imported) >= 10
         assert (tmp_path / "studio" / "studio.db").is_file()
-        assert (tmp_path / "studio" / "broker").is_dir()  # the filesystem broker's folders
+        assert (tmp_path / "studio" / "broker" / "queue").is_dir()  # filesystem broker
 
         r = c.post("/api/v1/models", json={"reference": "tiny:llama"}, headers=c.headers)
         assert r.status_code == 201, r.text

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,21 @@ from ..core.security import hash_token
 from ..models import ApiToken, Membership, User
 
 SESSION_COOKIE = "studio_session"
+# Ids are 32-bit in PostgreSQL: a larger number is a 422 here, not a database error later.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+TeamFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="one of your teams")]
+Skip = Annotated[int, Query(ge=0, le=10**9)]
+
+
+def _error(description: str) -> dict:
+    from ..schemas import ErrorMessage
+
+    return {"model": ErrorMessage, "description": description}
+
+
+CONFLICT = {409: _error("refused in the object's current state")}
+FORBIDDEN = {403: _error("not allowed for your role")}
 _bearer = HTTPBearer(auto_error=False, description="an API token (sst_...)")
 
 

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from ..schemas import ErrorMessage
 from .routes import (
     auth,
     benchmarks,
@@ -15,7 +16,16 @@ from .routes import (
     utils,
 )
 
-api_router = APIRouter()
+# Documented on every operation: not signed in, not found (or another team's), refused input.
+# 422 is also the engine's refusal of a config, with `detail` as one sentence.
+api_router = APIRouter(
+    responses={
+        400: {"model": ErrorMessage, "description": "the request body cannot be read"},
+        401: {"model": ErrorMessage, "description": "not signed in"},
+        404: {"model": ErrorMessage, "description": "not found (or another team's)"},
+        422: {"model": ErrorMessage, "description": "the input is refused"},
+    }
+)
 for module in (
     utils,
     auth,

@@ -150,8 +150,13 @@ def clone_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, A
 def results_of(session: Session, job_ids: list[int]) -> dict[int, dict[str, float]]:
     out: dict[int, dict[str, float]] = {i: {} for i in job_ids}
     if job_ids:
-        for r in session.scalars(select(JobResult).where(JobResult.job_id.in_(job_ids))):
-            out[r.job_id][r.benchmark] = r.accuracy
+        rows = session.execute(
+            select(JobResult.job_id, JobResult.benchmark, JobResult.accuracy).where(
+                JobResult.job_id.in_(job_ids)
+            )
+        )
+        for job_id, benchmark, accuracy in rows:
+            out[job_id][benchmark] = accuracy
     return out
 
 

@@ -80,19 +80,23 @@ def leaderboard(
     }[sort]
     order = (column.desc() if descending else column.asc()).nulls_last()
     ranked = (
-        select(Job.id, score)
+        select(Job.id, score, func.count().over().label("total"))
         .join(JobResult, JobResult.job_id == Job.id)
         .where(*where)
         .group_by(Job.id)
         .order_by(order, Job.id)
     )
-    count = session.scalar(select(func.count()).select_from(ranked.subquery())) or 0
     published = (
         _published_rows(names) if include_published and not method and not base_model else []
     )
-    # Enough job rows to fill the page whatever number of published rows rank above them.
+    # Enough job rows to fill the page whatever number of published rows rank above them; the
+    # window count gives the total from the same aggregation (one pass over the results).
     top = session.execute(ranked.limit(skip + limit)).all()
-    ids = [job_id for job_id, _ in top]
+    if top:
+        count = top[0].total
+    else:
+        count = session.scalar(select(func.count()).select_from(ranked.subquery())) or 0
+    ids = [row.id for row in top]
     jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)))}
     owners = dict(
         session.execute(
@@ -107,7 +111,7 @@ def leaderboard(
     ):
         scores[job_id][bench] = 100 * acc
     rows: list[dict[str, Any]] = []
-    for job_id, value in top:
+    for job_id, value, _ in top:
         job = jobs[job_id]
         rows.append(
             {

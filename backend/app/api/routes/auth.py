@@ -20,7 +20,7 @@ from ...schemas import (
     UserPublic,
 )
 from ...services.accounts import get_user_by_email, issue_token, user_public
-from ..deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
+from ..deps import SESSION_COOKIE, CurrentUser, Id, SessionDep, SettingsDep
 
 router = APIRouter(tags=["auth"])
 users_router = APIRouter(tags=["users"])
@@ -84,7 +84,7 @@ def create_token(body: TokenCreate, user: CurrentUser, session: SessionDep) -> T
 
 
 @tokens_router.delete("/tokens/{token_id}", response_model=Message)
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Message:
+def revoke_token(token_id: Id, user: CurrentUser, session: SessionDep) -> Message:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"token {token_id} not found")

@@ -11,7 +11,7 @@ from worker.engine.evaluation import BENCHMARKS, SUITES
 from ...models import Benchmark
 from ...schemas import BenchmarkImport, BenchmarkPublic, BenchmarksPublic
 from ...services import catalogue
-from ..deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from ..deps import FORBIDDEN, AdminUser, CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
@@ -37,7 +37,7 @@ def list_benchmarks(user: CurrentUser, session: SessionDep) -> BenchmarksPublic:
     return _list(session)
 
 
-@router.post("/import", response_model=BenchmarksPublic)
+@router.post("/import", response_model=BenchmarksPublic, responses=FORBIDDEN)
 def import_benchmarks(
     body: BenchmarkImport, admin: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> BenchmarksPublic:

@@ -21,7 +21,19 @@ from ...schemas import (
 )
 from ...services import storage
 from ...services.datasets import UploadRejected, dataset_statistics, parse_upload
-from ..deps import CurrentUser, SessionDep, SettingsDep, membership, resolve_team, team_ids
+from ..deps import (
+    CONFLICT,
+    MAX_ID,
+    CurrentUser,
+    Id,
+    SessionDep,
+    SettingsDep,
+    Skip,
+    TeamFilter,
+    membership,
+    resolve_team,
+    team_ids,
+)
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -65,7 +77,7 @@ def upload_dataset(
     session: SessionDep,
     settings: SettingsDep,
     name: Annotated[str | None, Form(max_length=255)] = None,
-    team_id: Annotated[int | None, Form()] = None,
+    team_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> DatasetPublic | JSONResponse:
     team = resolve_team(session, user, team_id)
     content = file.file.read(settings.max_upload_bytes + 1)
@@ -107,8 +119,8 @@ def upload_dataset(
 def list_datasets(
     user: CurrentUser,
     session: SessionDep,
-    team_id: int | None = None,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    team_id: TeamFilter = None,
+    skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DatasetsPublic:
     teams = [membership(session, user, team_id).team_id] if team_id else team_ids(session, user)
@@ -126,18 +138,18 @@ def list_datasets(
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic)
-def read_dataset(dataset_id: int, user: CurrentUser, session: SessionDep) -> DatasetPublic:
+def read_dataset(dataset_id: Id, user: CurrentUser, session: SessionDep) -> DatasetPublic:
     ds = get_team_dataset(session, user, dataset_id)
     return _public(ds, _in_use(session, ds.id))
 
 
 @router.get("/{dataset_id}/preview", response_model=DatasetPreview)
 def preview_dataset(
-    dataset_id: int,
+    dataset_id: Id,
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> DatasetPreview:
     ds = get_team_dataset(session, user, dataset_id)
@@ -146,9 +158,9 @@ def preview_dataset(
     return DatasetPreview(data=page, count=len(records))
 
 
-@router.delete("/{dataset_id}", response_model=Message)
+@router.delete("/{dataset_id}", response_model=Message, responses=CONFLICT)
 def delete_dataset(
-    dataset_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    dataset_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> Message:
     ds = get_team_dataset(session, user, dataset_id)
     if _in_use(session, ds.id):

@@ -37,7 +37,19 @@ from ...schemas import (
 )
 from ...services import jobs as job_service
 from ...services import storage
-from ..deps import CurrentUser, SessionDep, SettingsDep, membership, resolve_team, team_ids
+from ..deps import (
+    CONFLICT,
+    MAX_ID,
+    CurrentUser,
+    Id,
+    SessionDep,
+    SettingsDep,
+    Skip,
+    TeamFilter,
+    membership,
+    resolve_team,
+    team_ids,
+)
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -82,14 +94,14 @@ def create_job(
 def list_jobs(
     user: CurrentUser,
     session: SessionDep,
-    team_id: int | None = None,
+    team_id: TeamFilter = None,
     status_: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
         Query(alias="status"),
     ] = None,
     method: str | None = None,
     base_model: str | None = None,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobsPublic:
     teams = [membership(session, user, team_id).team_id] if team_id else team_ids(session, user)
@@ -112,13 +124,13 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def read_job(job_id: Id, user: CurrentUser, session: SessionDep) -> JobPublic:
     return _one(session, get_team_job(session, user, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=CONFLICT)
 def cancel_job(
-    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    job_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> JobPublic:
     job = get_team_job(session, user, job_id)
     try:
@@ -130,7 +142,7 @@ def cancel_job(
 
 @router.post("/{job_id}/clone", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
 def clone_job(
-    job_id: int, body: JobClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    job_id: Id, body: JobClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> JobPublic:
     job = get_team_job(session, user, job_id)
     config = job_service.clone_config(job.config, body.overrides)
@@ -138,9 +150,9 @@ def clone_job(
     return _create(session, settings, user, job.team_id, config)
 
 
-@router.delete("/{job_id}", response_model=Message)
+@router.delete("/{job_id}", response_model=Message, responses=CONFLICT)
 def delete_job(
-    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    job_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> Message:
     job = get_team_job(session, user, job_id)
     if job.status not in FINAL_STATES:
@@ -156,7 +168,10 @@ def delete_job(
 
 @router.get("/{job_id}/metrics", response_model=JobMetrics)
 def read_metrics(
-    job_id: int, user: CurrentUser, session: SessionDep, since_step: int = -1
+    job_id: Id,
+    user: CurrentUser,
+    session: SessionDep,
+    since_step: Annotated[int, Query(ge=-1, le=MAX_ID)] = -1,
 ) -> JobMetrics:
     get_team_job(session, user, job_id)
     rows = session.execute(
@@ -182,7 +197,7 @@ def read_metrics(
 
 
 @router.get("/{job_id}/accuracy", response_model=JobAccuracy)
-def read_accuracy(job_id: int, user: CurrentUser, session: SessionDep) -> JobAccuracy:
+def read_accuracy(job_id: Id, user: CurrentUser, session: SessionDep) -> JobAccuracy:
     get_team_job(session, user, job_id)
     rows = session.scalars(
         select(EvalPoint).where(EvalPoint.job_id == job_id).order_by(EvalPoint.step, EvalPoint.id)
@@ -197,12 +212,12 @@ def read_accuracy(job_id: int, user: CurrentUser, session: SessionDep) -> JobAcc
 
 @router.get("/{job_id}/predictions", response_model=PredictionsPublic)
 def read_predictions(
-    job_id: int,
+    job_id: Id,
     user: CurrentUser,
     session: SessionDep,
     benchmark: str | None = None,
     wrong_only: bool = False,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PredictionsPublic:
     get_team_job(session, user, job_id)
@@ -225,10 +240,10 @@ def read_predictions(
 
 @router.get("/{job_id}/logs", response_model=JobLogsPublic)
 def read_logs(
-    job_id: int,
+    job_id: Id,
     user: CurrentUser,
     session: SessionDep,
-    after_id: int = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> JobLogsPublic:
     get_team_job(session, user, job_id)
@@ -245,7 +260,7 @@ def read_logs(
     responses={200: {"content": {"application/zip": {}}, "description": "the adapter folder"}},
 )
 def download_artifact(
-    job_id: int, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    job_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> FileResponse:
     job = get_team_job(session, user, job_id)
     folder = settings.storage_dir / job.artifact_dir / "adapter" if job.artifact_dir else None
@@ -271,7 +286,7 @@ def _sse(event: str, data: Any) -> str:
     responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
 )
 async def stream_events(
-    job_id: int, request: Request, user: CurrentUser, settings: SettingsDep, session: SessionDep
+    job_id: Id, request: Request, user: CurrentUser, settings: SettingsDep, session: SessionDep
 ) -> StreamingResponse:
     """Events: `job` (state and progress), `metrics`, `accuracy`, `log`; `end` when final."""
     get_team_job(session, user, job_id)

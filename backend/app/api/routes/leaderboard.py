@@ -10,7 +10,7 @@ from worker.engine.evaluation import BENCHMARKS, SUITES
 
 from ...schemas import LeaderboardPublic
 from ...services.leaderboard import leaderboard
-from ..deps import CurrentUser, SessionDep, resolve_team
+from ..deps import CurrentUser, SessionDep, Skip, TeamFilter, resolve_team
 
 router = APIRouter(prefix="/leaderboard", tags=["leaderboard"])
 
@@ -24,13 +24,13 @@ def read_leaderboard(
     user: CurrentUser,
     session: SessionDep,
     scope: Annotated[str, Query(description="a benchmark name or a suite name")] = "arithmetic",
-    team_id: int | None = None,
+    team_id: TeamFilter = None,
     method: str | None = None,
     base_model: str | None = None,
     sort: SORTS = "accuracy",
     descending: bool = True,
     include_published: bool = True,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> LeaderboardPublic:
     if scope not in BENCHMARKS and scope not in SUITES:

@@ -10,7 +10,7 @@ from worker.engine.errors import ConfigError
 from ...models import BaseModelEntry
 from ...schemas import BaseModelCreate, BaseModelPublic, BaseModelsPublic
 from ...services import catalogue
-from ..deps import AdminUser, CurrentUser, SessionDep
+from ..deps import FORBIDDEN, AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -22,7 +22,9 @@ def list_models(user: CurrentUser, session: SessionDep) -> BaseModelsPublic:
     return BaseModelsPublic(data=data, count=len(data))
 
 
-@router.post("", response_model=BaseModelPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=BaseModelPublic, status_code=status.HTTP_201_CREATED, responses=FORBIDDEN
+)
 def register_model(body: BaseModelCreate, admin: AdminUser, session: SessionDep) -> BaseModelPublic:
     try:
         entry = catalogue.register_model(session, body.reference.strip(), body.label)

@@ -9,14 +9,16 @@ from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
 from ...schemas import GenerationCreate, GenerationPublic
-from ..deps import CurrentUser, SessionDep, SettingsDep, team_ids
+from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_ids
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/playground", tags=["playground"])
 GENERATE_TASK = "jobs.generate"
 
 
-@router.post("", response_model=GenerationPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", response_model=GenerationPublic, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_generation(
     body: GenerationCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> GenerationPublic:
@@ -37,7 +39,7 @@ def create_generation(
 
 
 @router.get("/{generation_id}", response_model=GenerationPublic)
-def read_generation(generation_id: int, user: CurrentUser, session: SessionDep) -> GenerationPublic:
+def read_generation(generation_id: Id, user: CurrentUser, session: SessionDep) -> GenerationPublic:
     gen = session.get(Generation, generation_id)
     if gen is None or gen.team_id not in team_ids(session, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"generation {generation_id} not found")

@@ -19,7 +19,7 @@ from ...schemas import (
 )
 from ...services import accounts
 from ...services.accounts import get_user_by_email, user_public
-from ..deps import AdminUser, CurrentUser, SessionDep, membership
+from ..deps import CONFLICT, FORBIDDEN, AdminUser, CurrentUser, Id, SessionDep, membership
 
 router = APIRouter(tags=["teams"])
 users_router = APIRouter(tags=["users"])
@@ -37,7 +37,9 @@ def list_teams(user: CurrentUser, session: SessionDep) -> TeamsPublic:
     return TeamsPublic(data=data, count=len(data))
 
 
-@router.post("/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/teams", response_model=TeamPublic, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 def create_team(body: TeamCreate, user: CurrentUser, session: SessionDep) -> TeamPublic:
     if session.scalar(select(func.count()).where(Team.name == body.name.strip())):
         raise HTTPException(status.HTTP_409_CONFLICT, f"a team named {body.name!r} exists")
@@ -47,7 +49,7 @@ def create_team(body: TeamCreate, user: CurrentUser, session: SessionDep) -> Tea
 
 
 @router.get("/teams/{team_id}/members", response_model=MembersPublic)
-def list_members(team_id: int, user: CurrentUser, session: SessionDep) -> MembersPublic:
+def list_members(team_id: Id, user: CurrentUser, session: SessionDep) -> MembersPublic:
     membership(session, user, team_id)
     rows = session.execute(
         select(User, Membership.role)
@@ -67,10 +69,13 @@ def _require_owner(session, user: User, team_id: int) -> None:  # noqa: ANN001
 
 
 @router.post(
-    "/teams/{team_id}/members", response_model=MemberPublic, status_code=status.HTTP_201_CREATED
+    "/teams/{team_id}/members",
+    response_model=MemberPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=FORBIDDEN,
 )
 def add_member(
-    team_id: int, body: MemberAdd, user: CurrentUser, session: SessionDep
+    team_id: Id, body: MemberAdd, user: CurrentUser, session: SessionDep
 ) -> MemberPublic:
     _require_owner(session, user, team_id)
     other = get_user_by_email(session, body.email)
@@ -89,8 +94,12 @@ def add_member(
     )
 
 
-@router.delete("/teams/{team_id}/members/{user_id}", response_model=Message)
-def remove_member(team_id: int, user_id: int, user: CurrentUser, session: SessionDep) -> Message:
+@router.delete(
+    "/teams/{team_id}/members/{user_id}",
+    response_model=Message,
+    responses={**FORBIDDEN, **CONFLICT},
+)
+def remove_member(team_id: Id, user_id: int, user: CurrentUser, session: SessionDep) -> Message:
     _require_owner(session, user, team_id)
     m = session.scalar(
         select(Membership).where(Membership.user_id == user_id, Membership.team_id == team_id)
@@ -107,7 +116,12 @@ def remove_member(team_id: int, user_id: int, user: CurrentUser, session: Sessio
     return Message(message="member removed")
 
 
-@users_router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+@users_router.post(
+    "/users",
+    response_model=UserPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={**FORBIDDEN, **CONFLICT},
+)
 def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> UserPublic:
     if get_user_by_email(session, body.email) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"a user with email {body.email!r} exists")

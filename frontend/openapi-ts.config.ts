@@ -1,0 +1,9 @@
+import { defineConfig } from "@hey-api/openapi-ts";
+
+// The API client is generated from the backend's OpenAPI document; never edit src/client by hand.
+// OUTPUT lets `npm run check-client` generate into a temporary folder and compare.
+export default defineConfig({
+  input: "./openapi.json",
+  output: { path: process.env.OPENAPI_TS_OUTPUT ?? "./src/client", format: null, lint: null },
+  plugins: [{ name: "@hey-api/client-fetch", throwOnError: true }, "@hey-api/typescript", "@hey-api/sdk"],
+});

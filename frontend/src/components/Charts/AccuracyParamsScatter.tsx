@@ -1,0 +1,43 @@
+import { CartesianGrid, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from "recharts";
+
+import type { LeaderboardRow } from "../../client";
+import { formatCount } from "../../format";
+import ChartFrame from "./ChartFrame";
+
+/** Leaderboard rows as accuracy (%) against trainable parameters on a log axis. */
+export default function AccuracyParamsScatter({ rows }: { readonly rows: readonly Readonly<LeaderboardRow>[] }) {
+  const points = rows
+    .filter((r) => r.trainable_parameters !== null && r.trainable_parameters > 0)
+    .map((r) => ({ x: r.trainable_parameters as number, y: r.accuracy, name: `#${r.job_id} ${r.job_name} (${r.method})` }));
+  const xs = points.map((p) => p.x);
+  // A log axis padded by a factor of two each side, so a few close points do not sit on the edges.
+  const domain: [number, number] = [Math.min(...xs) / 2, Math.max(...xs) * 2];
+  if (!points.length) {
+    return <div className="chart-empty">Finished jobs appear here once they have a parameter count.</div>;
+  }
+  return (
+    <ChartFrame height={260}>
+      <ScatterChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+        <CartesianGrid strokeDasharray="3 3" />
+        <XAxis
+          dataKey="x"
+          type="number"
+          scale="log"
+          domain={domain}
+          allowDataOverflow
+          name="trainable parameters"
+          tickFormatter={(v: number) => formatCount(v)}
+          tick={{ fontSize: 11 }}
+        />
+        <YAxis dataKey="y" type="number" name="accuracy" unit="%" domain={[0, 100]} tick={{ fontSize: 11 }} width={48} />
+        <ZAxis range={[60, 60]} />
+        <Tooltip
+          formatter={(v, name) => (name === "accuracy" ? `${Number(v).toFixed(1)} %` : formatCount(Number(v)))}
+          labelFormatter={() => ""}
+        />
+        <Legend />
+        <Scatter name="jobs (x: trainable parameters, log scale)" data={points} fill="#3b5bdb" isAnimationActive={false} />
+      </ScatterChart>
+    </ChartFrame>
+  );
+}

@@ -1,0 +1,90 @@
+/** Small controlled inputs shared by the job form. */
+import type { ReactNode } from "react";
+
+export function NumberField({
+  label,
+  name,
+  value,
+  onChange,
+  step = "any",
+  min,
+  optional,
+  help,
+}: {
+  readonly label: string;
+  readonly name: string;
+  readonly value: number | null;
+  readonly onChange: (v: number | null) => void;
+  readonly step?: number | "any";
+  readonly min?: number;
+  readonly optional?: boolean;
+  readonly help?: ReactNode;
+}) {
+  return (
+    <label>
+      {label}
+      <input
+        type="number"
+        name={name}
+        step={step}
+        min={min}
+        placeholder={optional ? "not set" : undefined}
+        required={!optional}
+        value={value === null || Number.isNaN(value) ? "" : value}
+        onChange={(e) => onChange(e.target.value === "" ? null : Number(e.target.value))}
+      />
+      {help && <span className="field-help">{help}</span>}
+    </label>
+  );
+}
+
+export function CheckField({
+  label,
+  name,
+  checked,
+  onChange,
+  help,
+}: {
+  readonly label: string;
+  readonly name: string;
+  readonly checked: boolean;
+  readonly onChange: (v: boolean) => void;
+  readonly help?: ReactNode;
+}) {
+  return (
+    <label className="inline" title={typeof help === "string" ? help : undefined}>
+      <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
+      {label}
+    </label>
+  );
+}
+
+export function SelectField({
+  label,
+  name,
+  value,
+  options,
+  onChange,
+  help,
+}: {
+  readonly label: string;
+  readonly name: string;
+  readonly value: string;
+  readonly options: readonly { value: string; label: string }[];
+  readonly onChange: (v: string) => void;
+  readonly help?: ReactNode;
+}) {
+  return (
+    <label>
+      {label}
+      <select name={name} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {help && <span className="field-help">{help}</span>}
+    </label>
+  );
+}

@@ -1,0 +1,181 @@
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import type { DatasetPublic, MethodPublic } from "../../client";
+import { benchmarks, method, methods, models } from "../../test/fixtures";
+import { renderWithProviders, stubEstimateFetch } from "../../test/render";
+import NewJobForm from "./NewJobForm";
+import { draftFromConfig, newDraft } from "./jobDraft";
+
+const dataset: DatasetPublic = {
+  id: 7,
+  team_id: 1,
+  name: "tiny-arithmetic",
+  filename: "tiny.jsonl",
+  format: "jsonl",
+  size_bytes: 2800,
+  row_count: 32,
+  dropped_rows: 0,
+  token_stats: { count: 32 },
+  created_at: "2026-01-01T00:00:00Z",
+  in_use: false,
+};
+
+/** A method the UI has never heard of, shaped like a catalogue entry. */
+const newcomer: MethodPublic = {
+  name: "shiny",
+  family: "other",
+  description: "Shiny: a method invented after this dashboard was written.",
+  params: [
+    { name: "sparkle", type: "int", default: 7, help: "how much it sparkles" },
+    { name: "mode", type: "str", default: "soft", help: "sparkle mode", choices: ["soft", "hard"] },
+    { name: "glow", type: "bool", default: true, help: "" },
+    { name: "pattern", type: "dict", default: { a: 1 }, help: "free-form" },
+  ],
+  extra_params_from: null,
+  placement_words: ["q", "v"],
+  accepts_raw_module_names: false,
+  positions: [],
+  takes_layers: true,
+  default_placement: { modules: ["q", "v"], layers: "all", position: null },
+  default_learning_rate: 0.001,
+  peft_type: null,
+  refused_families: {},
+  words_by_family: { llama: ["q", "v"] },
+};
+
+function renderForm(extraMethods: MethodPublic[] = [], onSubmit = vi.fn(), submitError: string | null = null) {
+  const all = [...methods, ...extraMethods];
+  renderWithProviders(
+    <NewJobForm
+      models={models}
+      methods={all}
+      datasets={[dataset]}
+      benchmarks={benchmarks}
+      initialDraft={newDraft(method("lora"), "tiny:llama", dataset.id)}
+      submitError={submitError}
+      onSubmit={onSubmit}
+    />,
+  );
+  return onSubmit;
+}
+
+function field(name: string): HTMLInputElement {
+  const el = document.querySelector(`[name="${name}"]`);
+  if (!el) throw new Error(`no field ${name}`);
+  return el as HTMLInputElement;
+}
+
+beforeEach(() => {
+  stubEstimateFetch();
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("NewJobForm", () => {
+  it("renders the chosen method's params from the catalogue with the paper's defaults", async () => {
+    renderForm();
+    expect(field("params.r").value).toBe("32");
+    expect(field("params.alpha").value).toBe("64");
+    expect(field("params.dropout").value).toBe("0.05");
+    fireEvent.click(document.querySelector('[data-method="series"]') as HTMLElement);
+    expect(field("params.bottleneck_size").value).toBe("256");
+    expect(within(screen.getByTestId("method-params")).getByDisplayValue("tanh")).toBeInTheDocument();
+    expect(document.querySelector('[name="params.r"]')).toBeNull();
+    // the learning rate follows the method's default
+    fireEvent.click(document.querySelector('[data-method="prefix"]') as HTMLElement);
+    expect(field("training.learning_rate").value).toBe("0.03");
+    expect(field("params.num_virtual_tokens").value).toBe("10");
+  });
+
+  it("shows each method card's one-line description and its parameter estimate", async () => {
+    renderForm();
+    const card = document.querySelector('[data-method="series"]') as HTMLElement;
+    expect(card).toHaveTextContent(/bottleneck/);
+    await waitFor(() => expect(screen.getByTestId("estimate-series")).toHaveTextContent("2,192 trainable (2.04 %)"));
+  });
+
+  it("renders a method it has never seen, with its params, and submits them", async () => {
+    const onSubmit = renderForm([newcomer]);
+    fireEvent.click(screen.getByRole("button", { name: /Other peft methods/ }));
+    fireEvent.click(document.querySelector('[data-method="shiny"]') as HTMLElement);
+    expect(screen.getByText("shiny parameters")).toBeInTheDocument();
+    expect(field("params.sparkle").value).toBe("7");
+    expect(field("params.mode").value).toBe(JSON.stringify("soft"));
+    expect(field("params.glow").checked).toBe(true);
+    expect(field("params.pattern").value).toBe('{"a":1}');
+    // its placement comes from words_by_family
+    expect(screen.getByRole("button", { name: "q" })).toHaveAttribute("aria-pressed", "true");
+    expect(screen.getByRole("button", { name: "k" })).toHaveAttribute("aria-disabled", "true");
+
+    fireEvent.change(field("params.sparkle"), { target: { value: "9" } });
+    fireEvent.change(field("params.mode"), { target: { value: JSON.stringify("hard") } });
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+    const config = onSubmit.mock.calls[0]?.[0];
+    expect(config.adapter).toEqual({
+      method: "shiny",
+      placement: { modules: ["q", "v"], layers: "all", position: null },
+      params: { sparkle: 9, mode: "hard", glow: true },
+    });
+    expect(config.training.learning_rate).toBe(0.001);
+  });
+
+  it("builds the DESIGN.md job config from the form", () => {
+    const onSubmit = renderForm();
+    fireEvent.click(document.querySelector('[data-method="series"]') as HTMLElement);
+    fireEvent.change(field("params.bottleneck_size"), { target: { value: "8" } });
+    fireEvent.change(field("training.max_steps"), { target: { value: "6" } });
+    fireEvent.click(field("benchmark.svamp"));
+    fireEvent.change(field("evaluation.every_n_steps"), { target: { value: "2" } });
+    fireEvent.change(field("evaluation.max_new_tokens"), { target: { value: "4" } });
+    fireEvent.click(screen.getByRole("button", { name: "layer 1" }));
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    const config = onSubmit.mock.calls[0]?.[0];
+    expect(config).toMatchObject({
+      base_model: "tiny:llama",
+      dataset_id: 7,
+      adapter: {
+        method: "series",
+        placement: { modules: ["mlp"], layers: [0], position: "after" },
+        params: { bottleneck_size: 8, non_linearity: "tanh" },
+      },
+      training: { max_steps: 6, batch_size: 16, micro_batch_size: 4, learning_rate: 0.0003 },
+      evaluation: { benchmarks: ["svamp"], every_n_steps: 2, decoding: { strategy: "greedy", max_new_tokens: 4 } },
+    });
+    expect(config.training).not.toHaveProperty("epochs", null);
+  });
+
+  it("prefix tuning sends no modules", () => {
+    const onSubmit = renderForm();
+    fireEvent.click(document.querySelector('[data-method="prefix"]') as HTMLElement);
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    expect(onSubmit.mock.calls[0]?.[0].adapter.placement).toEqual({ modules: null, layers: "all", position: null });
+  });
+
+  it("shows the service's refusal next to the form", () => {
+    renderForm([], vi.fn(), "layer 5 is beyond the model, which has 2 layers");
+    expect(screen.getByTestId("submit-error")).toHaveTextContent("layer 5 is beyond the model");
+  });
+
+  it("a stored config comes back as the same form (clone and edit)", () => {
+    const config = {
+      name: "run-a",
+      base_model: "tiny:llama",
+      dataset_id: 7,
+      adapter: { method: "series", placement: { modules: ["mlp"], layers: [1], position: "after" }, params: { bottleneck_size: 8 } },
+      training: { max_steps: 6, batch_size: 4 },
+      evaluation: { benchmarks: ["svamp"], every_n_steps: 2, decoding: { max_new_tokens: 4 } },
+    };
+    const draft = draftFromConfig(config, methods);
+    expect(draft.name).toBe("run-a (copy)");
+    expect(draft.placement).toEqual({ modules: ["mlp"], layers: [1], position: "after" });
+    expect(draft.params.bottleneck_size).toBe(8);
+    expect(draft.params.non_linearity).toBe("tanh");
+    expect(draft.training.max_steps).toBe(6);
+    expect(draft.training.epochs).toBe(3);
+    expect(draft.evaluation.max_new_tokens).toBe(4);
+  });
+});

@@ -1,0 +1,322 @@
+import { useMemo, useState } from "react";
+
+import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, MethodPublic } from "../../client";
+import { formatCount, formatInteger } from "../../format";
+import PlacementPicker from "../Placement/PlacementPicker";
+import { pickerRules, placementForConfig, placementProblem } from "../Placement/placementRules";
+import { CheckField, NumberField, SelectField } from "./FormFields";
+import MethodParamsFields from "./MethodParamsFields";
+import PickMethodCards from "./PickMethodCards";
+import { configFromDraft, draftForMethod, paramsForConfig } from "./jobDraft";
+import type { EvaluationDraft, JobDraft, TrainingDraft } from "./jobDraft";
+
+/**
+ * The New job form. Every method-specific part — cards, placement, parameters — is built from
+ * the catalogues (GET /models, /methods, /benchmarks), so a new method needs no UI change.
+ */
+export default function NewJobForm({
+  models,
+  methods,
+  datasets,
+  benchmarks,
+  initialDraft,
+  submitting,
+  submitError,
+  onSubmit,
+}: {
+  readonly models: readonly BaseModelPublic[];
+  readonly methods: readonly MethodPublic[];
+  readonly datasets: readonly DatasetPublic[];
+  readonly benchmarks: readonly BenchmarkPublic[];
+  readonly initialDraft: JobDraft;
+  readonly submitting?: boolean;
+  readonly submitError?: string | null;
+  readonly onSubmit: (config: Record<string, unknown>) => void;
+}) {
+  const [draft, setDraft] = useState<JobDraft>(initialDraft);
+  const model = models.find((m) => m.reference === draft.base_model);
+  const method = methods.find((m) => m.name === draft.method);
+  const family = model?.family;
+  const rules = method ? pickerRules(method, family) : null;
+
+  const setTraining = <K extends keyof TrainingDraft>(key: K, value: TrainingDraft[K]) =>
+    setDraft((d) => ({ ...d, training: { ...d.training, [key]: value } }));
+  const setEvaluation = <K extends keyof EvaluationDraft>(key: K, value: EvaluationDraft[K]) =>
+    setDraft((d) => ({ ...d, evaluation: { ...d.evaluation, [key]: value } }));
+
+  const selectedAdapter = useMemo(
+    () =>
+      method && rules
+        ? {
+            method: method.name,
+            placement: placementForConfig(draft.placement, rules),
+            params: paramsForConfig(method, draft.params),
+          }
+        : null,
+    [method, family, draft.placement, draft.params],
+  );
+
+  const problems: string[] = [];
+  if (!draft.base_model) problems.push("Pick a base model.");
+  if (!method) problems.push("Pick an adapter method.");
+  if (draft.dataset_id === null) problems.push("Pick a training dataset.");
+  const placementIssue = method && rules ? placementProblem(draft.placement, rules) : null;
+  if (placementIssue) problems.push(placementIssue);
+  const refused = method && family ? method.refused_families[family] : undefined;
+  if (refused) problems.push(refused);
+
+  const imported = benchmarks.filter((b) => b.imported);
+  const suites = [...new Set(imported.map((b) => b.suite))];
+
+  return (
+    <form
+      className="new-job-form"
+      aria-label="New job"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (method && !problems.length) onSubmit(configFromDraft(draft, method, family));
+      }}
+    >
+      <fieldset>
+        <legend>Run</legend>
+        <div className="fields">
+          <label>
+            Name
+            <input
+              name="name"
+              value={draft.name}
+              placeholder={method ? `${method.name}-${draft.base_model.split(/[:/]/).pop() ?? ""}` : "my-run"}
+              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
+            />
+          </label>
+          <label>
+            Base model
+            <select
+              name="base_model"
+              value={draft.base_model}
+              onChange={(e) => setDraft({ ...draft, base_model: e.target.value, placement: { ...draft.placement, layers: "all" } })}
+            >
+              <option value="" disabled>
+                choose a model…
+              </option>
+              {models.map((m) => (
+                <option key={m.id} value={m.reference}>
+                  {m.label} ({m.reference})
+                </option>
+              ))}
+            </select>
+            {model && (
+              <span className="field-help">
+                {model.family} family · {model.num_layers ?? "?"} layers · {formatCount(model.parameters)} parameters
+              </span>
+            )}
+          </label>
+          <label>
+            Training dataset
+            <select
+              name="dataset_id"
+              value={draft.dataset_id ?? ""}
+              onChange={(e) => setDraft({ ...draft, dataset_id: e.target.value ? Number(e.target.value) : null })}
+            >
+              <option value="">{datasets.length ? "choose a dataset…" : "no datasets: upload one first"}</option>
+              {datasets.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} ({formatInteger(d.row_count)} rows)
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      </fieldset>
+
+      <fieldset>
+        <legend>Adapter method</legend>
+        <PickMethodCards
+          methods={methods}
+          selected={draft.method}
+          baseModel={draft.base_model}
+          family={family}
+          selectedAdapter={selectedAdapter}
+          onSelect={(m) => setDraft(draftForMethod(draft, m))}
+        />
+      </fieldset>
+
+      {method && (
+        <fieldset>
+          <legend>Placement: where {method.name} goes</legend>
+          <PlacementPicker
+            method={method}
+            family={family}
+            numLayers={model?.num_layers}
+            placement={draft.placement}
+            onChange={(placement) => setDraft({ ...draft, placement })}
+          />
+        </fieldset>
+      )}
+
+      {method && (
+        <fieldset>
+          <legend>{method.name} parameters</legend>
+          <MethodParamsFields method={method} values={draft.params} onChange={(params) => setDraft({ ...draft, params })} />
+        </fieldset>
+      )}
+
+      <fieldset>
+        <legend>Training</legend>
+        <div className="fields">
+          <NumberField label="Epochs" name="training.epochs" value={draft.training.epochs} min={0} onChange={(v) => setTraining("epochs", v)} />
+          <NumberField
+            label="Max steps"
+            name="training.max_steps"
+            step={1}
+            min={1}
+            optional
+            value={draft.training.max_steps}
+            onChange={(v) => setTraining("max_steps", v)}
+            help="stops early; overrides epochs"
+          />
+          <NumberField
+            label="Learning rate"
+            name="training.learning_rate"
+            value={draft.training.learning_rate}
+            optional
+            onChange={(v) => setTraining("learning_rate", v)}
+            help={method ? `${method.name} default: ${method.default_learning_rate}` : undefined}
+          />
+          <NumberField label="Batch size" name="training.batch_size" step={1} min={1} value={draft.training.batch_size} onChange={(v) => setTraining("batch_size", v)} />
+          <NumberField
+            label="Micro batch size"
+            name="training.micro_batch_size"
+            step={1}
+            min={1}
+            value={draft.training.micro_batch_size}
+            onChange={(v) => setTraining("micro_batch_size", v)}
+            help="per forward pass; the rest is gradient accumulation"
+          />
+          <NumberField label="Cutoff length (tokens)" name="training.cutoff_len" step={1} min={8} value={draft.training.cutoff_len} onChange={(v) => setTraining("cutoff_len", v)} />
+        </div>
+      </fieldset>
+
+      <fieldset>
+        <legend>Evaluation</legend>
+        {imported.length === 0 ? (
+          <p className="muted small">No benchmark sets are imported yet; the job will train without evaluating.</p>
+        ) : (
+          suites.map((suite) => (
+            <div key={suite} className="row" style={{ marginBottom: "0.4rem" }}>
+              <strong className="small" style={{ width: 110 }}>
+                {suite}
+              </strong>
+              {imported
+                .filter((b) => b.suite === suite)
+                .map((b) => (
+                  <label key={b.name} className="inline" title={b.description}>
+                    <input
+                      type="checkbox"
+                      name={`benchmark.${b.name}`}
+                      checked={draft.evaluation.benchmarks.includes(b.name)}
+                      onChange={(e) =>
+                        setEvaluation(
+                          "benchmarks",
+                          e.target.checked
+                            ? [...draft.evaluation.benchmarks, b.name]
+                            : draft.evaluation.benchmarks.filter((x) => x !== b.name),
+                        )
+                      }
+                    />
+                    {b.name}
+                  </label>
+                ))}
+            </div>
+          ))
+        )}
+        <div className="fields" style={{ marginTop: "0.6rem" }}>
+          <NumberField
+            label="Evaluate every N steps"
+            name="evaluation.every_n_steps"
+            step={1}
+            min={1}
+            optional
+            value={draft.evaluation.every_n_steps}
+            onChange={(v) => setEvaluation("every_n_steps", v)}
+            help="empty: only at the end"
+          />
+          <NumberField
+            label="Max examples per benchmark"
+            name="evaluation.max_examples"
+            step={1}
+            min={1}
+            optional
+            value={draft.evaluation.max_examples}
+            onChange={(v) => setEvaluation("max_examples", v)}
+            help="empty: the whole set"
+          />
+        </div>
+      </fieldset>
+
+      <details className="advanced">
+        <summary>Advanced settings</summary>
+        <fieldset>
+          <legend>Advanced</legend>
+          <div className="fields">
+            <NumberField label="Validation set size" name="training.val_set_size" step={1} min={0} value={draft.training.val_set_size} onChange={(v) => setTraining("val_set_size", v)} />
+            <NumberField label="Warm-up steps" name="training.warmup_steps" step={1} min={0} value={draft.training.warmup_steps} onChange={(v) => setTraining("warmup_steps", v)} />
+            <NumberField label="Seed" name="training.seed" step={1} value={draft.training.seed} onChange={(v) => setTraining("seed", v)} />
+            <SelectField
+              label="Precision"
+              name="training.precision"
+              value={draft.training.precision}
+              options={["auto", "fp32", "fp16", "bf16"].map((v) => ({ value: v, label: v }))}
+              onChange={(v) => setTraining("precision", v)}
+            />
+            <SelectField
+              label="Quantization"
+              name="training.quantization"
+              value={draft.training.quantization}
+              options={["none", "8bit", "4bit"].map((v) => ({ value: v, label: v }))}
+              onChange={(v) => setTraining("quantization", v)}
+              help="CUDA only"
+            />
+            <SelectField
+              label="Decoding"
+              name="evaluation.strategy"
+              value={draft.evaluation.strategy}
+              options={[
+                { value: "greedy", label: "greedy" },
+                { value: "beam", label: "beam search" },
+              ]}
+              onChange={(v) => setEvaluation("strategy", v)}
+            />
+            <NumberField label="Beams" name="evaluation.num_beams" step={1} min={1} value={draft.evaluation.num_beams} onChange={(v) => setEvaluation("num_beams", v)} />
+            <NumberField
+              label="Max new tokens"
+              name="evaluation.max_new_tokens"
+              step={1}
+              min={1}
+              value={draft.evaluation.max_new_tokens}
+              onChange={(v) => setEvaluation("max_new_tokens", v)}
+              help="per benchmark answer"
+            />
+          </div>
+          <div className="row" style={{ marginTop: "0.6rem" }}>
+            <CheckField label="Train on inputs" name="training.train_on_inputs" checked={draft.training.train_on_inputs} onChange={(v) => setTraining("train_on_inputs", v)} />
+            <CheckField label="Gradient checkpointing" name="training.gradient_checkpointing" checked={draft.training.gradient_checkpointing} onChange={(v) => setTraining("gradient_checkpointing", v)} />
+            <CheckField label="Packing" name="training.packing" checked={draft.training.packing} onChange={(v) => setTraining("packing", v)} />
+          </div>
+        </fieldset>
+      </details>
+
+      {submitError && (
+        <p className="error-box form-error" role="alert" data-testid="submit-error">
+          {submitError}
+        </p>
+      )}
+      <div className="form-actions">
+        <button type="submit" className="primary" disabled={submitting || problems.length > 0}>
+          {submitting ? "Starting…" : "Start training"}
+        </button>
+        {problems.length > 0 && <span className="muted small">{problems.join(" ")}</span>}
+      </div>
+    </form>
+  );
+}

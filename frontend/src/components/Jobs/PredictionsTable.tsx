@@ -1,0 +1,111 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+
+import { formatInteger } from "../../format";
+import { jobPredictionsQuery } from "../../queries";
+import QueryState from "../Layout/QueryState";
+
+const PAGE = 25;
+
+/** What the adapter answered on each benchmark question, with the extracted answer and gold. */
+export default function PredictionsTable({
+  jobId,
+  benchmarks,
+}: {
+  readonly jobId: number;
+  readonly benchmarks: readonly string[];
+}) {
+  const [wrongOnly, setWrongOnly] = useState(false);
+  const [benchmark, setBenchmark] = useState("");
+  const [skip, setSkip] = useState(0);
+  const predictions = useQuery({
+    ...jobPredictionsQuery(jobId, { wrongOnly, benchmark, skip, limit: PAGE }),
+    placeholderData: keepPreviousData,
+  });
+  const total = predictions.data?.count ?? 0;
+  return (
+    <div>
+      <div className="row" style={{ marginBottom: "0.5rem" }}>
+        <label className="inline">
+          <input
+            type="checkbox"
+            name="wrong_only"
+            checked={wrongOnly}
+            onChange={(e) => {
+              setWrongOnly(e.target.checked);
+              setSkip(0);
+            }}
+          />
+          Wrong only
+        </label>
+        <label className="inline">
+          Benchmark
+          <select
+            value={benchmark}
+            onChange={(e) => {
+              setBenchmark(e.target.value);
+              setSkip(0);
+            }}
+          >
+            <option value="">all</option>
+            {benchmarks.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="muted small">{formatInteger(total)} predictions</span>
+      </div>
+      <QueryState isPending={predictions.isPending} error={predictions.error} what="predictions" />
+      {predictions.data && predictions.data.data.length === 0 && (
+        <p className="empty">
+          {wrongOnly ? "No wrong answers here." : "Predictions appear once the final evaluation has run."}
+        </p>
+      )}
+      {predictions.data && predictions.data.data.length > 0 && (
+        <>
+          <div className="table-wrap">
+            <table aria-label="Predictions">
+              <thead>
+                <tr>
+                  <th>Benchmark</th>
+                  <th className="num">#</th>
+                  <th>Question</th>
+                  <th>Raw output</th>
+                  <th>Extracted</th>
+                  <th>Gold</th>
+                  <th>Correct</th>
+                </tr>
+              </thead>
+              <tbody>
+                {predictions.data.data.map((p) => (
+                  <tr key={`${p.benchmark}-${p.index}`}>
+                    <td>{p.benchmark}</td>
+                    <td className="num muted">{p.index}</td>
+                    <td className="cell-text small">{p.prompt}</td>
+                    <td className="cell-text mono">{p.output}</td>
+                    <td className="mono">{p.extracted ?? "—"}</td>
+                    <td className="mono">{p.gold}</td>
+                    <td>{p.correct ? <span className="badge badge-succeeded">yes</span> : <span className="badge badge-failed">no</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="pager">
+            <span className="muted small">
+              {skip + 1}–{Math.min(skip + PAGE, total)} of {formatInteger(total)}
+            </span>
+            <button type="button" disabled={skip === 0} onClick={() => setSkip(Math.max(0, skip - PAGE))}>
+              Previous
+            </button>
+            <button type="button" disabled={skip + PAGE >= total} onClick={() => setSkip(skip + PAGE)}>
+              Next
+            </button>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

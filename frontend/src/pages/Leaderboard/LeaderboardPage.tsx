@@ -1,0 +1,205 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useNavigate, useSearchParams } from "react-router";
+
+import type { LeaderboardRow } from "../../client";
+import AccuracyParamsScatter from "../../components/Charts/AccuracyParamsScatter";
+import QueryState from "../../components/Layout/QueryState";
+import { formatBytes, formatCount, formatDate, formatDuration, formatPercent } from "../../format";
+import { benchmarksQuery, leaderboardQuery, methodsQuery } from "../../queries";
+import type { LeaderboardParams } from "../../queries";
+import { useTeam } from "../../team";
+
+type ServerSort = NonNullable<LeaderboardParams["sort"]>;
+
+interface Column {
+  key: string;
+  nowrap?: boolean;
+  label: string;
+  num?: boolean;
+  /** sorted by the service when it can; by this value here otherwise */
+  server?: ServerSort;
+  value: (r: LeaderboardRow) => string | number | null;
+  show: (r: LeaderboardRow) => string;
+}
+
+function placementText(p: Record<string, unknown>): string {
+  const modules = Array.isArray(p.modules) ? p.modules.join(", ") : "default";
+  const position = typeof p.position === "string" ? `${p.position} ` : "";
+  const layers = p.layers && p.layers !== "all" ? ` · layers ${Array.isArray(p.layers) ? p.layers.join(",") : String(p.layers)}` : "";
+  return `${position}${modules}${layers}`;
+}
+
+const COLUMNS: Column[] = [
+  { key: "accuracy", label: "Accuracy", num: true, server: "accuracy", value: (r) => r.accuracy, show: (r) => `${r.accuracy.toFixed(1)} %` },
+  { key: "job_name", label: "Run", value: (r) => r.job_name, show: (r) => r.job_name },
+  { key: "method", label: "Method", value: (r) => r.method, show: (r) => r.method },
+  { key: "placement", label: "Placement", value: (r) => placementText(r.placement), show: (r) => placementText(r.placement) },
+  { key: "base_model", label: "Base model", value: (r) => r.base_model, show: (r) => r.base_model },
+  {
+    key: "trainable_parameters",
+    label: "Trainable",
+    num: true,
+    server: "trainable_parameters",
+    value: (r) => r.trainable_parameters,
+    show: (r) => formatCount(r.trainable_parameters),
+  },
+  { key: "trainable_percent", label: "Trainable %", num: true, value: (r) => r.trainable_percent, show: (r) => formatPercent(r.trainable_percent) },
+  { key: "peak_memory_bytes", label: "Peak memory", num: true, server: "peak_memory_bytes", value: (r) => r.peak_memory_bytes, show: (r) => formatBytes(r.peak_memory_bytes) },
+  { key: "wall_seconds", label: "Wall time", num: true, server: "wall_seconds", value: (r) => r.wall_seconds, show: (r) => formatDuration(r.wall_seconds) },
+  { key: "owner_email", label: "Owner", value: (r) => r.owner_email, show: (r) => r.owner_email ?? "—" },
+  { key: "finished_at", label: "Date", nowrap: true, server: "finished_at", value: (r) => r.finished_at, show: (r) => formatDate(r.finished_at) },
+];
+
+function compare(a: string | number | null, b: string | number | null): number {
+  if (a === null && b === null) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
+}
+
+export default function LeaderboardPage() {
+  const { teamId } = useTeam();
+  const navigate = useNavigate();
+  const [search, setSearch] = useSearchParams();
+  const scope = search.get("scope") ?? "arithmetic";
+  const sortKey = search.get("sort") ?? "accuracy";
+  const descending = search.get("order") !== "asc";
+  const method = search.get("method") ?? "";
+  const column = COLUMNS.find((c) => c.key === sortKey) ?? (COLUMNS[0] as Column);
+
+  const benchmarks = useQuery(benchmarksQuery());
+  const methods = useQuery(methodsQuery());
+  const board = useQuery({
+    ...leaderboardQuery({
+      scope,
+      team_id: teamId,
+      method: method || undefined,
+      sort: column.server ?? "accuracy",
+      descending,
+    }),
+    placeholderData: keepPreviousData,
+  });
+
+  const set = (changes: Record<string, string | null>) => {
+    const next = new URLSearchParams(search);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    setSearch(next, { replace: true });
+  };
+  const sortBy = (key: string) =>
+    set({ sort: key, order: key === sortKey ? (descending ? "asc" : "desc") : key === "accuracy" ? "desc" : "asc" });
+
+  const rows = [...(board.data?.data ?? [])];
+  if (!column.server) rows.sort((a, b) => (descending ? -1 : 1) * compare(column.value(a), column.value(b)));
+
+  const suites = benchmarks.data?.suites ?? ["arithmetic", "commonsense"];
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Leaderboard</h1>
+          <p className="muted">
+            Your team's finished jobs ranked by accuracy, beside the paper's published figures.
+          </p>
+        </div>
+      </div>
+      <div className="row" style={{ marginBottom: "0.75rem" }}>
+        <label className="inline">
+          Scope
+          <select name="scope" value={scope} onChange={(e) => set({ scope: e.target.value })}>
+            <optgroup label="Suites (average)">
+              {suites.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </optgroup>
+            <optgroup label="Benchmarks">
+              {(benchmarks.data?.data ?? []).map((b) => (
+                <option key={b.name} value={b.name}>
+                  {b.name}
+                </option>
+              ))}
+            </optgroup>
+          </select>
+        </label>
+        <label className="inline">
+          Method
+          <select name="method" value={method} onChange={(e) => set({ method: e.target.value })}>
+            <option value="">any</option>
+            {(methods.data?.data ?? []).map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {board.data && (
+          <span className="muted small">
+            averaged over {board.data.benchmarks.join(", ")}
+          </span>
+        )}
+      </div>
+      <QueryState isPending={board.isPending} error={board.error} what="the leaderboard" />
+      {board.data && rows.length === 0 && (
+        <p className="empty">No finished job has been evaluated on {scope} yet.</p>
+      )}
+      {rows.length > 0 && (
+        <>
+          <div className="card">
+            <h3>Accuracy against trainable parameters</h3>
+            <AccuracyParamsScatter rows={rows.filter((r) => !r.published)} />
+          </div>
+          <div className="table-wrap" style={{ marginTop: "1rem" }}>
+            <table aria-label="Leaderboard">
+              <thead>
+                <tr>
+                  <th className="num">#</th>
+                  {COLUMNS.map((c) => (
+                    <th
+                      key={c.key}
+                      className={c.num ? "num" : undefined}
+                      aria-sort={c.key === column.key ? (descending ? "descending" : "ascending") : undefined}
+                    >
+                      <button type="button" className="sort" onClick={() => sortBy(c.key)}>
+                        {c.label}
+                      </button>
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r, i) => (
+                  <tr
+                    key={r.job_id ?? `published-${r.job_name}`}
+                    className={r.published ? "published" : "clickable"}
+                    data-job-id={r.job_id ?? undefined}
+                    onClick={() => {
+                      if (r.job_id !== null) navigate(`/jobs/${r.job_id}`);
+                    }}
+                  >
+                    <td className="num muted">{i + 1}</td>
+                    {COLUMNS.map((c) => (
+                      <td key={c.key} className={c.num ? "num" : c.nowrap ? "nowrap" : undefined}>
+                        {c.show(r)}
+                        {c.key === "job_name" && r.published && (
+                          <>
+                            {" "}
+                            <span className="badge badge-published">published</span>
+                          </>
+                        )}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <p className="muted small">Published rows are the paper's reported figures (LLM-Adapters, Hu et al. 2023), for reference.</p>
+        </>
+      )}
+    </>
+  );
+}

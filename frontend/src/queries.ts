@@ -1,0 +1,191 @@
+/**
+ * Query keys and query functions, one factory per resource, all through the generated client.
+ * Keys start with the resource name, so invalidating ["jobs"] refreshes every job query.
+ */
+import { queryOptions } from "@tanstack/react-query";
+
+import {
+  benchmarksListBenchmarks,
+  datasetsListDatasets,
+  datasetsPreviewDataset,
+  datasetsReadDataset,
+  jobsListJobs,
+  jobsReadAccuracy,
+  jobsReadJob,
+  jobsReadLogs,
+  jobsReadMetrics,
+  jobsReadPredictions,
+  leaderboardReadLeaderboard,
+  methodsEstimateParameters,
+  methodsListMethods,
+  modelsListModels,
+  playgroundReadGeneration,
+  teamsListTeams,
+  usersReadMe,
+} from "./client";
+import type { JobPublic, LeaderboardReadLeaderboardData } from "./client";
+
+export type JobStatus = JobPublic["status"];
+export const JOB_STATUSES: readonly JobStatus[] = [
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+
+export const isFinal = (status: JobStatus): boolean => FINAL_STATUSES.includes(status);
+
+export const meQuery = () =>
+  queryOptions({
+    queryKey: ["me"],
+    queryFn: async ({ signal }) => (await usersReadMe({ signal })).data,
+    retry: false,
+  });
+
+export const teamsQuery = () =>
+  queryOptions({
+    queryKey: ["teams"],
+    queryFn: async ({ signal }) => (await teamsListTeams({ signal })).data,
+  });
+
+export const datasetsQuery = (teamId: number | undefined) =>
+  queryOptions({
+    queryKey: ["datasets", { teamId }],
+    queryFn: async ({ signal }) =>
+      (await datasetsListDatasets({ signal, query: { team_id: teamId, limit: 200 } })).data,
+  });
+
+export const datasetQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["datasets", id],
+    queryFn: async ({ signal }) =>
+      (await datasetsReadDataset({ signal, path: { dataset_id: id } })).data,
+  });
+
+export const datasetPreviewQuery = (id: number, skip: number, limit: number) =>
+  queryOptions({
+    queryKey: ["datasets", id, "preview", { skip, limit }],
+    queryFn: async ({ signal }) =>
+      (await datasetsPreviewDataset({ signal, path: { dataset_id: id }, query: { skip, limit } }))
+        .data,
+  });
+
+export const benchmarksQuery = () =>
+  queryOptions({
+    queryKey: ["benchmarks"],
+    queryFn: async ({ signal }) => (await benchmarksListBenchmarks({ signal })).data,
+    staleTime: 60_000,
+  });
+
+export const modelsQuery = () =>
+  queryOptions({
+    queryKey: ["models"],
+    queryFn: async ({ signal }) => (await modelsListModels({ signal })).data,
+    staleTime: 60_000,
+  });
+
+export const methodsQuery = () =>
+  queryOptions({
+    queryKey: ["methods"],
+    queryFn: async ({ signal }) => (await methodsListMethods({ signal })).data,
+    staleTime: 5 * 60_000,
+  });
+
+export const estimateQuery = (baseModel: string, adapter: Record<string, unknown>) =>
+  queryOptions({
+    queryKey: ["methods", "estimate", baseModel, adapter],
+    queryFn: async ({ signal }) =>
+      (await methodsEstimateParameters({ signal, body: { base_model: baseModel, adapter } })).data,
+    staleTime: 5 * 60_000,
+    enabled: Boolean(baseModel),
+  });
+
+export interface JobFilters {
+  teamId?: number;
+  status?: JobStatus;
+  method?: string;
+}
+
+export const jobsQuery = ({ teamId, status, method }: JobFilters) =>
+  queryOptions({
+    queryKey: ["jobs", "list", { teamId, status, method }],
+    queryFn: async ({ signal }) =>
+      (
+        await jobsListJobs({
+          signal,
+          query: { team_id: teamId, status, method: method || undefined, limit: 200 },
+        })
+      ).data,
+  });
+
+export const jobQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["jobs", id],
+    queryFn: async ({ signal }) => (await jobsReadJob({ signal, path: { job_id: id } })).data,
+  });
+
+export const jobMetricsQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["jobs", id, "metrics"],
+    queryFn: async ({ signal }) => (await jobsReadMetrics({ signal, path: { job_id: id } })).data,
+  });
+
+export const jobAccuracyQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["jobs", id, "accuracy"],
+    queryFn: async ({ signal }) => (await jobsReadAccuracy({ signal, path: { job_id: id } })).data,
+  });
+
+export const jobLogsQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["jobs", id, "logs"],
+    queryFn: async ({ signal }) =>
+      (await jobsReadLogs({ signal, path: { job_id: id }, query: { limit: 1000 } })).data,
+  });
+
+export interface PredictionFilters {
+  wrongOnly: boolean;
+  benchmark?: string;
+  skip: number;
+  limit: number;
+}
+
+export const jobPredictionsQuery = (id: number, f: PredictionFilters) =>
+  queryOptions({
+    queryKey: ["jobs", id, "predictions", f],
+    queryFn: async ({ signal }) =>
+      (
+        await jobsReadPredictions({
+          signal,
+          path: { job_id: id },
+          query: {
+            wrong_only: f.wrongOnly,
+            benchmark: f.benchmark || undefined,
+            skip: f.skip,
+            limit: f.limit,
+          },
+        })
+      ).data,
+  });
+
+export type LeaderboardParams = NonNullable<LeaderboardReadLeaderboardData["query"]>;
+
+export const leaderboardQuery = (params: LeaderboardParams) =>
+  queryOptions({
+    queryKey: ["leaderboard", params],
+    queryFn: async ({ signal }) => (await leaderboardReadLeaderboard({ signal, query: params })).data,
+  });
+
+export const generationQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["playground", id],
+    queryFn: async ({ signal }) =>
+      (await playgroundReadGeneration({ signal, path: { generation_id: id } })).data,
+    // A generation runs on a worker: ask again until it has an answer.
+    refetchInterval: (query) => {
+      const status = query.state.data?.status;
+      return status === "succeeded" || status === "failed" ? false : 1000;
+    },
+  });

@@ -1,0 +1,336 @@
+// End-to-end test of the dashboard: the real studio (`studio up`, embedded mode, a real worker),
+// the production build in frontend/dist, and Debian's Chromium driven by playwright-core.
+// Run with `npm run e2e` after `npm run build`. Screenshots of every screen go to
+// frontend/test-results/screenshots/.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const REPO = resolve(FRONTEND, "..");
+const SHOTS = join(FRONTEND, "test-results", "screenshots");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const JOB_TIMEOUT = 240_000;
+
+let studio; // the `studio up` child process
+let studioLog = "";
+let baseUrl;
+let apiToken;
+let password;
+let context;
+let page;
+const scratch = mkdtempSync(join(tmpdir(), "studio-e2e-"));
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function api(path, init = {}) {
+  const res = await fetch(`${baseUrl}/api/v1${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${apiToken}`, "Content-Type": "application/json", ...init.headers },
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function startStudio() {
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    STUDIO_STATS_TOKENIZER: "bytes",
+    STUDIO_BENCHMARK_DIR: resolve(REPO, "..", "shared", "datasets", "llm-adapters"),
+    PYTHONUNBUFFERED: "1",
+  };
+  delete env.STUDIO_FRONTEND_DIST; // serve this checkout's build
+  studio = spawn(join(REPO, ".venv", "bin", "studio"), ["up", "--port", String(port), "--data-dir", join(scratch, "data")], {
+    cwd: REPO,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  studio.stdout.on("data", (d) => (studioLog += d));
+  studio.stderr.on("data", (d) => (studioLog += d));
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (studio.exitCode !== null) throw new Error(`studio up exited early:\n${studioLog}`);
+    apiToken ??= studioLog.match(/API token:\s*(sst_\S+)/)?.[1];
+    password ??= studioLog.match(/sign in:\s*\S+\s*\/\s*(\S+)\s+\(shown once\)/)?.[1];
+    if (apiToken && password) {
+      try {
+        const res = await fetch(`${baseUrl}/api/v1/health`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+    }
+    await sleep(500);
+  }
+  throw new Error(`studio up did not come up within 120 s:\n${studioLog}`);
+}
+
+async function stopStudio() {
+  if (!studio || studio.exitCode !== null) return;
+  const exited = new Promise((r) => studio.once("exit", r));
+  studio.kill("SIGINT");
+  const timer = setTimeout(() => studio.kill("SIGKILL"), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function shot(name) {
+  await page.waitForTimeout(300); // let charts finish laying out
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+function arithmeticDataset() {
+  const lines = [];
+  for (let i = 0; i < 32; i++) {
+    const a = (i * 7) % 23;
+    const b = (i * 5) % 17;
+    lines.push(
+      JSON.stringify({ instruction: `What is ${a} + ${b}?`, output: `${a} + ${b} = ${a + b}. The answer is ${a + b}.`, answer: String(a + b) }),
+    );
+  }
+  const path = join(scratch, "tiny-arithmetic.jsonl");
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+}
+
+async function fill(name, value) {
+  await page.fill(`[name="${name}"]`, String(value));
+}
+
+async function waitForJobToFinish(expectedStatus = "succeeded") {
+  await page.waitForSelector('[role="progressbar"][aria-label="job progress"][aria-valuenow="100"]', { timeout: JOB_TIMEOUT });
+  await page.waitForSelector(`.page-head .badge[data-status="${expectedStatus}"]`, { timeout: JOB_TIMEOUT });
+}
+
+/** A drawn line: an svg path with data (a flat line at 0 % has no height, so "attached"). */
+async function waitForCurve(container) {
+  const path = page.locator(`${container} path.recharts-curve`).first();
+  await path.waitFor({ state: "attached", timeout: JOB_TIMEOUT });
+  assert.match((await path.getAttribute("d")) ?? "", /^M[\d.]+,[\d.]+/);
+}
+
+/** Records the paths the browser requests, to count one job's reads and event streams. */
+function watchRequests() {
+  const paths = [];
+  const onRequest = (request) => paths.push(new URL(request.url()).pathname);
+  page.on("request", onRequest);
+  return {
+    stop: () => page.off("request", onRequest),
+    count: (path) => paths.filter((p) => p === path).length,
+  };
+}
+
+function jobIdFromUrl() {
+  const id = Number(new URL(page.url()).pathname.match(/^\/jobs\/(\d+)$/)?.[1]);
+  assert.ok(id > 0, `not on a job page: ${page.url()}`);
+  return id;
+}
+
+before(async () => {
+  assert.ok(existsSync(join(FRONTEND, "dist", "index.html")), "frontend/dist is missing: run `npm run build` first");
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+  rmSync(SHOTS, { recursive: true, force: true });
+  mkdirSync(SHOTS, { recursive: true });
+  await startStudio();
+  await api("/models", { method: "POST", body: JSON.stringify({ reference: "tiny:llama" }) });
+  context = await chromium.launchPersistentContext(join(scratch, "chromium"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  await stopStudio();
+  if (process.env.KEEP_E2E_DATA) console.log(`kept ${scratch}`);
+  else rmSync(scratch, { recursive: true, force: true });
+});
+
+test("a user signs in, uploads data, trains two adapters, compares them and reads the leaderboard", { timeout: 540_000 }, async () => {
+  // --- sign in -------------------------------------------------------------------------------
+  await page.goto(`${baseUrl}/`);
+  await page.waitForSelector('input[name="email"]');
+  await shot("01-sign-in");
+  await fill("email", "admin@studio.local");
+  await fill("password", "wrong password");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('text="wrong email or password"');
+  await fill("password", password);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('nav[aria-label="Screens"]');
+
+  // --- datasets: upload through the drop zone's file input ------------------------------------
+  await page.click('nav >> text="Datasets"');
+  await page.waitForSelector('[data-testid="dropzone"]');
+  await page.setInputFiles('input[type="file"]', arithmeticDataset());
+  await page.waitForSelector('[role="status"]:has-text("32 rows")');
+  const uploadBar = page.locator('[role="progressbar"][aria-label="upload progress"]');
+  assert.equal(await uploadBar.getAttribute("aria-valuenow"), "100");
+  await page.waitForSelector('table[aria-label="Datasets"] >> text="tiny-arithmetic.jsonl"');
+  await shot("02-datasets");
+
+  // a refused upload shows its problems by row and field
+  const bad = join(scratch, "broken.jsonl");
+  writeFileSync(bad, `${JSON.stringify({ instruction: "", output: "x" })}\n${JSON.stringify({ instruction: "q" })}\n`);
+  await page.setInputFiles('input[type="file"]', bad);
+  await page.waitForSelector('table[aria-label="Upload problems"] tbody tr');
+  await shot("02b-upload-refused");
+
+  await page.click('table[aria-label="Datasets"] >> text="tiny-arithmetic.jsonl"');
+  await page.waitForSelector('table[aria-label="Dataset preview"] tbody tr');
+  await page.waitForSelector(".recharts-bar-rectangle");
+  assert.equal(await page.locator('table[aria-label="Dataset preview"] tbody tr').count(), 20);
+  await shot("03-dataset-page");
+
+  // --- new job: series adapter after the MLP ------------------------------------------------
+  await page.click('nav >> text="New job"');
+  await page.waitForSelector('form[aria-label="New job"]');
+  await page.selectOption('select[name="base_model"]', "tiny:llama");
+  await page.selectOption('select[name="dataset_id"]', { label: "tiny-arithmetic.jsonl (32 rows)" });
+  await page.click('[data-method="series"]');
+  const afterMlp = page.locator('[data-spot="after MLP"]');
+  // series allows after/before, not beside; and no q/k/v
+  assert.equal(await page.locator('[data-spot="beside MLP"]').getAttribute("aria-disabled"), "true");
+  assert.equal(await page.locator('[data-spot="q"]').getAttribute("aria-disabled"), "true");
+  assert.equal(await page.locator('[data-spot="after attention"]').getAttribute("aria-disabled"), "false");
+  if ((await afterMlp.getAttribute("aria-pressed")) === "true") await afterMlp.click(); // start from nothing
+  assert.equal(await afterMlp.getAttribute("aria-pressed"), "false");
+  await afterMlp.click();
+  assert.equal(await afterMlp.getAttribute("aria-pressed"), "true");
+  await page.waitForSelector('[data-testid="estimate-series"]:has-text("trainable")');
+  await fill("name", "tiny-series-after-mlp");
+  await fill("params.bottleneck_size", 8);
+  await fill("training.max_steps", 6);
+  await fill("training.batch_size", 4);
+  await fill("training.micro_batch_size", 2);
+  await fill("training.cutoff_len", 64);
+  await page.check('[name="benchmark.svamp"]');
+  await fill("evaluation.every_n_steps", 2);
+  await fill("evaluation.max_examples", 4);
+  await page.click('summary:has-text("Advanced settings")');
+  await fill("training.warmup_steps", 0);
+  await fill("training.val_set_size", 4);
+  await fill("evaluation.max_new_tokens", 4);
+  await shot("04-new-job");
+  const requests = watchRequests();
+  await page.click('button[type="submit"]:has-text("Start training")');
+  await page.waitForURL(/\/jobs\/\d+$/);
+  const seriesJob = jobIdFromUrl();
+
+  // --- job page: live progress through SSE, then the accuracy curve ---------------------------
+  await waitForJobToFinish();
+  requests.stop();
+  assert.ok(requests.count(`/api/v1/jobs/${seriesJob}/events`) >= 1, "the job page did not open the job's event stream");
+  // no polling loop while it ran: the job is read again only once its stream has ended
+  const reads = requests.count(`/api/v1/jobs/${seriesJob}`);
+  assert.ok(reads <= 3, `the job page read GET /jobs/${seriesJob} ${reads} times while it ran`);
+  await waitForCurve('[data-testid="accuracy-chart"]');
+  await waitForCurve('[data-testid="loss-chart"]');
+  await page.click('[role="tab"]:has-text("Predictions")');
+  await page.waitForSelector('table[aria-label="Predictions"] tbody tr');
+  await shot("05-job-page");
+  const artifact = await page.request.get(baseUrl + (await page.getAttribute('a:has-text("Download adapter")', "href")));
+  assert.equal(artifact.status(), 200);
+  assert.equal(artifact.headers()["content-type"], "application/zip");
+  assert.equal((await artifact.body()).subarray(0, 2).toString(), "PK");
+  await page.click('[role="tab"]:has-text("Logs")');
+  await page.waitForSelector('[data-testid="job-logs"]');
+  const config = await (async () => {
+    await page.click('[role="tab"]:has-text("Config")');
+    return JSON.parse(await page.locator('[data-testid="job-config"]').innerText());
+  })();
+  assert.equal(config.adapter.method, "series");
+  assert.deepEqual(config.adapter.placement.modules, ["mlp"]);
+  assert.equal(config.adapter.placement.position, "after");
+  assert.equal(config.adapter.params.bottleneck_size, 8);
+
+  // --- clone and edit into a LoRA job ---------------------------------------------------------
+  await page.click('button:has-text("Clone and edit")');
+  await page.waitForURL(/\/jobs\/new\?clone=\d+/);
+  await page.waitForSelector('form[aria-label="New job"]');
+  assert.equal(await page.inputValue('[name="training.max_steps"]'), "6");
+  await page.click('[data-method="lora"]');
+  assert.equal(await page.locator('[data-spot="q"]').getAttribute("aria-pressed"), "true");
+  assert.equal(await page.locator('[data-spot="after MLP"]').getAttribute("aria-disabled"), "true");
+  await fill("name", "tiny-lora");
+  await fill("params.r", 4);
+  await fill("params.alpha", 8);
+  await page.click('button[type="submit"]:has-text("Start training")');
+  await page.waitForURL(/\/jobs\/\d+$/);
+  const loraJob = jobIdFromUrl();
+  assert.notEqual(loraJob, seriesJob);
+  await waitForJobToFinish();
+  await waitForCurve('[data-testid="accuracy-chart"]');
+
+  // --- jobs list -------------------------------------------------------------------------------
+  await page.click('nav >> text="Jobs"');
+  await page.waitForSelector(`tr[data-job-id="${loraJob}"]`);
+  await shot("06-jobs-list");
+
+  // --- compare ---------------------------------------------------------------------------------
+  await page.check(`[aria-label="compare job ${seriesJob}"]`);
+  await page.check(`[aria-label="compare job ${loraJob}"]`);
+  await page.click('button:has-text("Compare")');
+  await page.waitForURL(/\/compare\?jobs=/);
+  await waitForCurve('[data-testid="compare-accuracy-svamp"]');
+  assert.equal(await page.locator('[data-testid="compare-accuracy-svamp"] .recharts-line').count(), 2);
+  assert.equal(await page.locator('[data-testid="compare-loss"] .recharts-line').count(), 2);
+  const methodRow = page.locator('table[aria-label="Config differences"] tr', { hasText: "adapter.method" });
+  assert.equal(await methodRow.getAttribute("data-differs"), "true");
+  await shot("07-compare");
+
+  // --- leaderboard -----------------------------------------------------------------------------
+  await page.click('nav >> text="Leaderboard"');
+  await page.selectOption('select[name="scope"]', "svamp");
+  await page.waitForSelector(`table[aria-label="Leaderboard"] tr[data-job-id="${seriesJob}"]`);
+  await page.waitForSelector(`table[aria-label="Leaderboard"] tr[data-job-id="${loraJob}"]`);
+  await page.waitForSelector('table[aria-label="Leaderboard"] .badge-published');
+  await page.waitForSelector(".recharts-scatter-symbol", { state: "attached" });
+  await shot("08-leaderboard");
+  await page.click(`table[aria-label="Leaderboard"] tr[data-job-id="${loraJob}"]`);
+  await page.waitForURL(new RegExp(`/jobs/${loraJob}$`));
+
+  // --- playground ------------------------------------------------------------------------------
+  await page.click('nav >> text="Playground"');
+  await page.selectOption('select[name="job"]', String(loraJob));
+  await fill("prompt", "What is 3 + 4?");
+  await fill("max_new_tokens", 4);
+  await page.click('button[type="submit"]:has-text("Generate")');
+  await page.waitForSelector('form .badge[data-status="succeeded"]', { timeout: 180_000 });
+  await shot("09-playground");
+});
