@@ -347,6 +347,19 @@ def fill(url: str, n_jobs: int, per_job: int, seed: int = 1234) -> None:
         ) as copy:
             for row in results:
                 copy.write_row(row)
+        # What the worker writes as each job succeeds (services/leaderboard.record_scores),
+        # done in bulk: a score per benchmark and per suite average.
+        cur.execute(
+            "INSERT INTO leaderboard_scores (team_id, job_id, scope, score, benchmarks) "
+            "SELECT j.team_id, r.job_id, r.benchmark, 100 * r.accuracy, 1 "
+            "FROM job_results r JOIN jobs j ON j.id = r.job_id WHERE j.status = 'succeeded'"
+        )
+        cur.execute(
+            "INSERT INTO leaderboard_scores (team_id, job_id, scope, score, benchmarks) "
+            "SELECT j.team_id, r.job_id, r.suite, 100 * avg(r.accuracy), count(*) "
+            "FROM job_results r JOIN jobs j ON j.id = r.job_id WHERE j.status = 'succeeded' "
+            "GROUP BY j.team_id, r.job_id, r.suite"
+        )
         conn.commit()
     # VACUUM too: a table autovacuum has visited has its visibility map set, so counts can be
     # index-only scans, as on a server that has been up a while.

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -234,6 +235,23 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+
+
+class LeaderboardScore(Base):
+    """A succeeded job's score per scope (each benchmark, and each suite's average), written
+    when the job succeeds, so ranking thousands of jobs is an index scan, not an aggregation."""
+
+    __tablename__ = "leaderboard_scores"
+    __table_args__ = (
+        UniqueConstraint("job_id", "scope", name="uq_leaderboard_scores_job_scope"),
+        Index("ix_leaderboard_scores_rank", "team_id", "scope", text("score DESC"), "job_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(64))  # a benchmark or a suite
+    score: Mapped[float] = mapped_column(Float)  # percent, like the paper
+    benchmarks: Mapped[int] = mapped_column(Integer)  # how many benchmarks the score averages
 
 
 class Prediction(Base):

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from backend.app.core.config import Settings
 from backend.app.core.db import session_scope
 from backend.app.models import Job, JobResult
+from backend.app.services.leaderboard import record_scores
 
 from .conftest import Users, auth
 
@@ -54,6 +55,8 @@ def finished_jobs(settings: Settings, users: Users) -> dict[str, int]:
                         total=100,
                     )
                 )
+            s.flush()
+            record_scores(s, job)  # what the worker does as the job succeeds
         # Another team's better job must not appear.
         other = Job(
             team_id=users.team_b,
@@ -76,6 +79,8 @@ def finished_jobs(settings: Settings, users: Users) -> dict[str, int]:
                 total=1,
             )
         )
+        s.flush()
+        record_scores(s, other)
     return ids
 
 

@@ -27,6 +27,7 @@ from ..models import (
     Prediction,
 )
 from .jobs import transition
+from .leaderboard import record_scores
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ def finish(settings: Settings, job_id: int, status: str, error: str | None = Non
             return False
         job.error = error
         transition(job, status, error)
+        if status == "succeeded":
+            record_scores(s, job)  # on the leaderboard from the moment it succeeds
         if error:
             s.add(JobLog(job_id=job_id, level="error", message=error))
         return True

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from worker.engine.evaluation import BENCHMARKS
 
-from ..models import Job, JobResult, User
+from ..models import Job, JobResult, LeaderboardScore, User
 from ..schemas import LeaderboardPublic, LeaderboardRow
 
 # Hu et al. 2023 (LLM-Adapters), accuracy % after fine-tuning on math_10k / commonsense_170k.
@@ -48,6 +48,34 @@ def _percent(trainable: int | None, total: int | None) -> float | None:
     return 100 * trainable / total if trainable is not None and total else None
 
 
+def record_scores(session: Session, job: Job) -> None:
+    """Writes the job's score per benchmark and per suite average (called as it succeeds)."""
+    session.execute(delete(LeaderboardScore).where(LeaderboardScore.job_id == job.id))
+    results = session.execute(
+        select(JobResult.benchmark, JobResult.suite, JobResult.accuracy).where(
+            JobResult.job_id == job.id
+        )
+    ).all()
+    suites: dict[str, list[float]] = {}
+    for bench, suite, acc in results:
+        suites.setdefault(suite, []).append(acc)
+        session.add(
+            LeaderboardScore(
+                team_id=job.team_id, job_id=job.id, scope=bench, score=100 * acc, benchmarks=1
+            )
+        )
+    for suite, accs in suites.items():
+        session.add(
+            LeaderboardScore(
+                team_id=job.team_id,
+                job_id=job.id,
+                scope=suite,
+                score=100 * sum(accs) / len(accs),
+                benchmarks=len(accs),
+            )
+        )
+
+
 def leaderboard(
     session: Session,
     team_id: int,
@@ -61,16 +89,16 @@ def leaderboard(
     skip: int = 0,
     limit: int = 100,
 ) -> LeaderboardPublic:
-    """Ranking and paging happen in SQL (a team may have thousands of finished jobs); only the
-    page's rows are read in full. Published rows, a handful, are merged in afterwards."""
+    """Ranks from `leaderboard_scores` (an index in rank order per team and scope); only the
+    page's jobs are read. Published rows, a handful, are merged in afterwards."""
     names = _scope_benchmarks(scope)
-    where = [Job.team_id == team_id, Job.status == "succeeded", JobResult.benchmark.in_(names)]
+    where = [LeaderboardScore.team_id == team_id, LeaderboardScore.scope == scope]
+    needs_job = bool(method or base_model) or sort != "accuracy"
     if method:
         where.append(Job.method == method.lower())
     if base_model:
         where.append(Job.base_model == base_model)
-    # Accuracies are stored as fractions; the leaderboard shows percent like the paper.
-    score = (100 * func.avg(JobResult.accuracy)).label("score")
+    score = LeaderboardScore.score
     column = {
         "accuracy": score,
         "trainable_parameters": Job.trainable_parameters,
@@ -79,30 +107,32 @@ def leaderboard(
         "finished_at": Job.finished_at,
     }[sort]
     order = (column.desc() if descending else column.asc()).nulls_last()
-    ranked = (
-        select(Job.id, score, func.count().over().label("total"))
-        .join(JobResult, JobResult.job_id == Job.id)
-        .where(*where)
-        .group_by(Job.id)
-        .order_by(order, Job.id)
-    )
+    ranked = select(LeaderboardScore.job_id, score).where(*where)
+    if needs_job:
+        ranked = ranked.join(Job, Job.id == LeaderboardScore.job_id)
+    counted = select(func.count()).select_from(LeaderboardScore).where(*where)
+    if needs_job:
+        counted = counted.join(Job, Job.id == LeaderboardScore.job_id)
+    count = session.scalar(counted) or 0
     published = (
         _published_rows(names) if include_published and not method and not base_model else []
     )
-    # Enough job rows to fill the page whatever number of published rows rank above them; the
-    # window count gives the total from the same aggregation (one pass over the results).
-    top = session.execute(ranked.limit(skip + limit)).all()
-    if top:
-        count = top[0].total
-    else:
-        count = session.scalar(select(func.count()).select_from(ranked.subquery())) or 0
-    ids = [row.id for row in top]
-    jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)))}
-    owners = dict(
-        session.execute(
-            select(Job.id, User.email).join(User, User.id == Job.owner_id).where(Job.id.in_(ids))
-        ).all()
-    )
+    # Enough job rows to fill the page whatever number of published rows rank above them.
+    order_by = [order, LeaderboardScore.job_id] if sort == "accuracy" else [order, score.desc()]
+    top = session.execute(ranked.order_by(*order_by).limit(skip + limit)).all()
+    ids = [job_id for job_id, _ in top]
+    jobs = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Job.id, Job.name, Job.base_model, Job.method, Job.config,
+                Job.trainable_parameters, Job.total_parameters, Job.peak_memory_bytes,
+                Job.wall_seconds, Job.finished_at, User.email,
+            )
+            .outerjoin(User, User.id == Job.owner_id)
+            .where(Job.id.in_(ids))
+        )
+    }  # fmt: skip
     scores: dict[int, dict[str, float]] = {i: {} for i in ids}
     for job_id, bench, acc in session.execute(
         select(JobResult.job_id, JobResult.benchmark, JobResult.accuracy).where(
@@ -111,7 +141,7 @@ def leaderboard(
     ):
         scores[job_id][bench] = 100 * acc
     rows: list[dict[str, Any]] = []
-    for job_id, value, _ in top:
+    for job_id, value in top:
         job = jobs[job_id]
         rows.append(
             {
@@ -127,7 +157,7 @@ def leaderboard(
                 "trainable_percent": _percent(job.trainable_parameters, job.total_parameters),
                 "peak_memory_bytes": job.peak_memory_bytes,
                 "wall_seconds": job.wall_seconds,
-                "owner_email": owners.get(job.id),
+                "owner_email": job.email,
                 "finished_at": job.finished_at,
             }
         )
