@@ -159,20 +159,31 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     assert isinstance(gen["base_output"], str) and isinstance(gen["adapter_output"], str)
 
 
-def test_cancel_a_running_job(stack: Stack):
-    c = stack.client
-    cfg = tiny_job_config(stack.dataset_id, name="long")
+def start_long_job(stack: Stack, name: str) -> int:
+    """A 400-step job without evaluation, returned once it has trained two steps."""
+    cfg = tiny_job_config(stack.dataset_id, name=name)
     cfg["training"]["max_steps"] = 400
     cfg["evaluation"] = {"benchmarks": []}
+    c = stack.client
     job_id = c.post("/api/v1/jobs", json={"config": cfg}).json()["id"]
     wait_for(lambda: c.get(f"/api/v1/jobs/{job_id}").json()["step"] >= 2, 120, "never trained")
-    r = c.post(f"/api/v1/jobs/{job_id}/cancel")
-    assert r.status_code == 200 and r.json()["cancel_requested"]
-    job = wait_for(
+    return job_id
+
+
+def until_not_running(c: httpx.Client, job_id: int, message: str) -> dict:
+    return wait_for(
         lambda: (j := c.get(f"/api/v1/jobs/{job_id}").json())["status"] != "running" and j,
         60,
-        "the job did not stop",
+        message,
     )
+
+
+def test_cancel_a_running_job(stack: Stack):
+    c = stack.client
+    job_id = start_long_job(stack, "long")
+    r = c.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert r.status_code == 200 and r.json()["cancel_requested"]
+    job = until_not_running(c, job_id, "the job did not stop")
     assert job["status"] == "cancelled" and job["step"] < 400
     # What was trained is kept: the adapter of the steps done can be downloaded.
     assert c.get(f"/api/v1/jobs/{job_id}/artifact").status_code == 200
@@ -180,17 +191,9 @@ def test_cancel_a_running_job(stack: Stack):
 
 def test_killed_worker_leaves_the_job_failed_with_a_reason(stack: Stack):
     c = stack.client
-    cfg = tiny_job_config(stack.dataset_id, name="doomed")
-    cfg["training"]["max_steps"] = 400
-    cfg["evaluation"] = {"benchmarks": []}
-    job_id = c.post("/api/v1/jobs", json={"config": cfg}).json()["id"]
-    wait_for(lambda: c.get(f"/api/v1/jobs/{job_id}").json()["step"] >= 2, 120, "never trained")
+    job_id = start_long_job(stack, "doomed")
     stack.worker.kill()
-    job = wait_for(
-        lambda: (j := c.get(f"/api/v1/jobs/{job_id}").json())["status"] != "running" and j,
-        60,
-        "the job stayed running after its worker was killed",
-    )
+    job = until_not_running(c, job_id, "the job stayed running after its worker was killed")
     assert job["status"] == "failed"
     assert "stopped sending heartbeats" in job["error"]
     step = job["step"]

@@ -276,8 +276,28 @@ def download_artifact(
     )
 
 
+# Event name, table, and the columns each new row is sent with (in id order, after a cursor).
+_STREAMED = (
+    (
+        "metrics",
+        MetricPoint,
+        ("kind", "step", "epoch", "loss", "learning_rate", "tokens_per_second"),
+    ),
+    ("accuracy", EvalPoint, ("benchmark", "step", "accuracy", "correct", "total")),
+    ("log", JobLog, ("id", "time", "level", "message")),
+)
+
+
+def _columns(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
+def _json_value(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n"
+    return f"event: {event}\ndata: {json.dumps(data, default=_json_value)}\n\n"
 
 
 @router.get(
@@ -301,78 +321,21 @@ async def stream_events(
             if job.updated_at != cursor.get("updated"):
                 cursor["updated"] = job.updated_at
                 out.append(_sse("job", job_service.one_public(s, job).model_dump(mode="json")))
-            points = s.scalars(
-                select(MetricPoint)
-                .where(MetricPoint.job_id == job_id, MetricPoint.id > cursor["metric"])
-                .order_by(MetricPoint.id)
-            ).all()
-            if points:
-                cursor["metric"] = points[-1].id
-                out.append(
-                    _sse(
-                        "metrics",
-                        [
-                            {
-                                "kind": p.kind,
-                                "step": p.step,
-                                "epoch": p.epoch,
-                                "loss": p.loss,
-                                "learning_rate": p.learning_rate,
-                                "tokens_per_second": p.tokens_per_second,
-                            }
-                            for p in points
-                        ],
-                    )
-                )
-            evals = s.scalars(
-                select(EvalPoint)
-                .where(EvalPoint.job_id == job_id, EvalPoint.id > cursor["eval"])
-                .order_by(EvalPoint.id)
-            ).all()
-            if evals:
-                cursor["eval"] = evals[-1].id
-                out.append(
-                    _sse(
-                        "accuracy",
-                        [
-                            {
-                                "benchmark": e.benchmark,
-                                "step": e.step,
-                                "accuracy": e.accuracy,
-                                "correct": e.correct,
-                                "total": e.total,
-                            }
-                            for e in evals
-                        ],
-                    )
-                )
-            logs = s.scalars(
-                select(JobLog)
-                .where(JobLog.job_id == job_id, JobLog.id > cursor["log"])
-                .order_by(JobLog.id)
-            ).all()
-            if logs:
-                cursor["log"] = logs[-1].id
-                out.append(
-                    _sse(
-                        "log",
-                        [
-                            {
-                                "id": x.id,
-                                "time": x.time.isoformat(),
-                                "level": x.level,
-                                "message": x.message,
-                            }
-                            for x in logs
-                        ],
-                    )
-                )
+            for event, model, columns in _STREAMED:
+                rows = s.scalars(
+                    select(model)
+                    .where(model.job_id == job_id, model.id > cursor[event])
+                    .order_by(model.id)
+                ).all()
+                if rows:
+                    cursor[event] = rows[-1].id
+                    out.append(_sse(event, [_columns(r, columns) for r in rows]))
             if job.status in FINAL_STATES:
                 out.append(_sse("end", {"status": job.status}))
         return out
 
     async def events() -> AsyncIterator[str]:
-        cursor: dict[str, Any] = {"metric": 0, "eval": 0, "log": 0}
+        cursor: dict[str, Any] = {event: 0 for event, _, _ in _STREAMED}
         idle = 0.0
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
