@@ -11,6 +11,7 @@ import JobsPage from "./pages/Jobs/JobsPage";
 import NewJobPage from "./pages/Jobs/NewJobPage";
 import LeaderboardPage from "./pages/Leaderboard/LeaderboardPage";
 import PlaygroundPage from "./pages/Playground/PlaygroundPage";
+import SettingsPage from "./pages/Settings/SettingsPage";
 import SignInPage from "./pages/SignIn/SignInPage";
 import { meQuery } from "./queries";
 import { TeamProvider } from "./team";
@@ -42,6 +43,7 @@ export default function App() {
           <Route path="/compare" element={<ComparePage />} />
           <Route path="/leaderboard" element={<LeaderboardPage />} />
           <Route path="/playground" element={<PlaygroundPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<p className="empty">No such page. Pick a screen on the left.</p>} />
         </Routes>
       </AppShell>

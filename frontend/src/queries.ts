@@ -20,7 +20,9 @@ import {
   methodsListMethods,
   modelsListModels,
   playgroundReadGeneration,
+  teamsListMembers,
   teamsListTeams,
+  tokensListTokens,
   usersReadMe,
 } from "./client";
 import type { JobPublic, LeaderboardReadLeaderboardData } from "./client";
@@ -188,4 +190,16 @@ export const generationQuery = (id: number) =>
       const status = query.state.data?.status;
       return status === "succeeded" || status === "failed" ? false : 1000;
     },
+  });
+
+export const tokensQuery = () =>
+  queryOptions({
+    queryKey: ["tokens"],
+    queryFn: async ({ signal }) => (await tokensListTokens({ signal })).data,
+  });
+
+export const teamMembersQuery = (teamId: number) =>
+  queryOptions({
+    queryKey: ["teams", teamId, "members"],
+    queryFn: async ({ signal }) => (await teamsListMembers({ signal, path: { team_id: teamId } })).data,
   });

@@ -333,4 +333,24 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await page.click('button[type="submit"]:has-text("Generate")');
   await page.waitForSelector('form .badge[data-status="succeeded"]', { timeout: 180_000 });
   await shot("09-playground");
+
+  // --- settings: an API token is shown once, works, and is revoked ---------------------------
+  await page.click('nav >> text="Settings"');
+  await page.waitForSelector('table[aria-label="API tokens"]');
+  await fill("token_name", "ci");
+  await page.click('button:has-text("Create token")');
+  const secret = await page.locator('[data-testid="new-token"]').inputValue();
+  assert.match(secret, /^sst_/);
+  const ciRow = page.locator('table[aria-label="API tokens"] tbody tr', { has: page.locator("td", { hasText: /^ci$/ }) });
+  await ciRow.waitFor();
+  assert.ok(!(await page.locator('table[aria-label="API tokens"]').innerText()).includes(secret), "the list shows the secret");
+  const asCi = () => fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${secret}` } });
+  assert.equal((await asCi()).status, 200);
+  await page.waitForSelector('table[aria-label="Members"] >> text="admin@studio.local"');
+  await shot("10-settings");
+  await ciRow.locator('button:has-text("Revoke")').click();
+  await ciRow.locator('button:has-text("Yes, revoke")').click();
+  await ciRow.locator('.badge:has-text("revoked")').waitFor();
+  assert.equal(await page.locator('[data-testid="new-token"]').count(), 0);
+  assert.equal((await asCi()).status, 401);
 });

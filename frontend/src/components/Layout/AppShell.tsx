@@ -13,6 +13,7 @@ const SCREENS = [
   { to: "/compare", label: "Compare" },
   { to: "/leaderboard", label: "Leaderboard" },
   { to: "/playground", label: "Playground" },
+  { to: "/settings", label: "Settings" },
 ];
 
 export default function AppShell({

@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Link, useParams } from "react-router";
 
 import TokenHistogram from "../../components/Charts/TokenHistogram";
+import DeleteDatasetButton from "../../components/Datasets/DeleteDatasetButton";
 import QueryState from "../../components/Layout/QueryState";
 import { formatBytes, formatDate, formatInteger } from "../../format";
 import { datasetPreviewQuery, datasetQuery } from "../../queries";
@@ -33,9 +34,12 @@ export default function DatasetPage() {
                 {formatDate(ds.created_at)}
               </p>
             </div>
-            <Link className="button primary" to={`/jobs/new?dataset=${ds.id}`}>
-              Train on this dataset
-            </Link>
+            <div className="row">
+              <Link className="button primary" to={`/jobs/new?dataset=${ds.id}`}>
+                Train on this dataset
+              </Link>
+              <DeleteDatasetButton datasetId={ds.id} name={ds.name} />
+            </div>
           </div>
           <div className="card">
             <div className="stats">

@@ -7,6 +7,7 @@ import { jobsCancelJob } from "../../client";
 import type { JobPublic } from "../../client";
 import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
+import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import ProgressBar from "../../components/Layout/ProgressBar";
 import QueryState from "../../components/Layout/QueryState";
@@ -87,6 +88,7 @@ export default function JobPage() {
               </Link>
             </>
           )}
+          {isFinal(j.status) && <DeleteJobButton jobId={j.id} name={j.name} />}
         </div>
       </div>
       {cancel.isError && <p className="error-box">{errorMessage(cancel.error)}</p>}
