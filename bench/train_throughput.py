@@ -125,6 +125,9 @@ def main() -> None:
     parser.add_argument("--cutoff", type=int, default=256)
     parser.add_argument("--packing", action="store_true", help="engine: padding-free packing")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--engine-first", action="store_true", help="run the engine first (checks warm-up bias)"
+    )
     args = parser.parse_args()
     import transformers
 
@@ -134,10 +137,14 @@ def main() -> None:
         f"model {args.model}, {len(records)} examples, cutoff {args.cutoff}, "
         f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}"
     )
+    def engine() -> tuple[float, int, float]:
+        return engine_recipe(args.model, records, args.cutoff, 3e-4, args.seed, args.packing)
+
+    if args.engine_first:
+        eng_s, eng_tokens, _ = engine()
     base_s, base_tokens = seed_recipe(args.model, records, args.cutoff, 3e-4, args.seed)
-    eng_s, eng_tokens, _ = engine_recipe(
-        args.model, records, args.cutoff, 3e-4, args.seed, args.packing
-    )
+    if not args.engine_first:
+        eng_s, eng_tokens, _ = engine()
     base_tps, eng_tps = base_tokens / base_s, eng_tokens / eng_s
     print(f"{'recipe':<40}{'seconds':>10}{'tokens':>10}{'tokens/s':>12}")
     print(
