@@ -139,15 +139,9 @@ def run(job_id: int) -> int:
     try:
         config = JobConfig.from_dict(snap["config"])
         config.evaluation.data_dir = str(settings.benchmarks_store)
-        from backend.app.core.db import session_scope
-        from backend.app.models import Dataset
-
-        with session_scope(settings.sqlalchemy_url) as s:
-            ds = s.get(Dataset, snap["dataset_id"])
-            if ds is None:
-                raise DataError(f"dataset {snap['dataset_id']} no longer exists")
-            rel = ds.path
-        records = read_dataset_file(settings, rel)
+        if snap["dataset_path"] is None:
+            raise DataError(f"dataset {snap['dataset_id']} no longer exists")
+        records = read_dataset_file(settings, snap["dataset_path"])
         summary = run_job(config, out, progress, train_records=records)
         progress.flush()
         job_updates.store_results(settings, job_id, out, asdict(summary))

@@ -88,27 +88,18 @@ def _token_valid(session, raw: str) -> bool:  # noqa: ANN001
     return t is not None and t.revoked_at is None and session.get(User, t.user_id) is not None
 
 
+def worker_command(name: str) -> list[str]:
+    """One GPU worker: one job at a time from the gpu queue (see docs/service.md)."""
+    return [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker", "-Q", "gpu",
+        "--pool", "solo", "--concurrency", "1", "--hostname", f"{name}@%h", "--loglevel", "INFO",
+    ]  # fmt: skip
+
+
 def start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
     log_file = open(settings.data_dir / "worker.log", "ab")  # noqa: SIM115 - lives with the process
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "worker.celery_app",
-            "worker",
-            "-Q",
-            "gpu",
-            "--pool",
-            "solo",
-            "--concurrency",
-            "1",
-            "--hostname",
-            "local@%h",
-            "--loglevel",
-            "INFO",
-        ],
+        worker_command("local"),
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,

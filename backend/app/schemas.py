@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Ids are 32-bit in PostgreSQL: a larger number is a 422 at the door, not a database error later.
+MAX_ID = 2**31 - 1
+
 
 class Message(BaseModel):
     message: str
@@ -261,7 +264,7 @@ class EstimatePublic(BaseModel):
 # --- jobs -------------------------------------------------------------------------------------
 class JobCreate(BaseModel):
     team_id: int | None = Field(
-        default=None, ge=1, le=2**31 - 1, description="default: your first team"
+        default=None, ge=1, le=MAX_ID, description="default: your first team"
     )
     config: dict[str, Any] = Field(description="the job config of DESIGN.md (dataset_id form)")
 
@@ -387,7 +390,7 @@ class LeaderboardPublic(Page):
 # --- playground -------------------------------------------------------------------------------
 class GenerationCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    job_id: int = Field(ge=1, le=2**31 - 1)
+    job_id: int = Field(ge=1, le=MAX_ID)
     prompt: str = Field(min_length=1, max_length=4000)
     max_new_tokens: int = Field(default=64, ge=1, le=512)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from backend.app.embedded import worker_command
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -69,24 +71,7 @@ class Worker:
     def __init__(self, env: dict[str, str], log: Path, name: str = "w1"):
         self.log = log
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "-Q",
-                "gpu",
-                "--pool",
-                "solo",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"{name}@%h",
-                "--loglevel",
-                "INFO",
-            ],
+            worker_command(name),
             env=env,
             cwd=REPO,
             stdout=log.open("wb"),

@@ -14,6 +14,7 @@ import time
 
 from backend.app.core.config import settings
 from backend.app.services import job_updates
+from backend.app.services.storage import job_artifact_rel
 
 from ..celery_app import app
 from ..job_process import parent_death_signal
@@ -48,22 +49,23 @@ def _tail(path, lines: int = 15) -> str:  # noqa: ANN001
 
 @app.task(name="jobs.train", bind=True)
 def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
-    worker = f"{self.request.hostname or socket.gethostname()}"
+    worker = self.request.hostname or socket.gethostname()
     refused = job_updates.claim(settings, job_id, nonce, worker)
     if refused:
         log.info("not running job %s: %s", job_id, refused)
         return refused
-    rel = f"artifacts/job-{job_id}"
+    rel = job_artifact_rel(settings, job_id)
     job_updates.set_artifact_dir(settings, job_id, rel)
     log_path = settings.storage_dir / rel / "process.log"
     code = _run_child([str(job_id)], log_path, job_id)
-    if code != 0:
-        tail = _tail(log_path)
-        job_updates.finish(
-            settings, job_id, "failed", f"the job process exited with code {code}\n{tail}".strip()
-        )
-    # Whatever happened, the job is never left running by this task.
-    job_updates.finish(settings, job_id, "failed", "the job process ended without a result")
+    reason = (
+        f"the job process exited with code {code}\n{_tail(log_path)}".strip()
+        if code
+        else "the job process ended without a result"
+    )
+    # A no-op when the job process set the final state itself; otherwise the job never stays
+    # running after this task.
+    job_updates.finish(settings, job_id, "failed", reason)
     return "done"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,10 +15,10 @@ from ..core.config import Settings
 from ..core.db import session_factory
 from ..core.security import hash_token
 from ..models import ApiToken, Membership, User
+from ..schemas import MAX_ID
 
 SESSION_COOKIE = "studio_session"
-# Ids are 32-bit in PostgreSQL: a larger number is a 422 here, not a database error later.
-MAX_ID = 2**31 - 1
+T = TypeVar("T")
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 TeamFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="one of your teams")]
 Skip = Annotated[int, Query(ge=0, le=10**9)]
@@ -53,10 +53,6 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _as_aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def get_current_user(
     request: Request,
     session: SessionDep,
@@ -74,7 +70,7 @@ def get_current_user(
     if (
         token is None
         or token.revoked_at is not None
-        or (token.expires_at is not None and _as_aware(token.expires_at) < now)
+        or (token.expires_at is not None and token.expires_at < now)
     ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -82,7 +78,7 @@ def get_current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     # Write last-use at most once a minute: a busy client must not turn reads into writes.
-    if token.last_used_at is None or now - _as_aware(token.last_used_at) > timedelta(minutes=1):
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
         session.commit()
     user = session.get(User, token.user_id)
@@ -106,6 +102,14 @@ AdminUser = Annotated[User, Depends(get_admin)]
 
 def team_ids(session: Session, user: User) -> list[int]:
     return list(session.scalars(select(Membership.team_id).where(Membership.user_id == user.id)))
+
+
+def team_object(session: Session, user: User, model: type[T], object_id: int, what: str) -> T:
+    """A team-owned row the user may see; another team's is simply not found."""
+    obj = session.get(model, object_id)
+    if obj is None or obj.team_id not in team_ids(session, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {object_id} not found")
+    return obj
 
 
 def membership(session: Session, user: User, team_id: int) -> Membership:

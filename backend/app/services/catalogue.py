@@ -92,10 +92,6 @@ def estimate(entry: BaseModelEntry, adapter: dict[str, Any]) -> int | None:
     )
 
 
-def benchmark_folder(settings: Settings) -> Path:
-    return settings.benchmarks_store
-
-
 def import_benchmarks(session: Session, settings: Settings, folder: str | Path) -> list[str]:
     """Copies every benchmark found in `folder` (LLM-Adapters layout) into storage, once."""
     src = Path(folder)

@@ -18,6 +18,7 @@ from ..core.config import Settings
 from ..core.db import session_scope
 from ..models import (
     FINAL_STATES,
+    Dataset,
     EvalPoint,
     Generation,
     Job,
@@ -179,7 +180,9 @@ def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
         job = s.get(Job, job_id)
         if job is None:
             return None
+        dataset = s.get(Dataset, job.dataset_id) if job.dataset_id is not None else None
         return {
+            "dataset_path": dataset.path if dataset is not None else None,
             "status": job.status,
             "config": job.config,
             "dataset_id": job.dataset_id,

@@ -16,8 +16,8 @@ from ..core.config import Settings
 
 def write_dataset_file(settings: Settings, team_id: int, records: Iterable[dict]) -> str:
     """Writes records to a new file atomically; returns its path relative to the storage folder."""
-    rel = Path("datasets") / str(team_id) / f"{uuid.uuid4().hex}.jsonl"
-    path = settings.storage_dir / rel
+    path = settings.datasets_dir / str(team_id) / f"{uuid.uuid4().hex}.jsonl"
+    rel = path.relative_to(settings.storage_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     try:
@@ -46,8 +46,9 @@ def delete_stored(settings: Settings, rel: str | None) -> None:
         path.unlink(missing_ok=True)
 
 
-def job_artifact_dir(settings: Settings, job_id: int) -> Path:
-    return settings.artifacts_dir / f"job-{job_id}"
+def job_artifact_rel(settings: Settings, job_id: int) -> str:
+    """A job's artifact folder, relative to the storage folder (as the job row stores it)."""
+    return str((settings.artifacts_dir / f"job-{job_id}").relative_to(settings.storage_dir))
 
 
 def zip_folder(folder: Path, into: Path) -> Path:

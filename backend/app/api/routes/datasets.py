@@ -33,6 +33,7 @@ from ..deps import (
     membership,
     resolve_team,
     team_ids,
+    team_object,
 )
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -59,10 +60,7 @@ def _in_use(session, dataset_id: int) -> bool:  # noqa: ANN001
 
 
 def get_team_dataset(session, user, dataset_id: int) -> Dataset:  # noqa: ANN001
-    ds = session.get(Dataset, dataset_id)
-    if ds is None or ds.team_id not in team_ids(session, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"dataset {dataset_id} not found")
-    return ds
+    return team_object(session, user, Dataset, dataset_id, "dataset")
 
 
 @router.post(

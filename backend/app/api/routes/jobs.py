@@ -49,6 +49,7 @@ from ..deps import (
     membership,
     resolve_team,
     team_ids,
+    team_object,
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -64,14 +65,7 @@ class JobClone(BaseModel):
 
 
 def get_team_job(session, user, job_id: int) -> Job:  # noqa: ANN001
-    job = session.get(Job, job_id)
-    if job is None or job.team_id not in team_ids(session, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} not found")
-    return job
-
-
-def _one(session, job: Job) -> JobPublic:  # noqa: ANN001
-    return job_service.public_jobs(session, [job])[0]
+    return team_object(session, user, Job, job_id, "job")
 
 
 def _create(session, settings, user, team_id: int | None, config: dict) -> JobPublic:  # noqa: ANN001
@@ -80,7 +74,7 @@ def _create(session, settings, user, team_id: int | None, config: dict) -> JobPu
         job = job_service.create_job(session, settings, user, team, config)
     except ConfigError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
-    return _one(session, job)
+    return job_service.one_public(session, job)
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
@@ -125,7 +119,7 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=JobPublic)
 def read_job(job_id: Id, user: CurrentUser, session: SessionDep) -> JobPublic:
-    return _one(session, get_team_job(session, user, job_id))
+    return job_service.one_public(session, get_team_job(session, user, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=CONFLICT)
@@ -137,7 +131,7 @@ def cancel_job(
         job_service.cancel_job(session, settings, job)
     except ConfigError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    return _one(session, job)
+    return job_service.one_public(session, job)
 
 
 @router.post("/{job_id}/clone", response_model=JobPublic, status_code=status.HTTP_201_CREATED)

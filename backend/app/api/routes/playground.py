@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
 from ...schemas import GenerationCreate, GenerationPublic
-from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_ids
+from ...services.jobs import QUEUE, celery_app
+from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_object
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/playground", tags=["playground"])
@@ -32,15 +33,11 @@ def create_generation(
     )
     session.add(gen)
     session.commit()
-    from worker.celery_app import app_for
-
-    app_for(settings).send_task(GENERATE_TASK, args=[gen.id], queue="gpu")
+    celery_app(settings).send_task(GENERATE_TASK, args=[gen.id], queue=QUEUE)
     return GenerationPublic.model_validate(gen, from_attributes=True)
 
 
 @router.get("/{generation_id}", response_model=GenerationPublic)
 def read_generation(generation_id: Id, user: CurrentUser, session: SessionDep) -> GenerationPublic:
-    gen = session.get(Generation, generation_id)
-    if gen is None or gen.team_id not in team_ids(session, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"generation {generation_id} not found")
+    gen = team_object(session, user, Generation, generation_id, "generation")
     return GenerationPublic.model_validate(gen, from_attributes=True)

@@ -8,6 +8,7 @@ import { formatDate } from "../../format";
 import { tokensQuery } from "../../queries";
 import ConfirmButton from "../Layout/ConfirmButton";
 import QueryState from "../Layout/QueryState";
+import CreateByNameForm from "./CreateByNameForm";
 
 /** The user's API tokens: list, create (the secret is shown once), revoke. */
 export default function ApiTokensPanel() {
@@ -41,22 +42,17 @@ export default function ApiTokensPanel() {
         For scripts and the command line: send one in the header{" "}
         <code>Authorization: Bearer &lt;token&gt;</code>. The studio stores only a hash, so a token is shown once, when it is created.
       </p>
-      <form
-        className="inline-form"
-        aria-label="New API token"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (name.trim()) create.mutate(name.trim());
-        }}
-      >
-        <label>
-          Token name
-          <input name="token_name" value={name} maxLength={255} placeholder="e.g. ci" onChange={(e) => setName(e.target.value)} />
-        </label>
-        <button type="submit" className="primary" disabled={!name.trim() || create.isPending}>
-          {create.isPending ? "Creating…" : "Create token"}
-        </button>
-      </form>
+      <CreateByNameForm
+        formLabel="New API token"
+        label="Token name"
+        inputName="token_name"
+        placeholder="e.g. ci"
+        submitLabel="Create token"
+        value={name}
+        pending={create.isPending}
+        onChange={setName}
+        onSubmit={(n) => create.mutate(n)}
+      />
       {create.isError && (
         <p className="error-box" role="alert">
           {errorMessage(create.error)}

@@ -7,6 +7,7 @@ import { formatDate } from "../../format";
 import { teamsQuery } from "../../queries";
 import { useTeam } from "../../team";
 import QueryState from "../Layout/QueryState";
+import CreateByNameForm from "./CreateByNameForm";
 import TeamMembersPanel from "./TeamMembersPanel";
 
 /** My teams with my role in each, a form to found one, and the members of the selected team. */
@@ -34,22 +35,16 @@ export default function TeamsPanel() {
     <section className="card" aria-labelledby="teams-title">
       <h2 id="teams-title">Teams</h2>
       <p className="muted small">Everyone in a team sees its datasets and jobs; owners add and remove members.</p>
-      <form
-        className="inline-form"
-        aria-label="New team"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (name.trim()) create.mutate(name.trim());
-        }}
-      >
-        <label>
-          Team name
-          <input name="team_name" value={name} maxLength={255} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <button type="submit" className="primary" disabled={!name.trim() || create.isPending}>
-          {create.isPending ? "Creating…" : "Create team"}
-        </button>
-      </form>
+      <CreateByNameForm
+        formLabel="New team"
+        label="Team name"
+        inputName="team_name"
+        submitLabel="Create team"
+        value={name}
+        pending={create.isPending}
+        onChange={setName}
+        onSubmit={(n) => create.mutate(n)}
+      />
       {create.isError && (
         <p className="error-box" role="alert">
           {errorMessage(create.error)}
