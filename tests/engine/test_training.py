@@ -5,6 +5,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from worker.engine.config import TrainingConfig
+from worker.engine.head_loss import fused_causal_loss
 from worker.engine.progress import EvalInfo, ProgressCallback
 from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
 from worker.engine.training import train_adapter
@@ -99,6 +100,23 @@ def test_loss_falls(tmp_path):
     last = sum(s.loss for s in rec.steps[-3:]) / 3
     # A random tiny model starts near ln(vocab); a LoRA on it moves the loss slowly but surely.
     assert last < first - 0.1
+
+
+@pytest.mark.parametrize("train_on_inputs", [True, False])
+def test_fused_head_loss_trains_like_the_models_own_loss(tmp_path, monkeypatch, train_on_inputs):
+    import worker.engine.training as training
+
+    rec = Recorder()
+    fused_model, fused = _train(tmp_path / "a", rec, train_on_inputs=train_on_inputs)
+    assert fused_causal_loss(fused_model) is not None  # the fused path was the one taken
+    monkeypatch.setattr(training, "fused_causal_loss", lambda model: None)
+    plain_rec = Recorder()
+    plain_model, plain = _train(tmp_path / "b", plain_rec, train_on_inputs=train_on_inputs)
+    # Same losses step by step (gradient accumulation normalised the same way), same weights.
+    assert [s.loss for s in rec.steps] == pytest.approx([s.loss for s in plain_rec.steps], rel=1e-4)
+    assert fused.train_loss == pytest.approx(plain.train_loss, rel=1e-4)
+    a, b = _adapter_state(fused_model), _adapter_state(plain_model)
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
 
 
 def test_same_seed_same_run(tmp_path):

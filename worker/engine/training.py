@@ -30,7 +30,9 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .config import TrainingConfig
 from .data import IGNORE_INDEX, tokenize_example
+from .dropout import use_sparse_dropout
 from .errors import ConfigError
+from .head_loss import FusedCausalLoss, fused_causal_loss
 from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
 
 log = logging.getLogger(__name__)
@@ -185,9 +187,24 @@ def _is_adapter_wrapper(model: Any) -> bool:
 class StudioTrainer(Trainer):
     """Saves and restores only the adapter of models the Trainer does not know (bottleneck
     adapters), so a checkpoint holds megabytes, not the whole base model; counts the real
-    tokens of each training micro-batch for the throughput figure."""
+    tokens of each training micro-batch for the throughput figure; computes the training loss
+    with the fused head where it equals the model's own (head_loss.py)."""
 
     bridge: _Bridge | None = None
+    fused_loss: FusedCausalLoss | None = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        fused = self.fused_loss
+        # One process only: a DDP-wrapped model must run its own forward to sync gradients.
+        if fused is None or return_outputs or not model.training or "labels" not in inputs:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if self.accelerator.num_processes != 1:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        # The prepared model's forward runs under the mixed-precision autocast; so does this.
+        with self.accelerator.autocast():
+            # Normalised as the Trainer expects the model's loss to be (see training_step).
+            count = num_items_in_batch if self.model_accepts_loss_kwargs else None
+            return fused(inputs, count)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.bridge is not None:
@@ -316,6 +333,10 @@ def train_adapter(
             "no training example has an answer within cutoff_len; raise training.cutoff_len"
         )
 
+    # Same mask distribution as nn.Dropout, far fewer random draws on a CPU (dropout.py).
+    swapped = use_sparse_dropout(model)
+    if swapped:
+        log.debug("%d dropout modules draw only their dropped positions", swapped)
     # Trainable weights in fp32 keep mixed-precision updates stable (the base stays low-precision).
     for p in model.parameters():
         if p.requires_grad and p.dtype != torch.float32:
@@ -351,6 +372,7 @@ def train_adapter(
         callbacks=[bridge, _LogThenReport(bridge)],
     )
     trainer.bridge = bridge
+    trainer.fused_loss = fused_causal_loss(model)
     # The engine reports through its own callback; the Trainer's printer would write log dicts to stdout.
     trainer.remove_callback(PrinterCallback)
     resume = None

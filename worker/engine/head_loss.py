@@ -1,0 +1,123 @@
+"""The language-model head and its cross-entropy in one pass, for training.
+
+The model's own loss computes logits for every position, then a log-softmax, then the
+backward of both: a float32 (tokens × vocabulary) tensor and its gradient, walked several times
+— the largest tensors of a LoRA step (49k–152k vocabularies). Here the head runs only on the
+positions that have a label, a chunk of rows at a time, and each chunk's gradient with respect to
+the hidden states is computed in the forward pass (the loss is a sum, so its gradient with respect
+to the logits, softmax − one-hot, is known there). No logits outlive their chunk and the backward
+is one multiplication by the incoming scale.
+
+It replaces the model's loss only where it is exactly that loss: a family whose causal-LM forward
+is `head(body(x))` with a plain, frozen linear head, and an adapter that lives inside the body
+(LoRA-style or bottleneck; prompt-learning methods change the forward and keep the model's loss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from .data import IGNORE_INDEX
+from .families import FAMILIES
+
+# Families whose causal-LM forward is exactly lm_head(body(...)[0]) (no logit scaling or caps).
+_PLAIN_HEAD_MODEL_TYPES = frozenset(t for f in FAMILIES.values() for t in f.model_types)
+# peft methods that only inject layers, so the base model's forward is the whole forward.
+_INJECTING_PEFT_TYPES = frozenset({"LORA", "IA3", "LOHA", "LOKR", "VERA"})
+# Rows per chunk: a chunk's float32 logits stay under this many bytes.
+_CHUNK_BYTES = 256 * 1024 * 1024
+
+
+class _HeadCrossEntropy(torch.autograd.Function):
+    """Sum over rows of cross_entropy(hidden @ weight.T + bias, targets)."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, targets, chunk_rows: int):
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        grad = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
+        for start in range(0, hidden.shape[0], chunk_rows):
+            rows = hidden[start : start + chunk_rows]
+            target = targets[start : start + chunk_rows]
+            logits = rows @ weight.T
+            if bias is not None:
+                logits = logits + bias
+            logits = logits.float()
+            picked = logits.gather(1, target[:, None]).squeeze(1)
+            top = logits.amax(1, keepdim=True)
+            probs = logits.sub_(top).exp_()  # in place: the logits are not needed again
+            norm = probs.sum(1, keepdim=True)
+            total += (top.squeeze(1) + norm.squeeze(1).log() - picked).sum()
+            if grad is not None:
+                probs.div_(norm)
+                probs[torch.arange(len(target), device=probs.device), target] -= 1.0
+                torch.mm(probs.to(weight.dtype), weight, out=grad[start : start + chunk_rows])
+        ctx.save_for_backward(grad)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_total):
+        (grad,) = ctx.saved_tensors
+        grad_hidden = grad * grad_total.to(grad.dtype) if grad is not None else None
+        return grad_hidden, None, None, None, None
+
+
+def head_cross_entropy(
+    hidden: torch.Tensor, head: nn.Linear, targets: torch.Tensor
+) -> torch.Tensor:
+    """Summed cross-entropy of `head` applied to `hidden` (rows × hidden) against `targets`."""
+    chunk = max(1, _CHUNK_BYTES // (4 * head.out_features))
+    return _HeadCrossEntropy.apply(hidden, head.weight, head.bias, targets, chunk)
+
+
+@dataclass
+class FusedCausalLoss:
+    body: nn.Module  # the decoder without its head (LlamaModel, GPT2Model, ...)
+    head: nn.Linear
+
+    def __call__(
+        self, inputs: dict[str, Any], num_items_in_batch: torch.Tensor | int | None
+    ) -> torch.Tensor:
+        """The causal-LM loss transformers computes: next-token cross-entropy over labelled
+        positions, summed and divided by num_items_in_batch when given, else averaged."""
+        labels = inputs["labels"]
+        kwargs = {k: v for k, v in inputs.items() if k != "labels"}
+        hidden = self.body(**kwargs, use_cache=False)[0]
+        following = labels[..., 1:]
+        keep = following != IGNORE_INDEX
+        total = head_cross_entropy(hidden[..., :-1, :][keep], self.head, following[keep])
+        if num_items_in_batch is None:
+            return total / keep.sum().clamp(min=1)
+        return total / num_items_in_batch
+
+
+def fused_causal_loss(model: nn.Module) -> FusedCausalLoss | None:
+    """The fused loss for `model` (as apply_adapter returned it), or None where the model's
+    own loss must be used."""
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        config = model.peft_config.get(model.active_adapter)
+        peft_type = str(getattr(getattr(config, "peft_type", None), "value", ""))
+        if peft_type not in _INJECTING_PEFT_TYPES or getattr(
+            config, "alora_invocation_tokens", None
+        ):
+            return None
+        causal = model.get_base_model()
+    elif hasattr(model, "get_base_model"):  # BottleneckModel
+        causal = model.get_base_model()
+    else:
+        causal = model
+    config = getattr(causal, "config", None)
+    if getattr(config, "model_type", None) not in _PLAIN_HEAD_MODEL_TYPES:
+        return None
+    head = causal.get_output_embeddings()
+    if type(head) is not nn.Linear or any(p.requires_grad for p in head.parameters()):
+        return None
+    body = getattr(causal, getattr(causal, "base_model_prefix", ""), None)
+    if not isinstance(body, nn.Module) or body is causal:
+        return None
+    return FusedCausalLoss(body, head)
