@@ -8,12 +8,14 @@ only real (non-pad) tokens, so the ratio is useful work per second.
 
     .venv/bin/python bench/train_throughput.py                      # demo model, 96 examples
     .venv/bin/python bench/train_throughput.py --model tiny:llama --examples 256
+    .venv/bin/python bench/train_throughput.py --examples 64 --rounds 4   # median of 4, alternating
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -43,7 +45,12 @@ def _fresh_model(reference: str):
 def seed_recipe(reference: str, records, cutoff: int, lr: float, seed: int) -> tuple[float, int]:
     """HF Trainer + peft, as the LLM-Adapters script sets them up."""
     from peft import LoraConfig, get_peft_model
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+    from transformers import (
+        DataCollatorForSeq2Seq,
+        PrinterCallback,
+        Trainer,
+        TrainingArguments,
+    )
 
     from worker.engine.placement import resolve_lora_targets
 
@@ -81,13 +88,14 @@ def seed_recipe(reference: str, records, cutoff: int, lr: float, seed: int) -> t
     )
     collator = DataCollatorForSeq2Seq(tok, pad_to_multiple_of=8, return_tensors="pt", padding=True)
     trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=collator)
+    trainer.remove_callback(PrinterCallback)  # its per-step dicts would clutter the table
     start = time.perf_counter()
     trainer.train()
     return time.perf_counter() - start, tokens
 
 
 def engine_recipe(
-    reference: str, records, cutoff: int, lr: float, seed: int, packing: bool
+    reference: str, records, cutoff: int, lr: float, seed: int, packing: bool, micro_batch: int = 4
 ) -> tuple[float, int, float]:
     from transformers import set_seed
 
@@ -103,7 +111,7 @@ def engine_recipe(
     cfg = TrainingConfig(
         epochs=1,
         batch_size=16,
-        micro_batch_size=4,
+        micro_batch_size=micro_batch,
         cutoff_len=cutoff,
         val_set_size=0,
         warmup_steps=0,
@@ -126,8 +134,19 @@ def main() -> None:
     parser.add_argument("--packing", action="store_true", help="engine: padding-free packing")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--engine-micro-batch", type=int, default=4, help="the engine's micro-batch (same batch 16)"
+    )
+    parser.add_argument(
         "--engine-first", action="store_true", help="run the engine first (checks warm-up bias)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat both recipes, alternating which goes first; prints the median ratio "
+        "(a shared machine's load drifts between runs)",
+    )
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up step")
     args = parser.parse_args()
     import transformers
 
@@ -137,24 +156,56 @@ def main() -> None:
         f"model {args.model}, {len(records)} examples, cutoff {args.cutoff}, "
         f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}"
     )
-    def engine() -> tuple[float, int, float]:
-        return engine_recipe(args.model, records, args.cutoff, 3e-4, args.seed, args.packing)
-
-    if args.engine_first:
-        eng_s, eng_tokens, _ = engine()
-    base_s, base_tokens = seed_recipe(args.model, records, args.cutoff, 3e-4, args.seed)
-    if not args.engine_first:
-        eng_s, eng_tokens, _ = engine()
-    base_tps, eng_tps = base_tokens / base_s, eng_tokens / eng_s
-    print(f"{'recipe':<40}{'seconds':>10}{'tokens':>10}{'tokens/s':>12}")
-    print(
-        f"{'seed (HF Trainer + peft, mb 4, pad x8)':<40}{base_s:>10.1f}{base_tokens:>10}{base_tps:>12.1f}"
-    )
     label = "engine (packing)" if args.packing else "engine (length-grouped)"
-    print(f"{label:<40}{eng_s:>10.1f}{eng_tokens:>10}{eng_tps:>12.1f}")
-    print(
-        f"ratio engine / seed: {eng_tps / base_tps:.2f}x  (load average now {os.getloadavg()[0]:.2f})"
-    )
+    if args.engine_micro_batch != 4:
+        label = f"{label[:-1]}, mb {args.engine_micro_batch})"
+
+    def seed() -> tuple[float, int]:
+        return seed_recipe(args.model, records, args.cutoff, 3e-4, args.seed)
+
+    def engine() -> tuple[float, int]:
+        seconds, tokens, _ = engine_recipe(
+            args.model,
+            records,
+            args.cutoff,
+            3e-4,
+            args.seed,
+            args.packing,
+            args.engine_micro_batch,
+        )
+        return seconds, tokens
+
+    if not args.no_warmup:
+        # One untimed step of each first: the first Trainer run in a process pays one-time
+        # set-up (seconds), which would otherwise count against whichever recipe goes first.
+        seed_recipe(args.model, records[:16], args.cutoff, 3e-4, args.seed)
+        engine_recipe(args.model, records[:16], args.cutoff, 3e-4, args.seed, args.packing)
+    ratios = []
+    for round_ in range(args.rounds):
+        engine_first = args.engine_first != (round_ % 2 == 1)
+        if engine_first:
+            eng_s, eng_tokens = engine()
+        base_s, base_tokens = seed()
+        if not engine_first:
+            eng_s, eng_tokens = engine()
+        base_tps, eng_tps = base_tokens / base_s, eng_tokens / eng_s
+        ratios.append(eng_tps / base_tps)
+        first = "engine" if engine_first else "seed"
+        print(f"\nround {round_ + 1} ({first} first)")
+        print(f"{'recipe':<40}{'seconds':>10}{'tokens':>10}{'tokens/s':>12}")
+        print(
+            f"{'seed (HF Trainer + peft, mb 4, pad x8)':<40}"
+            f"{base_s:>10.1f}{base_tokens:>10}{base_tps:>12.1f}"
+        )
+        print(f"{label:<40}{eng_s:>10.1f}{eng_tokens:>10}{eng_tps:>12.1f}")
+        print(
+            f"ratio engine / seed: {ratios[-1]:.2f}x  (load average now {os.getloadavg()[0]:.2f})"
+        )
+    if len(ratios) > 1:
+        print(
+            f"\nratios {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {statistics.median(ratios):.2f}x"
+        )
 
 
 if __name__ == "__main__":

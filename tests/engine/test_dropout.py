@@ -48,7 +48,7 @@ def test_empty_and_zero_rate():
 def test_forward_and_backward_share_one_mask_with_the_dropout_scale():
     torch.manual_seed(0)
     layer = SparseDropout(0.2).train()
-    x = torch.randn(64, 96, requires_grad=True)
+    x = torch.randn(256, 160, requires_grad=True)  # above the small-tensor cut-off
     y = layer(x)
     dropped = y == 0
     assert 0.1 < float(dropped.float().mean()) < 0.3
@@ -60,10 +60,10 @@ def test_forward_and_backward_share_one_mask_with_the_dropout_scale():
 
 def test_non_contiguous_input_and_gradient():
     torch.manual_seed(0)
-    x = torch.randn(32, 48, requires_grad=True)
+    x = torch.randn(192, 256, requires_grad=True)
     y = SparseDropout(0.3).train()(x.t())
-    assert y.shape == (48, 32)
-    grad = torch.randn(32, 48).t()  # a non-contiguous incoming gradient
+    assert y.shape == (256, 192)
+    grad = torch.randn(192, 256).t()  # a non-contiguous incoming gradient
     y.backward(grad)
     dropped = (y == 0).t()
     assert bool((x.grad[dropped] == 0).all())
@@ -71,13 +71,25 @@ def test_non_contiguous_input_and_gradient():
 
 
 def test_eval_mode_is_identity_and_seed_repeats():
-    x = torch.randn(10, 10)
+    x = torch.randn(200, 200)
     assert SparseDropout(0.5).eval()(x) is x
     layer = SparseDropout(0.5).train()
     torch.manual_seed(3)
     a = layer(x)
     torch.manual_seed(3)
     assert torch.equal(a, layer(x))
+
+
+def test_the_sparse_path_is_the_one_taken(monkeypatch):
+    import worker.engine.dropout as dropout
+
+    calls = []
+    real = dropout.dropped_positions
+    monkeypatch.setattr(dropout, "dropped_positions", lambda n, p: calls.append(n) or real(n, p))
+    layer = SparseDropout(0.1).train()
+    layer(torch.randn(300, 200))
+    layer(torch.randn(10, 10))  # small: nn.Dropout's own draw is cheaper
+    assert calls == [60_000]
 
 
 def test_use_sparse_dropout_swaps_lora_dropout_and_keeps_p():

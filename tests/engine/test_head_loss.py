@@ -112,3 +112,29 @@ def test_an_adapted_or_trainable_head_keeps_the_models_loss():
     model = apply_adapter(build_tiny_model("llama"), ADAPTERS["series"])
     model.get_base_model().lm_head.weight.requires_grad_(True)
     assert fused_causal_loss(model) is None
+
+
+def test_fused_loss_matches_under_bf16_autocast():
+    # The GPU recipe: bf16 base weights, fp32 adapter weights, the Trainer's autocast.
+    model = apply_adapter(build_tiny_model("llama").to(torch.bfloat16), ADAPTERS["lora"])
+    for p in model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+            p.data.add_(torch.randn_like(p) * 0.05)
+    model.train()
+    fused = fused_causal_loss(model)
+    batch = _batch()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = model(**batch).loss
+        got = fused(batch, None)
+    assert got.dtype == torch.float32
+    assert torch.allclose(got, expected, rtol=1e-3), (float(got), float(expected))
+    expected.backward()
+    want = _adapter_grads(model)
+    model.zero_grad()
+    got.backward()
+    have = _adapter_grads(model)
+    for name, grad in want.items():
+        assert have[name].dtype == torch.float32
+        cos = F.cosine_similarity(have[name].flatten(), grad.flatten(), dim=0)
+        assert float(cos) > 0.99, name
