@@ -54,7 +54,8 @@ class _HeadCrossEntropy(torch.autograd.Function):
             if grad is not None:
                 probs.div_(norm)
                 probs[torch.arange(len(target), device=probs.device), target] -= 1.0
-                torch.mm(probs.to(weight.dtype), weight, out=grad[start : start + chunk_rows])
+                # Assigned, not mm(out=): autocast skips out= ops, and the copy casts the dtype.
+                grad[start : start + chunk_rows] = probs.to(weight.dtype) @ weight
         ctx.save_for_backward(grad)
         return total
 
