@@ -3,8 +3,9 @@
 The seed's recipe is the LLM-Adapters fine-tuning script's setup: transformers' Trainer with a
 peft LoRA, micro-batch 4, gradient accumulation to batch 16, examples in random order, padded
 per micro-batch to a multiple of 8. The engine runs the same LoRA, data, batch and steps through
-`train_adapter` (length-grouped batches, or padding-free packing with --packing). Both count
-only real (non-pad) tokens, so the ratio is useful work per second.
+`train_adapter` (length-grouped batches or padding-free packing with --packing, the fused
+LM-head loss, dropout that draws only the dropped positions: docs/training.md). Both count only
+real (non-pad) tokens, so the ratio is useful work per second.
 
     .venv/bin/python bench/train_throughput.py                      # demo model, 96 examples
     .venv/bin/python bench/train_throughput.py --model tiny:llama --examples 256
