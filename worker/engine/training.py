@@ -195,10 +195,14 @@ class StudioTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         fused = self.fused_loss
-        # One process only: a DDP-wrapped model must run its own forward to sync gradients.
-        if fused is None or return_outputs or not model.training or "labels" not in inputs:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        if self.accelerator.num_processes != 1:
+        if (
+            fused is None
+            or return_outputs  # evaluation wants the logits
+            or not model.training
+            or "labels" not in inputs
+            # A DDP-wrapped model must run its own forward to sync gradients.
+            or self.accelerator.num_processes != 1
+        ):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         # The prepared model's forward runs under the mixed-precision autocast; so does this.
         with self.accelerator.autocast():
