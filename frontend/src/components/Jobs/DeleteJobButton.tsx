@@ -1,7 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router";
 
-import { errorMessage } from "../../api";
 import { jobsDeleteJob } from "../../client";
 import ConfirmButton from "../Layout/ConfirmButton";
 
@@ -20,18 +19,12 @@ export default function DeleteJobButton({ jobId, name }: { readonly jobId: numbe
     },
   });
   return (
-    <>
-      <ConfirmButton
-        label="Delete"
-        question={`Delete job “${name}”?`}
-        busy={remove.isPending}
-        onConfirm={() => remove.mutate()}
-      />
-      {remove.isError && (
-        <p className="error-box action-error" role="alert">
-          {errorMessage(remove.error)}
-        </p>
-      )}
-    </>
+    <ConfirmButton
+      label="Delete"
+      question={`Delete job “${name}”?`}
+      busy={remove.isPending}
+      error={remove.isError ? remove.error : null}
+      onConfirm={() => remove.mutate()}
+    />
   );
 }

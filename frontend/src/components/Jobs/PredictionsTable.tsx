@@ -3,6 +3,7 @@ import { useState } from "react";
 
 import { formatInteger } from "../../format";
 import { jobPredictionsQuery } from "../../queries";
+import Pager from "../Layout/Pager";
 import QueryState from "../Layout/QueryState";
 
 const PAGE = 25;
@@ -93,17 +94,7 @@ export default function PredictionsTable({
               </tbody>
             </table>
           </div>
-          <div className="pager">
-            <span className="muted small">
-              {skip + 1}–{Math.min(skip + PAGE, total)} of {formatInteger(total)}
-            </span>
-            <button type="button" disabled={skip === 0} onClick={() => setSkip(Math.max(0, skip - PAGE))}>
-              Previous
-            </button>
-            <button type="button" disabled={skip + PAGE >= total} onClick={() => setSkip(skip + PAGE)}>
-              Next
-            </button>
-          </div>
+          <Pager skip={skip} total={total} pageSize={PAGE} onSkip={setSkip} />
         </>
       )}
     </div>

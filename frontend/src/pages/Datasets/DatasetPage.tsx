@@ -4,6 +4,7 @@ import { Link, useParams } from "react-router";
 
 import TokenHistogram from "../../components/Charts/TokenHistogram";
 import DeleteDatasetButton from "../../components/Datasets/DeleteDatasetButton";
+import Pager from "../../components/Layout/Pager";
 import QueryState from "../../components/Layout/QueryState";
 import { formatBytes, formatDate, formatInteger } from "../../format";
 import { datasetPreviewQuery, datasetQuery } from "../../queries";
@@ -85,17 +86,7 @@ export default function DatasetPage() {
                   </tbody>
                 </table>
               </div>
-              <div className="pager">
-                <span className="muted small">
-                  {total ? `${skip + 1}–${Math.min(skip + PAGE, total)} of ${formatInteger(total)}` : "empty"}
-                </span>
-                <button type="button" disabled={skip === 0} onClick={() => setSkip(Math.max(0, skip - PAGE))}>
-                  Previous
-                </button>
-                <button type="button" disabled={skip + PAGE >= total} onClick={() => setSkip(skip + PAGE)}>
-                  Next
-                </button>
-              </div>
+              <Pager skip={skip} total={total} pageSize={PAGE} onSkip={setSkip} />
             </>
           )}
         </>
