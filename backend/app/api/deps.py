@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..core.config import Settings
 from ..core.db import session_factory
+from ..core.errors import NotFoundError
 from ..core.security import hash_token
 from ..models import ApiToken, Membership, User
 from ..schemas import MAX_ID
@@ -108,7 +109,7 @@ def team_object(session: Session, user: User, model: type[T], object_id: int, wh
     """A team-owned row the user may see; another team's is simply not found."""
     obj = session.get(model, object_id)
     if obj is None or obj.team_id not in team_ids(session, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {object_id} not found")
+        raise NotFoundError(f"{what} {object_id} not found")
     return obj
 
 
@@ -118,7 +119,7 @@ def membership(session: Session, user: User, team_id: int) -> Membership:
         select(Membership).where(Membership.user_id == user.id, Membership.team_id == team_id)
     )
     if m is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"team {team_id} not found")
+        raise NotFoundError(f"team {team_id} not found")
     return m
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from sqlalchemy import select
 
-from worker.engine.errors import ConfigError
 from worker.engine.evaluation import BENCHMARKS, SUITES
 
 from ...models import Benchmark
@@ -41,9 +40,6 @@ def list_benchmarks(user: CurrentUser, session: SessionDep) -> BenchmarksPublic:
 def import_benchmarks(
     body: BenchmarkImport, admin: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> BenchmarksPublic:
-    try:
-        catalogue.import_benchmarks(session, settings, body.folder)
-    except ConfigError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    catalogue.import_benchmarks(session, settings, body.folder)
     session.commit()
     return _list(session)
