@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,20 +19,29 @@ from ..models import ApiToken, Membership, User
 from ..schemas import MAX_ID
 
 SESSION_COOKIE = "studio_session"
-T = TypeVar("T")
+
+
+class TeamOwned(Protocol):
+    @property
+    def team_id(self) -> int: ...
+
+
+T = TypeVar("T", bound=TeamOwned)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 TeamFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="one of your teams")]
 Skip = Annotated[int, Query(ge=0, le=10**9)]
 
 
-def _error(description: str) -> dict:
+def _error(description: str) -> dict[str, Any]:
     from ..schemas import ErrorMessage
 
     return {"model": ErrorMessage, "description": description}
 
 
-CONFLICT = {409: _error("refused in the object's current state")}
-FORBIDDEN = {403: _error("not allowed for your role")}
+# Extra documented responses of a route (`responses=`), as FastAPI types them.
+Responses = dict[int | str, dict[str, Any]]
+CONFLICT: Responses = {409: _error("refused in the object's current state")}
+FORBIDDEN: Responses = {403: _error("not allowed for your role")}
 _bearer = HTTPBearer(auto_error=False, description="an API token (sst_...)")
 
 

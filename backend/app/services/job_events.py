@@ -25,7 +25,8 @@ KEEP_ALIVE_S = 15.0  # a comment line after this long without events, so proxies
 RETRY_MS = 2000  # how long the browser's EventSource waits before reconnecting
 
 # Event name, table, and the columns each new row is sent with (in id order, after a cursor).
-STREAMED: tuple[tuple[str, type[MetricPoint | EvalPoint | JobLog], tuple[str, ...]], ...] = (
+# (Typed as Any: mypy joins the three model classes to Base, which has no `id` or `job_id`.)
+STREAMED: tuple[tuple[str, type[Any], tuple[str, ...]], ...] = (
     (
         "metrics",
         MetricPoint,

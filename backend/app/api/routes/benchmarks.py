@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from worker.engine.evaluation import BENCHMARKS, SUITES
 
@@ -15,7 +16,7 @@ from ..deps import FORBIDDEN, AdminUser, CurrentUser, SessionDep, SettingsDep
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
 
-def _list(session) -> BenchmarksPublic:  # noqa: ANN001
+def _list(session: Session) -> BenchmarksPublic:
     imported = {b.name: b for b in session.scalars(select(Benchmark))}
     data = [
         BenchmarkPublic(

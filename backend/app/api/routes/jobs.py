@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ...core.config import Settings
@@ -75,7 +75,7 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobsPublic:
     teams = [membership(session, user, team_id).team_id] if team_id else team_ids(session, user)
-    where = [Job.team_id.in_(teams)]
+    where: list[ColumnElement[bool]] = [Job.team_id.in_(teams)]
     if status_:
         where.append(Job.status == status_)
     if method:
