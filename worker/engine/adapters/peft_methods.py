@@ -13,13 +13,14 @@ import dataclasses
 import enum
 import logging
 import re
-from typing import Any
-
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..families import get_family, key_value_heads
 from ..placement import ResolvedPlacement, linear_targets
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +193,24 @@ def map_params(
     return out
 
 
+def value_bounds(name: str) -> dict[str, float]:
+    """The JSON-Schema bounds the studio puts on peft field `name` (checked by map_params)."""
+    if name in _POSITIVE:
+        return {"minimum": 1}
+    if name.endswith("dropout"):
+        return {"minimum": 0, "exclusiveMaximum": 1}
+    return {}
+
+
 def _check_range(method: str, key: str, name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    if name in _POSITIVE and value < 1:
-        raise ConfigError(f"{method} param {key!r} must be at least 1, got {value}")
-    if name.endswith("dropout") and not 0 <= value < 1:
-        raise ConfigError(f"{method} param {key!r} must be in [0, 1), got {value}")
+    bounds = value_bounds(name)
+    low, high = bounds.get("minimum"), bounds.get("exclusiveMaximum")
+    if low is not None and high is not None and not low <= value < high:
+        raise ConfigError(f"{method} param {key!r} must be in [{low}, {high}), got {value}")
+    if low is not None and value < low:
+        raise ConfigError(f"{method} param {key!r} must be at least {low}, got {value}")
 
 
 def build_config(
@@ -350,12 +362,6 @@ def field_default(f: dataclasses.Field) -> Any:
         except Exception:  # a factory that needs arguments: no default to show
             return None
     return None
-
-
-def field_type(f: dataclasses.Field) -> str:
-    text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    text = re.sub(r"^Optional\[(.*)\]$", r"\1", text.replace("typing.", ""))
-    return text
 
 
 def field_help(f: dataclasses.Field) -> str:
