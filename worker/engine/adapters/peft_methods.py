@@ -188,24 +188,31 @@ def map_params(
             raise ConfigError(f"{method}: {given[name]!r} and {key!r} both set {name}; give one")
         given[name] = key
         _check_type(method, key, value, fields[name])
-        _check_range(method, key, name, value)
+        _check_range(method, key, name, value, field_default(fields[name]))
         out[name] = value
     return out
 
 
-def value_bounds(name: str) -> dict[str, float]:
-    """The JSON-Schema bounds the studio puts on peft field `name` (checked by map_params)."""
+def value_bounds(name: str, default: Any = None) -> dict[str, float]:
+    """The JSON-Schema bounds the studio puts on peft field `name` (checked by map_params).
+    None where peft's own default lies outside them: that value means something there (OFT's
+    r=0 says "size the blocks by oft_block_size instead")."""
+    bounds: dict[str, float] = {}
     if name in _POSITIVE:
-        return {"minimum": 1}
-    if name.endswith("dropout"):
-        return {"minimum": 0, "exclusiveMaximum": 1}
-    return {}
+        bounds = {"minimum": 1}
+    elif name.endswith("dropout"):
+        bounds = {"minimum": 0, "exclusiveMaximum": 1}
+    if isinstance(default, int | float) and not isinstance(default, bool) and bounds:
+        low, high = bounds["minimum"], bounds.get("exclusiveMaximum", float("inf"))
+        if not low <= default < high:
+            return {}
+    return bounds
 
 
-def _check_range(method: str, key: str, name: str, value: Any) -> None:
+def _check_range(method: str, key: str, name: str, value: Any, default: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    bounds = value_bounds(name)
+    bounds = value_bounds(name, default)
     low, high = bounds.get("minimum"), bounds.get("exclusiveMaximum")
     if low is not None and high is not None and not low <= value < high:
         raise ConfigError(f"{method} param {key!r} must be in [{low}, {high}), got {value}")

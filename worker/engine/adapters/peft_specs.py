@@ -56,7 +56,8 @@ def field_param(
         field = next((a for a in peft_methods.ALIASES.get(name, (name,)) if a in fields), name)
     f = fields[field]
     annotation = field_annotations(peft_methods.config_class(peft_type)).get(field, Any)
-    fragment = with_bounds(annotation_schema(annotation), peft_methods.value_bounds(field))
+    bounds = peft_methods.value_bounds(field, peft_methods.field_default(f))
+    fragment = with_bounds(annotation_schema(annotation), bounds)
     value = peft_methods.field_default(f) if default is dataclasses.MISSING else default
     return ParamSpec(name, param(fragment, value, help_text or peft_methods.field_help(f)))
 
