@@ -61,7 +61,10 @@ class ConfigSection(BaseModel):
     # Responses always carry every field, so their schema marks them required (the generated
     # client then types a returned config as complete).
     model_config = ConfigDict(
-        strict=True, extra="forbid", json_schema_serialization_defaults_required=True
+        strict=True,
+        extra="forbid",
+        allow_inf_nan=False,  # Python's json reads NaN and Infinity; no setting wants them
+        json_schema_serialization_defaults_required=True,
     )
 
     # Messages for keys a neighbouring format has but this one refuses (e.g. the API's).
@@ -91,6 +94,7 @@ _TYPE_WORDS = {
     "int_from_float": "an integer",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "string_type": "a string",
