@@ -3,7 +3,7 @@ in `job_series`, its adapter download in `job_artifacts`, its live updates in `j
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ...core.config import Settings
-from ...models import FINAL_STATES, Job, User
-from ...schemas import JobCreate, JobPublic, JobsPublic, Message
+from ...models import FINAL_STATES, Job, JobStatus, User
+from ...schemas import JobCreate, JobDefaults, JobPublic, JobsPublic, Message
 from ...services import jobs as job_service
 from ...services import storage
 from ..deps import (
@@ -57,7 +57,13 @@ def _create(
 def create_job(
     body: JobCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> JobPublic:
-    return _create(session, settings, user, body.team_id, body.config)
+    return _create(session, settings, user, body.team_id, body.config.to_dict())
+
+
+@router.get("/defaults", response_model=JobDefaults)
+def read_defaults(user: CurrentUser) -> JobDefaults:
+    """The config a new job starts from: every field at the engine's default."""
+    return JobDefaults()
 
 
 @router.get("", response_model=JobsPublic)
@@ -65,10 +71,7 @@ def list_jobs(
     user: CurrentUser,
     session: SessionDep,
     team_id: TeamFilter = None,
-    status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-        Query(alias="status"),
-    ] = None,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     method: str | None = None,
     base_model: str | None = None,
     skip: Skip = 0,
