@@ -125,9 +125,9 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings)
     email, password, token = seed(settings)
-    from worker.celery_app import broker_options
+    from .services.broker import broker_connection
 
-    broker_options(settings)  # creates the filesystem broker's folders before anyone sends
+    broker_connection(settings)  # creates the filesystem broker's folders before anyone sends
     worker = start_worker(settings, env)
     url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     mode = "embedded (SQLite + filesystem broker)" if settings.embedded else "distributed"
