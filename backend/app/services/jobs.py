@@ -17,6 +17,7 @@ from worker.engine.errors import ConfigError
 from worker.engine.runner import validate_settings
 
 from ..core.config import Settings
+from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
 from ..schemas import JobPublic, StateChange
 from . import broker
@@ -107,7 +108,8 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
         transition(job, "cancelled", "cancelled before it started")
         session.commit()
         try:
-            broker.revoke(settings, job.task_id)
+            if job.task_id:  # every enqueued job has one
+                broker.revoke(settings, job.task_id)
         except Exception as e:  # noqa: BLE001 - the status check in the task is what counts
             log.info("revoke of %s not delivered: %s", job.task_id, e)
     elif job.status == "running":
@@ -115,7 +117,7 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
         job.updated_at = datetime.now(UTC)
         session.commit()
     else:
-        raise ConfigError(f"job {job.id} is already {job.status}")
+        raise ConflictError(f"job {job.id} is already {job.status}")
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
