@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,7 @@ from .models import Benchmark, Membership, Team, User
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
 DEMO_MODEL = "demo:smollm2-135m"
+WORKER_GRACE_S = 15.0  # how long a stopping studio waits for its worker's warm shutdown
 
 
 def migrate(settings: Settings) -> None:
@@ -141,7 +143,7 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
     from .core import config
 
     settings = config.reload_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     email, password, token = prepare_in_child()
     from .services.broker import broker_connection
 
@@ -159,12 +161,57 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
     print("\n".join(lines), flush=True)
     from .main import create_app
 
+    # uvicorn shuts down on SIGTERM, then raises the signal again once it is done; with the
+    # default action that ends this process at once, past the `finally` below, and the worker
+    # (and its job process) would live on under PID 1. As an exception it unwinds like Ctrl-C.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    except SystemExit as e:
+        if e.code != 128 + signal.SIGTERM:
+            raise
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """Celery's warm shutdown (SIGTERM) lets a running job finish; a job can take hours, so
+    after a grace period the worker is killed, and its job process dies with it (its parent-
+    death signal). Ignores further SIGINT/SIGTERM while it waits, so a second Ctrl-C cannot
+    leave the worker behind."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if worker.poll() is None:
+            worker.terminate()
+        try:
+            worker.wait(timeout=WORKER_GRACE_S)
+        except subprocess.TimeoutExpired:
+            log.warning("the worker did not stop within %s s; killing it", WORKER_GRACE_S)
+            worker.kill()
+            worker.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def secure_data_dir(settings: Settings) -> None:
+    """The data folder 0700 and the embedded SQLite database 0600, created so if absent: they
+    hold password and token hashes, uploads and adapters, no one else's to read."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)
+    db = sqlite_path(settings)
+    if db is not None:
+        # Created empty with its mode before the migrations open it; SQLite gives its -wal and
+        # -journal files the database's mode.
+        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, 0o600))
+        db.chmod(0o600)
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    url = settings.sqlalchemy_url
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None

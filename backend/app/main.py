@@ -24,6 +24,7 @@ from .api.main import api_router
 from .core.config import Settings
 from .core.config import settings as env_settings
 from .core.errors import ConflictError, NotFoundError
+from .core.headers import SecurityHeaders
 from .services.reaper import reap_stale_jobs
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(
+        SecurityHeaders, docs_path=f"{API_PREFIX}/docs", hsts=settings.environment == "production"
+    )
     app.include_router(api_router, prefix=API_PREFIX)
 
     for kind, code in STATUS_OF_ERROR.items():

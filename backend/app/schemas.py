@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypedDict
 
-from worker.engine.config import AdapterConfig, JobConfig, JobSettings
+from worker.engine.config import NO_NUL_PATTERN, NUL_MESSAGE, AdapterConfig, JobConfig, JobSettings
 
 from .models import JobStatus
 
 # Ids are 32-bit in PostgreSQL: a larger number is a 422 at the door, not a database error later.
 MAX_ID = 2**31 - 1
+
+
+class _NoNul:
+    """Refuses NUL (U+0000): PostgreSQL cannot store it in text, so on every database it is a
+    422 naming the field at the door, not a 500 later. The pattern puts the rule in the OpenAPI
+    document, where clients and fuzzers see it; the message is this one, not the pattern's."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Before the string's own checks, so a pattern or length refusal never hides this one.
+        return core_schema.no_info_before_validator_function(_refuse_nul, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out.setdefault("pattern", NO_NUL_PATTERN)  # a field's own pattern excludes NUL itself
+        return out
+
+
+def _refuse_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("nul_character", NUL_MESSAGE)
+    return value
+
+
+# Every text a client sends (body fields, query and form values) is ApiText.
+ApiText = Annotated[str, _NoNul()]
 
 
 class Message(BaseModel):
@@ -48,15 +79,15 @@ class UserPublic(BaseModel):
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    email: str = Field(min_length=3, max_length=255, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(min_length=8, max_length=256)
-    full_name: str = Field(default="", max_length=255)
+    email: ApiText = Field(min_length=3, max_length=255, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")
+    password: ApiText = Field(min_length=8, max_length=256)
+    full_name: ApiText = Field(default="", max_length=255)
 
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(strict=True)
-    email: str = Field(max_length=255)
-    password: str = Field(max_length=256)
+    email: ApiText = Field(max_length=255)
+    password: ApiText = Field(max_length=256)
 
 
 class LoginResponse(BaseModel):
@@ -67,7 +98,7 @@ class LoginResponse(BaseModel):
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    name: str = Field(min_length=1, max_length=120)
+    name: ApiText = Field(min_length=1, max_length=120)
 
 
 class TokenPublic(BaseModel):
@@ -91,7 +122,7 @@ class TokensPublic(Page):
 
 class TeamCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    name: str = Field(min_length=1, max_length=120)
+    name: ApiText = Field(min_length=1, max_length=120)
 
 
 class TeamPublic(BaseModel):
@@ -107,7 +138,7 @@ class TeamsPublic(Page):
 
 class MemberAdd(BaseModel):
     model_config = ConfigDict(strict=True)
-    email: str = Field(max_length=255)
+    email: ApiText = Field(max_length=255)
     role: Literal["owner", "member"] = "member"
 
 
@@ -195,8 +226,8 @@ class BaseModelsPublic(Page):
 
 class BaseModelCreate(BaseModel):
     model_config = ConfigDict(strict=True)
-    reference: str = Field(min_length=3, max_length=512)
-    label: str | None = Field(default=None, max_length=255)
+    reference: ApiText = Field(min_length=3, max_length=512)
+    label: ApiText | None = Field(default=None, max_length=255)
 
 
 class SchemaFragment(TypedDict, total=False):
@@ -271,11 +302,11 @@ class BenchmarksPublic(Page):
 
 class BenchmarkImport(BaseModel):
     model_config = ConfigDict(strict=True)
-    folder: str = Field(description="a folder in the LLM-Adapters layout on the server")
+    folder: ApiText = Field(description="a folder in the LLM-Adapters layout on the server")
 
 
 class EstimateRequest(BaseModel):
-    base_model: str
+    base_model: ApiText = Field(min_length=1, max_length=512)
     adapter: dict[str, Any] = Field(description="an adapter config (AdapterConfig's shape)")
 
 
@@ -439,7 +470,7 @@ class LeaderboardPublic(Page):
 class GenerationCreate(BaseModel):
     model_config = ConfigDict(strict=True)
     job_id: int = Field(ge=1, le=MAX_ID)
-    prompt: str = Field(min_length=1, max_length=4000)
+    prompt: ApiText = Field(min_length=1, max_length=4000)
     max_new_tokens: int = Field(default=64, ge=1, le=512)
 
 

@@ -20,11 +20,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationError,
     ValidatorFunctionWrapHandler,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from .errors import ConfigError
 
@@ -73,14 +75,58 @@ class ConfigSection(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _readable_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        nul = [
+            {"type": PydanticCustomError(INVALID_VALUE, NUL_MESSAGE), "loc": loc, "input": value}
+            for loc, value in _nul_strings(data, ())
+        ]
+        if nul:  # the outermost section reports them all, each at its dotted key
+            raise ValidationError.from_exception_data(cls.__name__, nul)
         try:
             return handler(data)
         except ValidationError as e:
             errors = _readable(cls, e)
         raise ValidationError.from_exception_data(cls.__name__, errors) from None
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The no-NUL rule in the schema too, so the API's document shows it for every key.
+        out = handler(schema)
+        for prop in handler.resolve_ref_schema(out).get("properties", {}).values():
+            _no_nul_pattern(prop)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+NUL_MESSAGE = "must not contain NUL characters (U+0000)"
+NO_NUL_PATTERN = r"^[^\x00]*$"
+
+
+def _nul_strings(value: Any, loc: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], Any]]:
+    """(location, value) of every string holding NUL, keys included, at any depth: no file,
+    database or tokenizer downstream takes NUL, so a config never carries one."""
+    if isinstance(value, str):
+        return [(loc, value)] if "\x00" in value else []
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                found.append(((*loc, key), key))
+            found += _nul_strings(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found += _nul_strings(item, (*loc, i))
+    return found
+
+
+def _no_nul_pattern(schema: dict[str, Any]) -> None:
+    if schema.get("type") == "string" and not {"enum", "const", "pattern"} & schema.keys():
+        schema["pattern"] = NO_NUL_PATTERN
+    for sub in [*schema.get("anyOf", []), *([schema["items"]] if "items" in schema else [])]:
+        _no_nul_pattern(sub)
 
 
 def _got(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol, TypeVar
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 from ..core.config import Settings
 from ..core.db import session_factory
 from ..core.errors import NotFoundError
+from ..core.ratelimit import LoginLimits
 from ..core.security import hash_token
 from ..models import ApiToken, Membership, User
-from ..schemas import MAX_ID
+from ..schemas import MAX_ID, ApiText
 
 SESSION_COOKIE = "studio_session"
 
@@ -30,6 +32,8 @@ T = TypeVar("T", bound=TeamOwned)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 TeamFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="one of your teams")]
 Skip = Annotated[int, Query(ge=0, le=10**9)]
+# An optional text filter of a list (method, base model, benchmark): bounded, no NUL.
+TextFilter = Annotated[ApiText | None, Query(max_length=512)]
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -50,6 +54,26 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+_login_limits_lock = threading.Lock()
+
+
+def get_login_limits(request: Request, settings: SettingsDep) -> LoginLimits:
+    """The app's sign-in limits, made on first use (one per app, so one per test app)."""
+    state = request.app.state
+    with _login_limits_lock:
+        limits = getattr(state, "login_limits", None)
+        if limits is None:
+            limits = state.login_limits = LoginLimits(
+                settings.login_failures_per_account,
+                settings.login_failures_per_address,
+                settings.login_window_s,
+            )
+    return limits
+
+
+LoginLimitsDep = Annotated[LoginLimits, Depends(get_login_limits)]
 
 
 def get_session(settings: SettingsDep) -> Iterator[Session]:

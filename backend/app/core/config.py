@@ -10,6 +10,30 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changethis", "admin", "password"}
+# Left at these, `studio up` generates the first administrator's password (outside production).
+UNSET_PASSWORDS = {"", "changethis"}
+MIN_ADMIN_PASSWORD = 12
+# Guessed first by anyone trying an administrator account (compared case-insensitively).
+COMMON_PASSWORDS = {
+    "admin", "administrator", "password", "passw0rd", "changeme", "changethis", "letmein",
+    "welcome", "qwerty", "secret", "studio", "123456", "12345678", "123456789", "1234567890",
+    "123456789012", "password1234", "adminadminadmin", "qwertyuiopasdf", "letmeinletmein",
+    "passwordpassword", "administrator1",
+}  # fmt: skip
+
+
+def weak_password_reason(password: str, email: str = "") -> str | None:
+    """Why `password` is too weak for an administrator, or None when it is not."""
+    if len(password) < MIN_ADMIN_PASSWORD:
+        return f"shorter than {MIN_ADMIN_PASSWORD} characters"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        return "a commonly guessed password"
+    if len(set(lowered)) < 4:
+        return "too few different characters"
+    if email and lowered in (email.lower(), email.split("@")[0].lower()):
+        return "the account's own e-mail"
+    return None
 
 
 def _default_data_dir() -> Path:
@@ -34,6 +58,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     max_upload_rows: int = 500_000
     session_days: int = 14
+    # Sign-in: failed attempts allowed per account and per client address within the window,
+    # then 429 with Retry-After until the oldest failure leaves it.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    login_window_s: float = 60.0
     # A running job whose worker has not written a heartbeat for this long is failed.
     heartbeat_interval_s: float = 5.0
     heartbeat_timeout_s: float = 60.0
@@ -49,6 +78,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "STUDIO_ADMIN_PASSWORD is a placeholder; set a real secret in production"
             )
+        if self.admin_password not in UNSET_PASSWORDS:
+            reason = weak_password_reason(self.admin_password, self.admin_email)
+            if reason:  # in every environment: a development studio can still be reachable
+                raise ValueError(
+                    f"STUDIO_ADMIN_PASSWORD is too weak ({reason}); use at least "
+                    f"{MIN_ADMIN_PASSWORD} characters, or leave it unset outside production "
+                    "and studio up generates one"
+                )
         return self
 
     @property

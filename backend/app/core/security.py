@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 TOKEN_PREFIX = "sst_"  # "studio token": recognisable in logs and secret scanners
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -26,6 +27,20 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), **_SCRYPT)
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_sign_in(password: str, stored: str | None) -> bool:
+    """`verify_password`, and for an unknown account (`stored` None) the same scrypt work
+    against a dummy hash, so the answer's timing does not tell which accounts exist."""
+    if stored is None:
+        verify_password(password, _dummy_hash())
+        return False
+    return verify_password(password, stored)
 
 
 def new_token() -> str:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy import select
 
-from ...core.security import verify_password
+from ...core.security import verify_sign_in
 from ...models import ApiToken
 from ...schemas import (
+    ErrorMessage,
     LoginRequest,
     LoginResponse,
     Message,
@@ -20,20 +21,47 @@ from ...schemas import (
     UserPublic,
 )
 from ...services.accounts import get_user_by_email, issue_token, user_public
-from ..deps import SESSION_COOKIE, CurrentUser, Id, SessionDep, SettingsDep
+from ..deps import SESSION_COOKIE, CurrentUser, Id, LoginLimitsDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["auth"])
 users_router = APIRouter(tags=["users"])
 tokens_router = APIRouter(tags=["tokens"])
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+@router.post(
+    "/auth/login",
+    response_model=LoginResponse,
+    responses={
+        401: {"model": ErrorMessage, "description": "wrong e-mail or password"},
+        429: {
+            "model": ErrorMessage,
+            "description": "too many failed sign-ins for the account or from the address; "
+            "the Retry-After header says when to try again",
+        },
+    },
+)
 def login(
-    body: LoginRequest, session: SessionDep, settings: SettingsDep, response: Response
+    body: LoginRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limits: LoginLimitsDep,
+    response: Response,
 ) -> LoginResponse:
+    account = body.email.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    wait = limits.retry_after(account, address)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     user = get_user_by_email(session, body.email)
-    if user is None or not verify_password(body.password, user.password_hash):
+    if not verify_sign_in(body.password, user.password_hash if user else None):
+        limits.failed(account, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    limits.succeeded(account)
     _, raw = issue_token(session, user, "browser session", "session", settings.session_days)
     session.commit()
     response.set_cookie(

@@ -19,7 +19,7 @@ from ...schemas import (
     PredictionPublic,
     PredictionsPublic,
 )
-from ..deps import MAX_ID, CurrentUser, Id, SessionDep, Skip
+from ..deps import MAX_ID, CurrentUser, Id, SessionDep, Skip, TextFilter
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -74,7 +74,7 @@ def read_predictions(
     job_id: Id,
     user: CurrentUser,
     session: SessionDep,
-    benchmark: str | None = None,
+    benchmark: TextFilter = None,
     wrong_only: bool = False,
     skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

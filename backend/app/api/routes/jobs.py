@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ...core.config import Settings
 from ...models import FINAL_STATES, Job, JobStatus, User
-from ...schemas import JobCreate, JobDefaults, JobPublic, JobsPublic, Message
+from ...schemas import ApiText, JobCreate, JobDefaults, JobPublic, JobsPublic, Message
 from ...services import jobs as job_service
 from ...services import storage
 from ..deps import (
@@ -23,6 +23,7 @@ from ..deps import (
     SettingsDep,
     Skip,
     TeamFilter,
+    TextFilter,
     membership,
     resolve_team,
     team_ids,
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 
 class JobClone(BaseModel):
-    name: str | None = Field(default=None, max_length=255)
+    name: ApiText | None = Field(default=None, max_length=255)
     overrides: dict[str, Any] = Field(
         default_factory=dict,
         description="merged into the copied config (nested objects merge; a new adapter "
@@ -72,8 +73,8 @@ def list_jobs(
     session: SessionDep,
     team_id: TeamFilter = None,
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
-    method: str | None = None,
-    base_model: str | None = None,
+    method: TextFilter = None,
+    base_model: TextFilter = None,
     skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobsPublic:

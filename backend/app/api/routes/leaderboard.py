@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from worker.engine.evaluation import BENCHMARKS, SUITES
 
-from ...schemas import LeaderboardPublic
+from ...schemas import ApiText, LeaderboardPublic
 from ...services.leaderboard import leaderboard
-from ..deps import CurrentUser, SessionDep, Skip, TeamFilter, resolve_team
+from ..deps import CurrentUser, SessionDep, Skip, TeamFilter, TextFilter, resolve_team
 
 router = APIRouter(prefix="/leaderboard", tags=["leaderboard"])
 
@@ -23,10 +23,12 @@ SORTS = Literal[
 def read_leaderboard(
     user: CurrentUser,
     session: SessionDep,
-    scope: Annotated[str, Query(description="a benchmark name or a suite name")] = "arithmetic",
+    scope: Annotated[
+        ApiText, Query(max_length=64, description="a benchmark name or a suite name")
+    ] = "arithmetic",
     team_id: TeamFilter = None,
-    method: str | None = None,
-    base_model: str | None = None,
+    method: TextFilter = None,
+    base_model: TextFilter = None,
     sort: SORTS = "accuracy",
     descending: bool = True,
     include_published: bool = True,

@@ -100,7 +100,7 @@ def add_member(
     response_model=Message,
     responses={**FORBIDDEN, **CONFLICT},
 )
-def remove_member(team_id: Id, user_id: int, user: CurrentUser, session: SessionDep) -> Message:
+def remove_member(team_id: Id, user_id: Id, user: CurrentUser, session: SessionDep) -> Message:
     _require_owner(session, user, team_id)
     m = session.scalar(
         select(Membership).where(Membership.user_id == user_id, Membership.team_id == team_id)
