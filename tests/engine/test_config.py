@@ -162,3 +162,29 @@ def test_json_schema_describes_every_field():
         "type": "integer",
     }
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    "patch, where",
+    [
+        ({"name": "run\x00"}, "config.name"),
+        ({"base_model": "tiny:\x00llama"}, "config.base_model"),
+        ({"adapter": {"method": "lo\x00ra"}}, "config.adapter.method"),
+        ({"adapter": {"method": "lora", "placement": {"modules": ["q", "\x00"]}}}, "modules[1]"),
+        ({"adapter": {"method": "lora", "params": {"r\x00": 8}}}, "config.adapter.params.r"),
+        ({"adapter": {"method": "lora", "params": {"x": ["\x00"]}}}, "adapter.params.x[0]"),
+        ({"evaluation": {"benchmarks": ["svamp\x00"]}}, "config.evaluation.benchmarks[0]"),
+    ],
+)
+def test_nul_anywhere_is_refused_naming_the_key(patch, where):
+    """No file, database or tokenizer downstream takes NUL: refused as any bad value is."""
+    with pytest.raises(ConfigError) as e:
+        JobConfig.from_dict({**BASE, **patch})
+    assert where in str(e.value) and "must not contain NUL characters" in str(e.value)
+
+
+def test_json_schema_states_the_no_nul_rule():
+    schema = JobConfig.model_json_schema()
+    assert schema["properties"]["base_model"]["pattern"] == r"^[^\x00]*$"
+    method = schema["$defs"]["AdapterConfig"]["properties"]["method"]
+    assert method["pattern"] == r"^[^\x00]*$"

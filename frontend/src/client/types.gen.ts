@@ -2008,7 +2008,7 @@ export type AuthLoginErrors = {
      */
     400: ErrorMessage;
     /**
-     * not signed in
+     * wrong e-mail or password
      */
     401: ErrorMessage;
     /**
@@ -2019,6 +2019,10 @@ export type AuthLoginErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * too many failed sign-ins for the account or from the address; the Retry-After header says when to try again
+     */
+    429: ErrorMessage;
 };
 
 export type AuthLoginError = AuthLoginErrors[keyof AuthLoginErrors];
