@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from backend.app.embedded import WORKER_GRACE_S
 
 from .conftest import SHARED, arithmetic_jsonl, tiny_job_config, upload
 from .stack import REPO, free_port, healthy, wait_for
@@ -139,3 +144,88 @@ def test_studio_up_writes_nothing_where_it_is_started(tmp_path: Path):
     assert sorted(p.name for p in start.iterdir()) == [], "studio up wrote into its start folder"
     assert set(os.listdir(REPO)) - repo_before == set(), "studio up wrote into the repository"
     assert (data / "broker" / "control" / "gpu.exchange").is_file()  # where it went instead
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """PID -> command line of every process below `root`, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found[pid] = _cmdline(pid)
+                frontier.append(pid)
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie has ended; only its parent's wait is missing
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_studio_up_stopped_by_a_signal_leaves_no_process(tmp_path: Path, sig: signal.Signals):
+    """Stopped mid-job by SIGTERM (a service manager, `kill`) or SIGINT (Ctrl-C), `studio up`
+    takes its worker and the job's process with it; before, SIGTERM left the worker running
+    under PID 1. Its data folder is private (0700) and so is its database (0600)."""
+    proc, port, token = start_studio(tmp_path)
+    data = tmp_path / "studio"
+    try:
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert stat.S_IMODE((data / "studio.db").stat().st_mode) == 0o600
+        c = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert c.post("/api/v1/models", json={"reference": "tiny:llama"}).status_code == 201
+        ds = upload(c, token, arithmetic_jsonl())
+        assert ds.status_code == 201, ds.text
+        config = tiny_job_config(ds.json()["id"], evaluation={"benchmarks": []})
+        config["training"]["max_steps"] = 100_000  # still training when the signal comes
+        r = c.post("/api/v1/jobs", json={"config": config})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        tree = wait_for(
+            lambda: (
+                (t := _descendants(proc.pid))
+                and any("worker.job_process" in cmd for cmd in t.values())
+                and t
+            ),
+            120,
+            "no job process started",
+        )
+        assert any("celery" in cmd for cmd in tree.values()), tree
+        assert c.get(f"/api/v1/jobs/{job_id}").json()["status"] == "running"
+    except BaseException:
+        stop_studio(proc)
+        raise
+    proc.send_signal(sig)
+    started = time.monotonic()
+    proc.wait(60)
+    left = wait_for(
+        lambda: not any(_alive(pid) for pid in tree) or None,
+        WORKER_GRACE_S + 15,
+        "processes outlived studio up: "
+        + ", ".join(f"{pid} {cmd}" for pid, cmd in tree.items() if _alive(pid)),
+    )
+    assert left
+    took = time.monotonic() - started
+    print(f"{sig.name}: studio up and {len(tree)} processes below it gone in {took:.1f} s")
