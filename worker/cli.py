@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"trainable parameters: {summary.trainable_parameters:,} of {summary.total_parameters:,}")
     for name, acc in summary.accuracy.items():
-        print(f"{name}: {100 * acc:.1f} %")
+        print(f"{name}: {100 * acc:.1f} % ({summary.scoring} rule)")
     print(f"adapter saved to {summary.adapter_dir}")
     return 0 if summary.status == "succeeded" else 1
 

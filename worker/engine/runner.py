@@ -39,6 +39,7 @@ class RunSummary:
     peak_memory_bytes: int
     wall_seconds: float
     accuracy: dict[str, float] = field(default_factory=dict)
+    scoring: str = "paper"  # the rule every figure in `accuracy` was scored with
 
 
 class MetricsFile(ProgressCallback):
@@ -86,7 +87,8 @@ def validate_job(config: JobConfig) -> None:
 
 def validate_settings(config: JobConfig) -> None:
     """The checks that need neither the model nor files (the API runs them on submit)."""
-    from .evaluation import get_benchmark
+    from .evaluation import DECODING_PRESETS, RULES, get_benchmark
+    from .prompts import TEMPLATES
 
     for name in config.evaluation.benchmarks:
         get_benchmark(name)
@@ -105,6 +107,30 @@ def validate_settings(config: JobConfig) -> None:
         raise ConfigError("evaluation.every_n_steps must be a positive number of steps")
     if ev.decoding.strategy not in ("greedy", "beam"):
         raise ConfigError("evaluation.decoding.strategy must be 'greedy' or 'beam'")
+    preset = decoding_preset(config)
+    if preset not in DECODING_PRESETS:
+        raise ConfigError(
+            f"evaluation.decoding.preset must be one of {', '.join(DECODING_PRESETS)}, "
+            f"got {preset!r}"
+        )
+    rule = scoring_rule(config)
+    if rule not in RULES:
+        raise ConfigError(f"evaluation.scoring must be one of {', '.join(RULES)}, got {rule!r}")
+    if t.prompt_template not in TEMPLATES:
+        raise ConfigError(
+            f"training.prompt_template must be one of {', '.join(TEMPLATES)}, "
+            f"got {t.prompt_template!r}"
+        )
+
+
+# getattr: evaluation.scoring and evaluation.decoding.preset arrive in config.py with the
+# job-config change of issue 11; until then a config has neither and gets these defaults.
+def scoring_rule(config: JobConfig) -> str:
+    return getattr(config.evaluation, "scoring", "paper")
+
+
+def decoding_preset(config: JobConfig) -> str:
+    return getattr(config.evaluation.decoding, "preset", "custom") or "custom"
 
 
 def run_job(
@@ -146,6 +172,7 @@ def run_job(
     )
 
     last_results: dict[str, Any] = {}
+    rule = scoring_rule(config)
 
     def evaluate(m: Any, step: int) -> list[EvalInfo]:
         infos = []
@@ -159,6 +186,7 @@ def run_job(
                 batch_size=ecfg.batch_size,
                 decoding=ecfg.decoding,
                 template=tcfg.prompt_template,
+                rule=rule,
             )
             last_results[name] = result
             infos.append(
@@ -168,7 +196,11 @@ def run_job(
                     result.accuracy,
                     result.correct,
                     result.total,
-                    {"seconds": result.seconds},
+                    {
+                        "seconds": result.seconds,
+                        "rule": result.rule,
+                        "accuracy_by_rule": result.accuracy_by_rule(),
+                    },
                 )
             )
         return infos
@@ -200,7 +232,14 @@ def run_job(
         (out / "eval_results.json").write_text(
             json.dumps(
                 {
-                    name: {"accuracy": r.accuracy, "correct": r.correct, "total": r.total}
+                    name: {
+                        "accuracy": r.accuracy,
+                        "correct": r.correct,
+                        "total": r.total,
+                        "rule": r.rule,
+                        "accuracy_by_rule": r.accuracy_by_rule(),
+                        "decoding": asdict(r.decoding) if r.decoding else None,
+                    }
                     for name, r in last_results.items()
                 },
                 indent=2,
@@ -223,6 +262,7 @@ def run_job(
         peak_memory_bytes=result.peak_memory_bytes,
         wall_seconds=time.perf_counter() - started,
         accuracy=accuracy,
+        scoring=rule,
     )
     save_adapter(
         model,
