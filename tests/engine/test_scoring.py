@@ -173,3 +173,29 @@ def test_paper_rule_on_the_worked_answers_of_math_data():
         for r in letters
     )
     assert differ == 14
+
+
+@pytest.mark.parametrize(
+    "where, attr, value, message",
+    [
+        ("evaluation", "scoring", "loose", "evaluation.scoring must be one of paper, strict"),
+        ("decoding", "preset", "slow", "evaluation.decoding.preset must be one of paper, fast"),
+        ("training", "prompt_template", "paper", "training.prompt_template must be one of llm-"),
+    ],
+)
+def test_job_settings_name_a_bad_rule_preset_or_template(where, attr, value, message):
+    from worker.engine.config import JobConfig
+    from worker.engine.runner import scoring_rule, validate_settings
+
+    config = JobConfig.from_dict({"base_model": "tiny:llama", "adapter": {"method": "lora"}})
+    assert scoring_rule(config) == "paper"  # the default
+    validate_settings(config)
+    target = {
+        "evaluation": config.evaluation,
+        "decoding": config.evaluation.decoding,
+        "training": config.training,
+    }[where]
+    # Set on the instance: the fields come with config.py's part of issue 11.
+    setattr(target, attr, value)
+    with pytest.raises(ConfigError, match=message):
+        validate_settings(config)
