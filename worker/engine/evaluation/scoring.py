@@ -16,6 +16,9 @@ for behaviour, quirks included, so scores compare with the paper's tables:
   and OBQA all accept answer1–answer5 (SIQA has 3 options, OBQA 4), HellaSwag ending1–4;
   the gold is compared as it stands.
 
+The paper's evaluate.py scores AQuA by letter and five number sets; MAWPS (in its tables) takes
+the number rule and MathQA (its mathqa.py writes letter golds) the letter rule here.
+
 `strict` is a careful reading (the studio's rule before the paper's was reproduced):
 
 - numbers: the last number, a fraction read as its value ("52.0/2" reads 26), within 1e-3;
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import ConfigError
 
@@ -104,7 +107,7 @@ class Scorer:
 
     kind: str
     options: tuple[str, ...] = ()
-    paper_options: tuple[str, ...] = field(default=())
+    paper_options: tuple[str, ...] = ()
 
     @property
     def suite(self) -> str:
