@@ -96,6 +96,10 @@ def test_train_writes_everything_and_adapter_reloads(tmp_path, capsys, adapter):
     results = json.loads((out / "eval_results.json").read_text())["svamp"]
     assert results["rule"] == "paper" and set(results["accuracy_by_rule"]) == {"paper", "strict"}
     assert all(e["extra"]["rule"] == "paper" for e in events if e["type"] == "eval")
+    prompts = json.loads((out / "prompts.json").read_text())
+    assert prompts["template"] == "alpaca" and prompts["training"].startswith("Below is")
+    assert prompts["training"].endswith("The answer is " + prompts["training"].split()[-1])
+    assert prompts["evaluation"].endswith("### Response:\n")
     pred = json.loads((out / "predictions/svamp.jsonl").read_text().splitlines()[0])
     assert {"extracted_paper", "correct_paper", "extracted_strict", "correct_strict"} <= set(pred)
     assert pred["rule"] == "paper" and pred["correct"] == pred["correct_paper"]

@@ -118,3 +118,14 @@ def test_unknown_template_and_form_are_named():
         build_prompt("Q", template="paper")
     with pytest.raises(ValueError, match="unknown prompt form 'test'; choose one of training"):
         build_prompt("Q", template="alpaca", form="test")
+
+
+def test_rendered_prompts_of_a_job_show_both_forms():
+    from worker.engine.runner import rendered_prompts
+
+    rec = {"instruction": "Add the numbers.", "input": "", "output": "5"}
+    assert rendered_prompts(rec, "llm-adapters", None) == {
+        "template": "llm-adapters",
+        "training": PAPER_TRAINING_NO_INPUT + "5",
+        "evaluation": PAPER_EVALUATION_NO_INPUT,
+    }

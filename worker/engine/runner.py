@@ -4,6 +4,7 @@ Output folder layout (the worker's artifact store keeps the same):
   config.json        the resolved config            adapter/          the adapter (PEFT layout)
   metrics.jsonl      every step / eval / validation  predictions/*.jsonl  per-sample final outputs
   eval_results.json  final accuracy per benchmark    summary.json      counts, memory, times, status
+  prompts.json       the first example as trained on and as asked at evaluation (its template)
 """
 
 from __future__ import annotations
@@ -133,6 +134,18 @@ def decoding_preset(config: JobConfig) -> str:
     return getattr(config.evaluation.decoding, "preset", "custom") or "custom"
 
 
+def rendered_prompts(record: dict[str, str], template: str, tokenizer: Any) -> dict[str, str]:
+    """A record as the model sees it in training (prompt + answer) and at evaluation (prompt)."""
+    from .prompts import build_prompt
+
+    args = (record["instruction"], record.get("input", ""), template, tokenizer)
+    return {
+        "template": template,
+        "training": build_prompt(*args, form="training") + record.get("output", ""),
+        "evaluation": build_prompt(*args, form="evaluation"),
+    }
+
+
 def run_job(
     config: JobConfig,
     output_dir: str | Path,
@@ -206,6 +219,10 @@ def run_job(
         return infos
 
     train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    if train_part:
+        (out / "prompts.json").write_text(
+            json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
+        )
     eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
     result = train_adapter(
         model,
