@@ -25,10 +25,13 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import JobConfig
 from .progress import EvalInfo, ProgressCallback
+
+if TYPE_CHECKING:
+    from .evaluation import EvalResult
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +263,7 @@ def run_demo(
 
     scorer = Scorer("number")  # the paper's arithmetic rule: last number, within 1e-3
 
-    def measure(model: Any, step: int, label: str):
+    def measure(model: Any, step: int, label: str) -> EvalResult:
         progress.on_phase("evaluating")
         result = evaluate_records(
             model,

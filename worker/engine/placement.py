@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch.nn as nn
 
@@ -347,7 +348,8 @@ def linear_features(module: nn.Module) -> tuple[int, int]:
 
     if isinstance(module, Conv1D):
         return int(module.weight.shape[0]), int(module.nf)
-    return int(module.in_features), int(module.out_features)
+    linear: Any = module  # nn.Linear, or a wrapper of one (quantised, peft) with its attributes
+    return int(linear.in_features), int(linear.out_features)
 
 
 def bottleneck_sites(model: nn.Module, family: str, resolved: ResolvedPlacement) -> list[Site]:

@@ -187,6 +187,8 @@ def run_job(
     last_results: dict[str, Any] = {}
     rule = scoring_rule(config)
 
+    data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
+
     def evaluate(m: Any, step: int) -> list[EvalInfo]:
         infos = []
         for name in ecfg.benchmarks:
@@ -194,7 +196,7 @@ def run_job(
                 m,
                 loaded.tokenizer,
                 name,
-                data_dir=benchmark_dir(config),
+                data_dir=data_dir,
                 max_examples=ecfg.max_examples,
                 batch_size=ecfg.batch_size,
                 decoding=ecfg.decoding,

@@ -17,6 +17,7 @@ from worker.engine.errors import ConfigError
 from worker.engine.runner import validate_settings
 
 from ..core.config import Settings
+from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
 from ..schemas import JobPublic, StateChange
 
@@ -124,7 +125,7 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
         job.updated_at = datetime.now(UTC)
         session.commit()
     else:
-        raise ConfigError(f"job {job.id} is already {job.status}")
+        raise ConflictError(f"job {job.id} is already {job.status}")
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -199,7 +200,7 @@ def _published_rows(names: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _sort_key(sort: str, descending: bool):  # noqa: ANN202
+def _sort_key(sort: str, descending: bool) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     def key(row: dict[str, Any]) -> tuple[bool, Any]:
         value = row[sort]
         if isinstance(value, datetime):
