@@ -35,7 +35,7 @@ def upgrade() -> None:
         for name, type_ in _PREDICTION_COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=True))
     for table in _RULE_TABLES:
-        op.execute(f"UPDATE {table} SET scoring = 'strict'")
+        op.execute(sa.table(table, sa.column("scoring")).update().values(scoring="strict"))
     op.execute("UPDATE predictions SET extracted_strict = extracted, correct_strict = correct")
 
 
