@@ -226,10 +226,12 @@ class PlacementConfig(ConfigSection):
         default="all",
         description="'all', a list of layer indices, or a range like '0-11'",
     )
-    position: str | None = Field(
+    position: str | dict[str, str] | None = Field(
         default=None,
         description="bottleneck adapters: 'after', 'before', 'beside', or with a block "
-        "('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default",
+        "('after_attn', 'after_mlp', 'beside_mlp', ...); or one per module, "
+        "{module word: position} (e.g. the paper's AdapterH: {'gate': 'before', 'up': "
+        "'before', 'down': 'after'}); null = the method's default",
     )
 
 
