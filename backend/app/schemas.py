@@ -229,7 +229,7 @@ class MethodParamPublic(BaseModel):
 class PlacementPublic(BaseModel):
     modules: list[str] | None
     layers: str | list[int]
-    position: str | dict[str, str] | None
+    position: str | None  # a method's default is one position (presets may map modules)
 
 
 class MethodPresetPublic(BaseModel):

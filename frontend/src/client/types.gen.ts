@@ -1460,9 +1460,7 @@ export type PlacementPublic = {
     /**
      * Position
      */
-    position: string | {
-        [key: string]: string;
-    } | null;
+    position: string | null;
 };
 
 /**
