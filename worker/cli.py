@@ -144,9 +144,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         strategy="beam" if args.num_beams > 1 else "greedy",
         num_beams=args.num_beams,
         max_new_tokens=args.max_new_tokens,
+        preset=args.decoding,
     )
-    # Set after construction: DecodingConfig gains its `preset` field with issue 11's config.
-    decoding.preset = args.decoding  # type: ignore[attr-defined]
     bar.on_phase("evaluating")
     result = evaluate_benchmark(
         model,

@@ -13,6 +13,7 @@ live with the adapter registry; this module checks shapes and ranges only.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -119,7 +120,7 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _message(error: dict[str, Any], cls: type[ConfigSection], field: str) -> tuple[str, str]:
+def _message(error: Mapping[str, Any], cls: type[ConfigSection], field: str) -> tuple[str, str]:
     """(error type, message without the key) for one pydantic error at `field` of `cls`."""
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     info = cls.model_fields.get(field)

@@ -95,14 +95,12 @@ def validate_settings(config: JobConfig) -> None:
         get_benchmark(name)
 
 
-# getattr: evaluation.scoring and evaluation.decoding.preset arrive in config.py with the
-# job-config change of issue 11; until then a config has neither and gets these defaults.
 def scoring_rule(config: JobConfig) -> str:
-    return getattr(config.evaluation, "scoring", "paper")
+    return config.evaluation.scoring
 
 
 def decoding_preset(config: JobConfig) -> str:
-    return getattr(config.evaluation.decoding, "preset", "custom") or "custom"
+    return config.evaluation.decoding.preset
 
 
 def rendered_prompts(record: dict[str, str], template: str, tokenizer: Any) -> dict[str, str]:

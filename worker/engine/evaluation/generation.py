@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from ..config import DecodingConfig
 
 DECODING_PRESETS = ("paper", "fast", "custom")
@@ -47,8 +45,7 @@ def plan_decoding(decoding: DecodingConfig | None, suite: str | None = None) -> 
 
     Without a suite the paper's presets take the arithmetic budget (evaluate.py's default)."""
     decoding = decoding or DecodingConfig()
-    # getattr: the preset field arrives in config.py with the job-config change (issue 11).
-    preset = getattr(decoding, "preset", "custom") or "custom"
+    preset = decoding.preset
     if preset not in DECODING_PRESETS:
         raise ValueError(
             f"unknown decoding preset {preset!r}; choose one of {', '.join(DECODING_PRESETS)}"
@@ -91,6 +88,8 @@ def generate_batch(
     """The model's continuation of each prompt (without the prompt), in the prompts' order.
 
     A DecodingConfig is resolved with `plan_decoding` (no suite); evaluation passes a plan."""
+    import torch  # here, not at import: the API names benchmarks without loading torch
+
     plan = decoding if isinstance(decoding, DecodingPlan) else plan_decoding(decoding)
     beams = plan.num_beams
     device = next(model.parameters()).device
