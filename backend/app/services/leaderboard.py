@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, case, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,8 @@ from .published import published_rows
 # 4 beams, and new tokens per suite. Not imported from there: it needs torch.
 PAPER_BEAMS = 4
 PAPER_TOKEN_BUDGETS = {"arithmetic": 256, "commonsense": 32}
-SAMPLES = ("apart", "together")
+Samples = Literal["apart", "together"]
+SAMPLES: tuple[Samples, ...] = ("apart", "together")
 
 
 def _scope_benchmarks(scope: str) -> list[str]:
@@ -93,7 +94,7 @@ def leaderboard(
     sort: str = "accuracy",
     descending: bool = True,
     include_published: bool = True,
-    samples: str = "apart",
+    samples: Samples = "apart",
     skip: int = 0,
     limit: int = 100,
 ) -> LeaderboardPublic:
