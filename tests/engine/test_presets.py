@@ -243,3 +243,23 @@ def test_a_saved_adapter_without_the_bias_key_loads_with_biases(tmp_path) -> Non
 
     site = {"module": "m", "position": "after", "in_features": 4, "out_features": 4}
     assert BottleneckConfig.from_dict({"method": "series", "sites": [site]}).bias is True
+
+
+def test_the_papers_adapterh_saves_and_loads_back(tmp_path) -> None:
+    import json
+
+    from worker.engine.adapters import load_adapter, save_adapter
+
+    model = _tiny_llama()
+    ids = torch.tensor([[2, 4, 6, 8]])
+    wrapped = apply_adapter(model, _preset_adapter("paper-adapterh"))
+    with torch.no_grad():
+        before = wrapped(input_ids=ids).logits
+    save_adapter(wrapped, tmp_path)
+    saved = json.loads((tmp_path / "adapter_config.json").read_text())
+    assert saved["bias"] is False and saved["init"] == "bert"
+    assert saved["placement"]["position"] == {"gate": "before", "up": "before", "down": "after"}
+    assert {s["position"] for s in saved["sites"]} == {"before", "after"}
+    loaded = load_adapter(_tiny_llama(), tmp_path)
+    with torch.no_grad():
+        assert torch.equal(loaded(input_ids=ids).logits, before)
