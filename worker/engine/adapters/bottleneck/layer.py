@@ -10,6 +10,7 @@ element (the hidden states) is changed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from .config import BottleneckConfig
 
 ADAPTER_PREFIX = "bottleneck_"  # every adapter parameter name holds it; save/load select on it
 
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "gelu": nn.GELU,
@@ -87,7 +88,7 @@ class BottleneckLayer(nn.Module):
         size = config.bottleneck_size
         # Adapters compute in the dtype and on the device of the weights they wrap, like the base.
         ref = next(base_layer.parameters(), None)
-        factory = {}
+        factory: dict[str, Any] = {}
         if ref is not None:
             # A quantized base stores integers; its adapter then computes in float32.
             dtype = ref.dtype if ref.dtype.is_floating_point else torch.float32
@@ -166,12 +167,13 @@ class BottleneckLayer(nn.Module):
             return self.base_layer(*args, **kwargs)
         if self.position == "beside":
             if self.reads_captured_input:
-                x, self._captured = self._captured, None
-                if x is None:
+                captured, self._captured = self._captured, None
+                if captured is None:
                     raise RuntimeError(
                         "bottleneck adapter: the block's input was not seen before its output "
                         "(the wrapped module was called outside its block)"
                     )
+                x = captured
             else:
                 x = _first_input(args, kwargs)
         output = self.base_layer(*args, **kwargs)
