@@ -340,3 +340,33 @@ def test_record_rules(record, field, needle):
     (problem,) = RecordChecker().check(1, record)
     assert (problem.row, problem.field, problem.severity) == (1, field, "error")
     assert needle in problem.message
+
+
+PLAIN = {"instruction": "q", "input": "", "output": "a", "answer": "1"}
+
+
+@pytest.mark.parametrize(
+    "record, plain",
+    [
+        (PLAIN, True),
+        ({"instruction": "q", "output": "a"}, True),
+        ({**PLAIN, "input": None}, True),
+        ({**PLAIN, "answer": None}, True),
+        ({**PLAIN, "answer": 3}, False),
+        ({**PLAIN, "output": " "}, False),
+        ({**PLAIN, "instruction": "\t"}, False),
+        ({**PLAIN, "input": "x\x00"}, False),
+        ({**PLAIN, "answer": "\x00"}, False),
+        ({**PLAIN, "output": "\udc80"}, False),
+        ({**PLAIN, "instruction": "x" * 131_073}, False),
+        ({**PLAIN, "extra": "x"}, False),
+        ({**PLAIN, "input": 5}, False),
+    ],
+)
+def test_the_fast_path_agrees_with_the_full_rules(record, plain):
+    # Plain records take a shortcut; whatever it accepts, the full rules accept alike.
+    for require_answer in (False, True):
+        fast = RecordChecker(require_answer=require_answer)._check_plain(1, record)
+        full = RecordChecker(require_answer=require_answer)._check_all(1, record)
+        assert fast is None or fast == full == []
+    assert (RecordChecker()._check_plain(1, record) is not None) == plain
