@@ -280,6 +280,9 @@ ACCEPTED = [
         ["\U0001f600"],
     ),
     ("BOM", "d.jsonl", "\ufeff" + GOOD, ["q"]),
+    ("BOM before a CSV header", "d.csv", "\ufeffinstruction,output\nq,a\n", ["q"]),
+    ("BOM before an array", "d.json", f"\ufeff [{GOOD}]", ["q"]),
+    ("JSON Lines in a .json", "d.json", f"{GOOD}\n\n{GOOD.replace('q', 'r')}\n", ["q", "r"]),
     ("empty array", "d.json", "[ ]", []),
     ("number answers", "d.json", '[{"instruction": "q", "output": "a", "answer": 1.5}]', ["q"]),
 ]
