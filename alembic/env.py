@@ -1,6 +1,7 @@
 """Migrations run against the studio's own database URL (settings, or `-x url=` to override)."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from backend.app.core.config import Settings
 from backend.app.core.db import make_engine
@@ -31,7 +32,7 @@ def run_online() -> None:
     engine.dispose()
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode copies the table instead.
     context.configure(
         connection=connection,

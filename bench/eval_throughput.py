@@ -17,19 +17,27 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from worker.engine.config import DecodingConfig  # noqa: E402
-from worker.engine.evaluation import evaluate_records, get_benchmark, load_benchmark  # noqa: E402
+from worker.engine.evaluation import (  # noqa: E402
+    Benchmark,
+    evaluate_records,
+    get_benchmark,
+    load_benchmark,
+)
 from worker.engine.prompts import build_prompt  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/datasets/llm-adapters"
 
 
-def seed_recipe(model, tokenizer, records, bench, max_new_tokens: int) -> tuple[float, int]:
+def seed_recipe(
+    model: Any, tokenizer: Any, records: list[dict], bench: Benchmark, max_new_tokens: int
+) -> tuple[float, int]:
     """One prompt at a time, 4 beams, no KV cache: returns (seconds, correct)."""
     correct = 0
     start = time.perf_counter()
@@ -46,7 +54,7 @@ def seed_recipe(model, tokenizer, records, bench, max_new_tokens: int) -> tuple[
                 pad_token_id=tokenizer.pad_token_id,
             )
         text = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
-        correct += bench.score(text, rec["answer"])[1]
+        correct += bench.score(text, rec["answer"], rule="paper")[1]
     return time.perf_counter() - start, correct
 
 

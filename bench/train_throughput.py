@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -36,14 +37,16 @@ LORA = {"r": 32, "alpha": 64, "dropout": 0.05}
 MODULES = ["q", "k", "v", "up", "down"]
 
 
-def _fresh_model(reference: str):
+def _fresh_model(reference: str) -> tuple[Any, Any]:
     from worker.engine.models import load_model
 
     loaded = load_model(reference, "fp32", device="cpu")
     return loaded.model, loaded.tokenizer
 
 
-def seed_recipe(reference: str, records, cutoff: int, lr: float, seed: int) -> tuple[float, int]:
+def seed_recipe(
+    reference: str, records: list[dict], cutoff: int, lr: float, seed: int
+) -> tuple[float, int]:
     """HF Trainer + peft, as the LLM-Adapters script sets them up."""
     from peft import LoraConfig, get_peft_model
     from transformers import (
@@ -96,7 +99,13 @@ def seed_recipe(reference: str, records, cutoff: int, lr: float, seed: int) -> t
 
 
 def engine_recipe(
-    reference: str, records, cutoff: int, lr: float, seed: int, packing: bool, micro_batch: int = 4
+    reference: str,
+    records: list[dict],
+    cutoff: int,
+    lr: float,
+    seed: int,
+    packing: bool,
+    micro_batch: int = 4,
 ) -> tuple[float, int, float]:
     from transformers import set_seed
 

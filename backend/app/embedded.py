@@ -5,10 +5,12 @@ filesystem transport), one local worker; the same schema, tasks and API as the d
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import secrets
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -88,6 +90,23 @@ def _token_valid(session, raw: str) -> bool:  # noqa: ANN001
     return t is not None and t.revoked_at is None and session.get(User, t.user_id) is not None
 
 
+def prepare() -> tuple[str, str | None, str]:
+    """Migrations and seeding for the settings in the environment; returns what `seed` does."""
+    from .core import config
+
+    settings = config.reload_settings()
+    migrate(settings)
+    return seed(settings)
+
+
+def prepare_in_child() -> tuple[str, str | None, str]:
+    """`prepare` in a process of its own: registering the demo model reads its config with
+    transformers and counts its parameters with torch, which the API process, serving for
+    hours, should not keep (some 300 MB resident)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(prepare).result()
+
+
 def worker_command(name: str) -> list[str]:
     """One GPU worker: one job at a time from the gpu queue (see docs/service.md)."""
     return [
@@ -123,11 +142,10 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
 
     settings = config.reload_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings)
-    email, password, token = seed(settings)
-    from worker.celery_app import broker_options
+    email, password, token = prepare_in_child()
+    from .services.broker import broker_connection
 
-    broker_options(settings)  # creates the filesystem broker's folders before anyone sends
+    broker_connection(settings)  # creates the filesystem broker's folders before anyone sends
     worker = start_worker(settings, env)
     url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     mode = "embedded (SQLite + filesystem broker)" if settings.embedded else "distributed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,18 +18,36 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from worker.engine.errors import ConfigError, DataError
+
 from .api.main import api_router
 from .core.config import Settings
 from .core.config import settings as env_settings
+from .core.errors import ConflictError, NotFoundError
 from .services.reaper import reap_stale_jobs
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
+# One handler per error kind, so routes raise and never translate. Each answers with the
+# API's error body: `detail`, the exception's one sentence. (Documented in api/main.py.)
+STATUS_OF_ERROR: dict[type[Exception], int] = {
+    ConfigError: 422,  # input the engine (or the backend's own validation) refuses
+    DataError: 422,
+    ConflictError: 409,
+    NotFoundError: 404,
+}
 
 
 def _operation_id(route: APIRoute) -> str:
     # "{tag}-{name}" so the generated TypeScript client reads JobsService.createJob.
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _refusal(status_code: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=status_code)
+
+    return handler
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.include_router(api_router, prefix=API_PREFIX)
+
+    for kind, code in STATUS_OF_ERROR.items():
+        app.add_exception_handler(kind, _refusal(code))
 
     @app.exception_handler(RequestValidationError)
     async def one_shape_for_errors(request: Request, exc: RequestValidationError) -> Response:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -36,8 +38,20 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINAL_STATES = ("succeeded", "failed", "cancelled")
+
+class JobStatus(StrEnum):
+    """A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
+    The one list of states: the API's enum and the generated client's type come from it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+JOB_STATES = tuple(s.value for s in JobStatus)
+FINAL_STATES = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
 def utcnow() -> datetime:
@@ -50,7 +64,7 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -89,7 +103,7 @@ class Membership(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="member")  # owner | member
+    role: Mapped[Literal["owner", "member"]] = mapped_column(String(16), default="member")
     user: Mapped[User] = relationship(back_populates="memberships")
     team: Mapped[Team] = relationship(back_populates="memberships")
 
@@ -218,6 +232,7 @@ class EvalPoint(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
 
 
 class JobResult(Base):
@@ -235,6 +250,7 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
 
 
 class LeaderboardScore(Base):
@@ -252,6 +268,7 @@ class LeaderboardScore(Base):
     scope: Mapped[str] = mapped_column(String(64))  # a benchmark or a suite
     score: Mapped[float] = mapped_column(Float)  # percent, like the paper
     benchmarks: Mapped[int] = mapped_column(Integer)  # how many benchmarks the score averages
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule of its results
 
 
 class Prediction(Base):
@@ -266,6 +283,13 @@ class Prediction(Base):
     extracted: Mapped[str | None] = mapped_column(Text)
     gold: Mapped[str] = mapped_column(Text)
     correct: Mapped[bool] = mapped_column(Boolean)
+    # `extracted` / `correct` follow `scoring`; both rules' readings are kept (None where a
+    # row predates migration 0004 and the paper rule was never applied to it).
+    scoring: Mapped[str | None] = mapped_column(String(16))
+    extracted_paper: Mapped[str | None] = mapped_column(Text)
+    correct_paper: Mapped[bool | None] = mapped_column(Boolean)
+    extracted_strict: Mapped[str | None] = mapped_column(Text)
+    correct_strict: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class JobLog(Base):

@@ -94,7 +94,7 @@ def healthy(url: str) -> bool:
         return False
 
 
-def wait_for(check, timeout: float, message: str, interval: float = 0.3):  # noqa: ANN001, ANN201
+def wait_for(check, timeout: float, message: str, interval: float = 0.3):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()

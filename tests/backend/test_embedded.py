@@ -17,12 +17,15 @@ from .stack import REPO, free_port, healthy, wait_for
 from .test_worker_e2e import follow
 
 
-def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
+def start_studio(tmp_path: Path, cwd: Path = REPO) -> tuple[subprocess.Popen, int, str]:
+    """`studio up` on a free port with its data in tmp_path/studio, started from `cwd`; returns
+    (process, port, API token) once it has printed the token and answers."""
     port = free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
         del env[key]  # nothing from the distributed tests: the embedded defaults only
     env.update(STUDIO_STATS_TOKENIZER="bytes", STUDIO_BENCHMARK_DIR=str(SHARED))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     log = tmp_path / "up.log"
     proc = subprocess.Popen(
         [
@@ -36,7 +39,7 @@ def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
             str(tmp_path / "studio"),
         ],
         env=env,
-        cwd=REPO,
+        cwd=cwd,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -46,15 +49,31 @@ def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
             180,
             "studio up printed no token",
         )
-        token = re.search(r"API token: (sst_\S+)", text).group(1)
         assert f"http://127.0.0.1:{port}" in text and "SQLite" in text
         assert re.search(r"sign in:\s+admin@studio\.local / \S+", text)  # a generated password
+        wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the API never answered")
+    except BaseException:
+        stop_studio(proc)
+        raise
+    return proc, port, re.search(r"API token: (sst_\S+)", text).group(1)
+
+
+def stop_studio(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
+    proc, port, token = start_studio(tmp_path)
+    try:
         c = httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
-        wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the API never answered")
         models = [m["reference"] for m in c.get("/api/v1/models").json()["data"]]
         assert "demo:smollm2-135m" in models  # registered by studio up
         imported = [b for b in c.get("/api/v1/benchmarks").json()["data"] if b["imported"]]
@@ -79,11 +98,44 @@ def test_studio_up_runs_a_job_end_to_end(tmp_path: Path):
         rows = c.get("/api/v1/leaderboard?scope=svamp").json()["data"]
         assert any(r["job_id"] == job_id for r in rows)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_studio(proc)
     # The local worker went down with it.
     out = subprocess.run(["pgrep", "-f", f"{tmp_path}/studio"], capture_output=True, text=True)
     assert out.stdout.strip() == "", "a worker outlived studio up"
+
+
+def test_studio_up_writes_nothing_where_it_is_started(tmp_path: Path):
+    """Every file of the studio, the filesystem broker's control folder included (kombu's default
+    is ./control), lives in its data folder: the directory `studio up` is started from stays
+    empty, and so does the repository, where the local worker runs."""
+    start = tmp_path / "start"
+    start.mkdir()
+    repo_before = set(os.listdir(REPO))
+    proc, port, token = start_studio(tmp_path, cwd=start)
+    data = tmp_path / "studio"
+    try:
+        wait_for(
+            lambda: b"ready." in (data / "worker.log").read_bytes(), 90, "the worker never started"
+        )
+        c = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert c.post("/api/v1/models", json={"reference": "tiny:llama"}).status_code == 201
+        ds = upload(c, token, arithmetic_jsonl())
+        assert ds.status_code == 201, ds.text
+        # A job sent and cancelled at once: the API publishes (binding the gpu queue in the
+        # control folder) and, while the job is queued, broadcasts a revoke.
+        config = tiny_job_config(ds.json()["id"], evaluation={"benchmarks": []})
+        config["training"]["max_steps"] = 400
+        r = c.post("/api/v1/jobs", json={"config": config})
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        assert c.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+        assert follow(c, job_id)[-1] == ("end", {"status": "cancelled"})
+    finally:
+        stop_studio(proc)
+    assert sorted(p.name for p in start.iterdir()) == [], "studio up wrote into its start folder"
+    assert set(os.listdir(REPO)) - repo_before == set(), "studio up wrote into the repository"
+    assert (data / "broker" / "control" / "gpu.exchange").is_file()  # where it went instead

@@ -49,7 +49,7 @@ def team_a_objects(app_client: TestClient, users: Users, settings: Settings) -> 
     return {"d": d, "j": j, "t": users.team_a, "config": tiny_job_config(d)}
 
 
-def _fill(value, objs):  # noqa: ANN001, ANN202
+def _fill(value, objs):
     if isinstance(value, str):
         if value == "{config}":
             return objs["config"]

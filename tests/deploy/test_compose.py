@@ -49,6 +49,11 @@ def services() -> dict:
     return compose()["services"]
 
 
+# What reading a missing, malformed or service-less compose file raises: collection then finds
+# nothing, and the tests that read the file directly say what is wrong.
+UNREADABLE = (OSError, yaml.YAMLError, KeyError, TypeError)
+
+
 def command_words(spec) -> list[str]:
     """A compose command (string or list) as the words it runs."""
     if spec is None:
@@ -222,7 +227,7 @@ def worker_names() -> list[str]:
     """Services that run a Celery worker (found at collection; none if the file is broken)."""
     try:
         found = services()
-    except Exception:
+    except UNREADABLE:
         return []
     return sorted(
         name
@@ -474,7 +479,7 @@ def root_image_programs() -> list[tuple[str, str]]:
     found = set()
     try:
         found_services = services()
-    except Exception:
+    except UNREADABLE:
         return []
     for name, service in found_services.items():
         if build_dockerfile(service) == ROOT_DOCKERFILE:
@@ -542,7 +547,7 @@ def dockerfile_copies() -> list[tuple[str, str]]:
     found = set()
     try:
         found_services = services()
-    except Exception:
+    except UNREADABLE:
         return []
     for service in found_services.values():
         dockerfile = build_dockerfile(service)
@@ -627,7 +632,7 @@ def test_secret_has_no_default(reference):
 def secret_settings() -> list[tuple[str, str]]:
     try:
         found_services = services()
-    except Exception:
+    except UNREADABLE:
         return []
     return sorted(
         (name, key)

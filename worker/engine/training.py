@@ -24,6 +24,8 @@ from transformers import (
     PrinterCallback,
     Trainer,
     TrainerCallback,
+    TrainerControl,
+    TrainerState,
     TrainingArguments,
 )
 from transformers.trainer_utils import get_last_checkpoint
@@ -108,14 +110,28 @@ class _Bridge(TrainerCallback):
             self.progress.on_eval(info)
         self.progress.on_phase("training")
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
+    def on_train_begin(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        model: Any = None,
+        **kwargs: Any,
+    ) -> None:
         self.progress.on_phase("training")
         self._tokens_at_start = self.tokens
         if state.global_step == 0 and self.eval_every:
             self._run_eval(model, 0)
         self._mark = time.perf_counter()
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         logs = logs or {}
         if "loss" in logs:
             self._last_loss = float(logs["loss"])
@@ -123,7 +139,14 @@ class _Bridge(TrainerCallback):
         if "eval_loss" in logs:
             self.progress.on_validation(ValidationInfo(state.global_step, float(logs["eval_loss"])))
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
+    def on_step_end(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        model: Any = None,
+        **kwargs: Any,
+    ) -> None:
         now = time.perf_counter()
         self.train_seconds += now - self._mark
         step, total = state.global_step, state.max_steps
@@ -146,7 +169,9 @@ class _Bridge(TrainerCallback):
             self.progress.on_log(f"stop requested: training ends at step {step}")
         self._mark = time.perf_counter()
 
-    def on_substep_end(self, args, state, control, **kwargs):
+    def on_substep_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         if self.progress.should_stop():
             self.stopped = True
             control.should_training_stop = True
@@ -164,14 +189,23 @@ class _Bridge(TrainerCallback):
 class _LogThenReport(TrainerCallback):
     """Registered after the bridge so a step is reported once its loss has been logged."""
 
-    def __init__(self, bridge: _Bridge):
+    def __init__(self, bridge: _Bridge) -> None:
         self.bridge = bridge
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         if not control.should_log:
             self.bridge.flush_step()
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if logs and "loss" in logs:
             self.bridge.flush_step()
 
@@ -193,7 +227,13 @@ class StudioTrainer(Trainer):
     bridge: _Bridge | None = None
     fused_loss: FusedCausalLoss | None = None
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> Any:
         fused = self.fused_loss
         if (
             fused is None
@@ -210,7 +250,12 @@ class StudioTrainer(Trainer):
             count = num_items_in_batch if self.model_accepts_loss_kwargs else None
             return fused(inputs, count)
 
-    def training_step(self, model, inputs, num_items_in_batch=None):
+    def training_step(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor:
         if self.bridge is not None:
             mask = inputs.get("attention_mask")
             self.bridge.tokens += (
@@ -219,15 +264,16 @@ class StudioTrainer(Trainer):
         return super().training_step(model, inputs, num_items_in_batch)
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        if _is_adapter_wrapper(self.model):
-            out = output_dir or self.args.output_dir
-            Path(out).mkdir(parents=True, exist_ok=True)
-            self.model.save_pretrained(out)
+        model: Any = self.model
+        if _is_adapter_wrapper(model):
+            out = Path(output_dir or str(self.args.output_dir))  # the Trainer always has one
+            out.mkdir(parents=True, exist_ok=True)
+            model.save_pretrained(out)
             return
         super()._save(output_dir, state_dict)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
-        target = model if model is not None else self.model
+        target: Any = model if model is not None else self.model
         if _is_adapter_wrapper(target):
             from .adapters import load_adapter_weights
 
@@ -252,7 +298,8 @@ def _training_arguments(
             f"training.micro_batch_size ({cfg.micro_batch_size})"
         )
     on_gpu = device.type == "cuda"
-    save = cfg.save_steps is not None and cfg.save_steps > 0
+    save_steps = cfg.save_steps or 0
+    save = save_steps > 0
     return TrainingArguments(
         output_dir=str(output_dir / "checkpoints"),
         per_device_train_batch_size=cfg.micro_batch_size,
@@ -266,7 +313,7 @@ def _training_arguments(
         weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps,
         save_strategy="steps" if save else "no",
-        save_steps=cfg.save_steps if save else 500,
+        save_steps=save_steps if save else 500,
         save_total_limit=3 if save else None,
         eval_strategy="steps" if has_validation and eval_every else "no",
         eval_steps=eval_every,
@@ -381,7 +428,8 @@ def train_adapter(
     trainer.remove_callback(PrinterCallback)
     resume = None
     if cfg.resume:
-        resume = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        checkpoints = str(args.output_dir)  # always set, by _training_arguments
+        resume = get_last_checkpoint(checkpoints) if Path(checkpoints).is_dir() else None
         if resume:
             progress.on_log(f"resuming from {resume}")
     if device.type == "cuda":

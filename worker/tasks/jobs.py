@@ -14,6 +14,7 @@ import time
 
 from backend.app.core.config import settings
 from backend.app.services import job_updates
+from backend.app.services.broker import GENERATE_TASK, TRAIN_TASK
 from backend.app.services.storage import job_artifact_rel
 
 from ..celery_app import app
@@ -47,7 +48,7 @@ def _tail(path, lines: int = 15) -> str:  # noqa: ANN001
         return ""
 
 
-@app.task(name="jobs.train", bind=True)
+@app.task(name=TRAIN_TASK, bind=True)  # the API sends both by name
 def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
     worker = self.request.hostname or socket.gethostname()
     refused = job_updates.claim(settings, job_id, nonce, worker)
@@ -69,7 +70,7 @@ def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
     return "done"
 
 
-@app.task(name="jobs.generate", bind=True)
+@app.task(name=GENERATE_TASK, bind=True)
 def generate(self, generation_id: int) -> str:  # noqa: ANN001
     log_path = settings.storage_dir / "playground" / f"gen-{generation_id}.log"
     code = _run_child(["--generate", str(generation_id)], log_path, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,25 +13,35 @@ from sqlalchemy.orm import Session
 
 from ..core.config import Settings
 from ..core.db import session_factory
+from ..core.errors import NotFoundError
 from ..core.security import hash_token
 from ..models import ApiToken, Membership, User
 from ..schemas import MAX_ID
 
 SESSION_COOKIE = "studio_session"
-T = TypeVar("T")
+
+
+class TeamOwned(Protocol):
+    @property
+    def team_id(self) -> int: ...
+
+
+T = TypeVar("T", bound=TeamOwned)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 TeamFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="one of your teams")]
 Skip = Annotated[int, Query(ge=0, le=10**9)]
 
 
-def _error(description: str) -> dict:
+def _error(description: str) -> dict[str, Any]:
     from ..schemas import ErrorMessage
 
     return {"model": ErrorMessage, "description": description}
 
 
-CONFLICT = {409: _error("refused in the object's current state")}
-FORBIDDEN = {403: _error("not allowed for your role")}
+# Extra documented responses of a route (`responses=`), as FastAPI types them.
+Responses = dict[int | str, dict[str, Any]]
+CONFLICT: Responses = {409: _error("refused in the object's current state")}
+FORBIDDEN: Responses = {403: _error("not allowed for your role")}
 _bearer = HTTPBearer(auto_error=False, description="an API token (sst_...)")
 
 
@@ -108,7 +118,7 @@ def team_object(session: Session, user: User, model: type[T], object_id: int, wh
     """A team-owned row the user may see; another team's is simply not found."""
     obj = session.get(model, object_id)
     if obj is None or obj.team_id not in team_ids(session, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {object_id} not found")
+        raise NotFoundError(f"{what} {object_id} not found")
     return obj
 
 
@@ -118,7 +128,7 @@ def membership(session: Session, user: User, team_id: int) -> Membership:
         select(Membership).where(Membership.user_id == user.id, Membership.team_id == team_id)
     )
     if m is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"team {team_id} not found")
+        raise NotFoundError(f"team {team_id} not found")
     return m
 
 

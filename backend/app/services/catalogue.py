@@ -1,4 +1,7 @@
-"""What the forms are built from: base models, adapter methods, benchmarks (and their import)."""
+"""What the forms are built from: base models, adapter methods, benchmarks (and their import).
+
+The adapter machinery (peft, transformers, torch) is imported inside the functions that need
+it, so an API process loads it on the first request that does, not at start."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from worker.engine.adapters import estimate_trainable_parameters, method_catalogue
 from worker.engine.config import AdapterConfig
 from worker.engine.errors import ConfigError, DataError
 from worker.engine.evaluation import BENCHMARKS, load_benchmark
@@ -64,6 +66,8 @@ def _count_parameters(config_json: str) -> int | None:
 
 
 def methods() -> list[dict[str, Any]]:
+    from worker.engine.adapters import method_catalogue
+
     out = []
     for spec in method_catalogue():
         words = spec["placement_words"]
@@ -82,6 +86,10 @@ def parse_adapter(data: dict[str, Any]) -> AdapterConfig:
 
 @lru_cache(maxsize=512)
 def _estimate(config_json: str, adapter_json: str) -> int | None:
+    """Builds the model on the meta device with the adapter on it; cached by (model config,
+    adapter config), so a form that asks again costs nothing."""
+    from worker.engine.adapters import estimate_trainable_parameters
+
     adapter = parse_adapter(json.loads(adapter_json))
     return estimate_trainable_parameters(adapter, json.loads(config_json))
 

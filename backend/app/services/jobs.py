@@ -17,12 +17,12 @@ from worker.engine.errors import ConfigError
 from worker.engine.runner import validate_settings
 
 from ..core.config import Settings
+from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
 from ..schemas import JobPublic, StateChange
+from . import broker
 
 log = logging.getLogger(__name__)
-QUEUE = "gpu"
-TRAIN_TASK = "jobs.train"
 
 
 def validate_config(session: Session, team_id: int, data: dict[str, Any]) -> JobConfig:
@@ -97,17 +97,9 @@ def create_job(
     return job
 
 
-def celery_app(settings: Settings):  # noqa: ANN201 - celery.Celery, imported lazily
-    from worker.celery_app import app_for
-
-    return app_for(settings)
-
-
 def enqueue(settings: Settings, job: Job) -> None:
     """Sends `jobs.train`; the task id doubles as a nonce so a stale message never runs a job."""
-    celery_app(settings).send_task(
-        TRAIN_TASK, args=[job.id, job.task_id], queue=QUEUE, task_id=job.task_id
-    )
+    broker.send(settings, broker.TRAIN_TASK, [job.id, job.task_id], task_id=job.task_id)
 
 
 def cancel_job(session: Session, settings: Settings, job: Job) -> None:
@@ -116,7 +108,8 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
         transition(job, "cancelled", "cancelled before it started")
         session.commit()
         try:
-            celery_app(settings).control.revoke(job.task_id)
+            if job.task_id:  # every enqueued job has one
+                broker.revoke(settings, job.task_id)
         except Exception as e:  # noqa: BLE001 - the status check in the task is what counts
             log.info("revoke of %s not delivered: %s", job.task_id, e)
     elif job.status == "running":
@@ -124,7 +117,7 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
         job.updated_at = datetime.now(UTC)
         session.commit()
     else:
-        raise ConfigError(f"job {job.id} is already {job.status}")
+        raise ConflictError(f"job {job.id} is already {job.status}")
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +170,7 @@ def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> 
         base_model=job.base_model,
         method=job.method,
         dataset_id=job.dataset_id,
-        config=job.config,
+        config=JobConfig.model_validate(job.config),
         status=job.status,  # type: ignore[arg-type]
         phase=job.phase,
         step=job.step,

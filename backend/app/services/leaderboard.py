@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -52,16 +53,23 @@ def record_scores(session: Session, job: Job) -> None:
     """Writes the job's score per benchmark and per suite average (called as it succeeds)."""
     session.execute(delete(LeaderboardScore).where(LeaderboardScore.job_id == job.id))
     results = session.execute(
-        select(JobResult.benchmark, JobResult.suite, JobResult.accuracy).where(
+        select(JobResult.benchmark, JobResult.suite, JobResult.accuracy, JobResult.scoring).where(
             JobResult.job_id == job.id
         )
     ).all()
     suites: dict[str, list[float]] = {}
-    for bench, suite, acc in results:
+    rules: dict[str, set[str | None]] = {}
+    for bench, suite, acc, rule in results:
         suites.setdefault(suite, []).append(acc)
+        rules.setdefault(suite, set()).add(rule)
         session.add(
             LeaderboardScore(
-                team_id=job.team_id, job_id=job.id, scope=bench, score=100 * acc, benchmarks=1
+                team_id=job.team_id,
+                job_id=job.id,
+                scope=bench,
+                score=100 * acc,
+                benchmarks=1,
+                scoring=rule,
             )
         )
     for suite, accs in suites.items():
@@ -72,6 +80,8 @@ def record_scores(session: Session, job: Job) -> None:
                 scope=suite,
                 score=100 * sum(accs) / len(accs),
                 benchmarks=len(accs),
+                # One job scores every benchmark with one rule; a mix would have no name.
+                scoring=rules[suite].pop() if len(rules[suite]) == 1 else None,
             )
         )
 
@@ -190,7 +200,7 @@ def _published_rows(names: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _sort_key(sort: str, descending: bool):  # noqa: ANN202
+def _sort_key(sort: str, descending: bool) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
     def key(row: dict[str, Any]) -> tuple[bool, Any]:
         value = row[sort]
         if isinstance(value, datetime):

@@ -13,13 +13,14 @@ import dataclasses
 import enum
 import logging
 import re
-from typing import Any
-
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..families import get_family, key_value_heads
 from ..placement import ResolvedPlacement, linear_targets
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 log = logging.getLogger(__name__)
 
@@ -187,18 +188,36 @@ def map_params(
             raise ConfigError(f"{method}: {given[name]!r} and {key!r} both set {name}; give one")
         given[name] = key
         _check_type(method, key, value, fields[name])
-        _check_range(method, key, name, value)
+        _check_range(method, key, name, value, field_default(fields[name]))
         out[name] = value
     return out
 
 
-def _check_range(method: str, key: str, name: str, value: Any) -> None:
+def value_bounds(name: str, default: Any = None) -> dict[str, float]:
+    """The JSON-Schema bounds the studio puts on peft field `name` (checked by map_params).
+    None where peft's own default lies outside them: that value means something there (OFT's
+    r=0 says "size the blocks by oft_block_size instead")."""
+    bounds: dict[str, float] = {}
+    if name in _POSITIVE:
+        bounds = {"minimum": 1}
+    elif name.endswith("dropout"):
+        bounds = {"minimum": 0, "exclusiveMaximum": 1}
+    if isinstance(default, int | float) and not isinstance(default, bool) and bounds:
+        low, high = bounds["minimum"], bounds.get("exclusiveMaximum", float("inf"))
+        if not low <= default < high:
+            return {}
+    return bounds
+
+
+def _check_range(method: str, key: str, name: str, value: Any, default: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    if name in _POSITIVE and value < 1:
-        raise ConfigError(f"{method} param {key!r} must be at least 1, got {value}")
-    if name.endswith("dropout") and not 0 <= value < 1:
-        raise ConfigError(f"{method} param {key!r} must be in [0, 1), got {value}")
+    bounds = value_bounds(name, default)
+    low, high = bounds.get("minimum"), bounds.get("exclusiveMaximum")
+    if low is not None and high is not None and not low <= value < high:
+        raise ConfigError(f"{method} param {key!r} must be in [{low}, {high}), got {value}")
+    if low is not None and value < low:
+        raise ConfigError(f"{method} param {key!r} must be at least {low}, got {value}")
 
 
 def build_config(
@@ -301,8 +320,9 @@ def fix_prompt_learning_generation(model: nn.Module) -> nn.Module:
         return model
     import torch
 
-    base_prepare = model.base_model_prepare_inputs_for_generation
-    peft_prepare = model.prepare_inputs_for_generation
+    peft_model: Any = model  # nn.Module's __getattr__ types every attribute as Tensor | Module
+    base_prepare = peft_model.base_model_prepare_inputs_for_generation
+    peft_prepare = peft_model.prepare_inputs_for_generation
 
     def base_with_old_names(*args: Any, **kwargs: Any) -> dict[str, Any]:
         inputs = base_prepare(*args, **kwargs)
@@ -323,9 +343,9 @@ def fix_prompt_learning_generation(model: nn.Module) -> nn.Module:
         inputs.pop("cache_position", None)
         return inputs
 
-    model.base_model_prepare_inputs_for_generation = base_with_old_names
-    model.prepare_inputs_for_generation = prepare_with_new_names
-    model._studio_generation_fixed = True
+    peft_model.base_model_prepare_inputs_for_generation = base_with_old_names
+    peft_model.prepare_inputs_for_generation = prepare_with_new_names
+    peft_model._studio_generation_fixed = True
     return model
 
 
@@ -347,15 +367,9 @@ def field_default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         try:
             return jsonable(f.default_factory())
-        except Exception:  # a factory that needs arguments: no default to show
+        except Exception:  # noqa: BLE001 - a factory that needs arguments: no default to show
             return None
     return None
-
-
-def field_type(f: dataclasses.Field) -> str:
-    text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    text = re.sub(r"^Optional\[(.*)\]$", r"\1", text.replace("typing.", ""))
-    return text
 
 
 def field_help(f: dataclasses.Field) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from worker.engine.errors import ConfigError
 from worker.engine.evaluation import BENCHMARKS, SUITES
 
 from ...models import Benchmark
@@ -16,7 +16,7 @@ from ..deps import FORBIDDEN, AdminUser, CurrentUser, SessionDep, SettingsDep
 router = APIRouter(prefix="/benchmarks", tags=["benchmarks"])
 
 
-def _list(session) -> BenchmarksPublic:  # noqa: ANN001
+def _list(session: Session) -> BenchmarksPublic:
     imported = {b.name: b for b in session.scalars(select(Benchmark))}
     data = [
         BenchmarkPublic(
@@ -41,9 +41,6 @@ def list_benchmarks(user: CurrentUser, session: SessionDep) -> BenchmarksPublic:
 def import_benchmarks(
     body: BenchmarkImport, admin: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> BenchmarksPublic:
-    try:
-        catalogue.import_benchmarks(session, settings, body.folder)
-    except ConfigError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    catalogue.import_benchmarks(session, settings, body.folder)
     session.commit()
     return _list(session)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
 
-from ...models import Dataset, Job
+from ...models import Dataset, Job, User
 from ...schemas import (
     DatasetPreview,
     DatasetPublic,
@@ -55,11 +56,11 @@ def _public(ds: Dataset, in_use: bool) -> DatasetPublic:
     )
 
 
-def _in_use(session, dataset_id: int) -> bool:  # noqa: ANN001
+def _in_use(session: Session, dataset_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Job.dataset_id == dataset_id))))
 
 
-def get_team_dataset(session, user, dataset_id: int) -> Dataset:  # noqa: ANN001
+def get_team_dataset(session: Session, user: User, dataset_id: int) -> Dataset:
     return team_object(session, user, Dataset, dataset_id, "dataset")
 
 

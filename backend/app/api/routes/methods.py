@@ -5,8 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
-from worker.engine.errors import ConfigError
-
 from ...models import BaseModelEntry
 from ...schemas import EstimatePublic, EstimateRequest, MethodPublic, MethodsPublic
 from ...services import catalogue
@@ -33,10 +31,7 @@ def estimate_parameters(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"base model {body.base_model!r} is not registered"
         )
-    try:
-        trainable = catalogue.estimate(entry, body.adapter)
-    except ConfigError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    trainable = catalogue.estimate(entry, body.adapter)
     total = entry.parameters
     pct = 100 * trainable / total if trainable is not None and total else None
     return EstimatePublic(

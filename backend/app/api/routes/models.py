@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from sqlalchemy import select
-
-from worker.engine.errors import ConfigError
 
 from ...models import BaseModelEntry
 from ...schemas import BaseModelCreate, BaseModelPublic, BaseModelsPublic
@@ -26,9 +24,6 @@ def list_models(user: CurrentUser, session: SessionDep) -> BaseModelsPublic:
     "", response_model=BaseModelPublic, status_code=status.HTTP_201_CREATED, responses=FORBIDDEN
 )
 def register_model(body: BaseModelCreate, admin: AdminUser, session: SessionDep) -> BaseModelPublic:
-    try:
-        entry = catalogue.register_model(session, body.reference.strip(), body.label)
-    except ConfigError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    entry = catalogue.register_model(session, body.reference.strip(), body.label)
     session.commit()
     return BaseModelPublic.model_validate(entry, from_attributes=True)

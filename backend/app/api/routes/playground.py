@@ -9,12 +9,11 @@ from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
 from ...schemas import GenerationCreate, GenerationPublic
-from ...services.jobs import QUEUE, celery_app
+from ...services import broker
 from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_object
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/playground", tags=["playground"])
-GENERATE_TASK = "jobs.generate"
 
 
 @router.post(
@@ -33,7 +32,7 @@ def create_generation(
     )
     session.add(gen)
     session.commit()
-    celery_app(settings).send_task(GENERATE_TASK, args=[gen.id], queue=QUEUE)
+    broker.send(settings, broker.GENERATE_TASK, [gen.id])
     return GenerationPublic.model_validate(gen, from_attributes=True)
 
 

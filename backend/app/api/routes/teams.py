@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ...models import Membership, Team, User
 from ...schemas import (
@@ -63,7 +64,7 @@ def list_members(team_id: Id, user: CurrentUser, session: SessionDep) -> Members
     return MembersPublic(data=data, count=len(data))
 
 
-def _require_owner(session, user: User, team_id: int) -> None:  # noqa: ANN001
+def _require_owner(session: Session, user: User, team_id: int) -> None:
     if membership(session, user, team_id).role != "owner":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a team owner can change members")
 

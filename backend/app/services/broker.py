@@ -1,0 +1,85 @@
+"""The broker as the API and the workers both see it: its address and transport options, derived
+from Settings, and a producer that sends the worker's tasks by name.
+
+The API never imports the worker's Celery app or its tasks (see the import contracts in
+pyproject.toml); `worker/celery_app.py` builds its app from `celery_settings` below, so the two
+sides cannot disagree on where messages go. Redis in the distributed setup; in the embedded
+mode kombu's filesystem transport, every folder of it inside the studio's data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.config import Settings
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+QUEUE = "gpu"
+TRAIN_TASK = "jobs.train"  # (job_id, nonce)
+GENERATE_TASK = "jobs.generate"  # (generation_id,)
+
+
+def broker_folders(s: Settings) -> dict[str, Path]:
+    """The filesystem transport's folders: messages, processed messages and the control folder
+    (exchange bindings, used by broadcasts such as revoke), which kombu otherwise puts in the
+    current directory."""
+    root = s.broker_folder
+    return {"queue": root / "queue", "processed": root / "processed", "control": root / "control"}
+
+
+def broker_connection(s: Settings) -> tuple[str, dict[str, Any]]:
+    """(broker URL, transport options); creates the filesystem broker's folders."""
+    if s.broker_url:
+        # Long jobs: a message unacked for this long is redelivered (the task refuses to run a
+        # job twice; see job_updates.claim).
+        return s.broker_url, {"visibility_timeout": 24 * 3600}
+    folders = broker_folders(s)
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "store_processed": False,
+        "polling_interval": 0.05,  # ~60 ms a round trip instead of ~1 s
+    }
+
+
+def celery_settings(s: Settings) -> tuple[str, dict[str, Any]]:
+    """(broker URL, Celery configuration) shared by the producer and the workers."""
+    url, options = broker_connection(s)
+    return url, {
+        "broker_transport_options": options,
+        "broker_connection_retry_on_startup": True,
+        "task_ignore_result": True,  # results live in the database
+        "task_default_queue": QUEUE,
+    }
+
+
+_producers: dict[tuple[str, str], Celery] = {}
+
+
+def producer(s: Settings) -> Celery:
+    """A Celery app without tasks, only for sending to `s`'s broker; one per broker (the API may
+    run with settings other than the environment's, as the tests do)."""
+    key = (s.broker_url, str(s.broker_folder))
+    if key not in _producers:
+        from celery import Celery  # imported on the first send, not when the API starts
+
+        url, conf = celery_settings(s)
+        app = Celery("studio-api", broker=url, set_as_current=False)
+        app.conf.update(conf)
+        _producers[key] = app
+    return _producers[key]
+
+
+def send(s: Settings, task: str, args: list[Any], task_id: str | None = None) -> None:
+    producer(s).send_task(task, args=args, queue=QUEUE, task_id=task_id)
+
+
+def revoke(s: Settings, task_id: str) -> None:
+    """Broadcasts to the workers that `task_id` is not to run."""
+    producer(s).control.revoke(task_id)
