@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from .errors import DataError
 from .prompts import build_prompt
@@ -221,7 +221,7 @@ def _iter_json_lines(
     stream: IO[bytes], max_bytes: int
 ) -> Iterator[tuple[int | None, Any | Problem]]:
     decoder = _json_decoder()
-    scan = decoder.scan_once
+    scan = decoder.scan_once  # type: ignore[attr-defined]  # set in __init__, not in the stubs
     lines = _text_lines(stream, max_bytes)
     row = lineno = 0
     while True:
@@ -423,9 +423,9 @@ def _iter_json_array(
         while True:
             row += 1
             buf.skip_ws()
-            value, why = buf.value(decoder, max_bytes)
-            if why is not None:
-                yield row, Problem(row, None, buf.unreadable or why)
+            value, failure = buf.value(decoder, max_bytes)
+            if failure is not None:
+                yield row, Problem(row, None, buf.unreadable or failure)
                 return
             yield row, value
             c = buf.skip_ws()
@@ -613,7 +613,7 @@ class DatasetReader:
             if not found:
                 self.kept += 1
                 if not self.errors:
-                    yield normalise(item)
+                    yield normalise(cast(dict[str, Any], item))  # no problem: a plain record
                 continue
             errors = [p for p in found if p.severity == "error"]
             if errors:
