@@ -20,8 +20,9 @@
 Prints the CPU model (lscpu), whether bf16 units are present, and the load average before and
 after, since this machine is shared.
 
-    .venv/bin/python bench/upload_validation.py                  # ~2 minutes
-    .venv/bin/python bench/upload_validation.py --seed-max-rows 100000 --seed-memory
+    .venv/bin/python bench/upload_validation.py                  # 2-4 minutes (2 cores)
+    .venv/bin/python bench/upload_validation.py --seed-memory    # + the seed server, ~3 min
+    .venv/bin/python bench/upload_validation.py --no-memory --sizes 100000 --seed-max-rows 0
 """
 
 from __future__ import annotations
