@@ -260,7 +260,17 @@ class MethodParamPublic(BaseModel):
 class PlacementPublic(BaseModel):
     modules: list[str] | None
     layers: str | list[int]
-    position: str | None
+    position: str | None  # a method's default is one position (presets may map modules)
+
+
+class MethodPresetPublic(BaseModel):
+    name: str
+    method: str = Field(description="the catalogue method it is listed under")
+    label: str
+    description: str
+    adapter: AdapterConfig = Field(description="the whole adapter config the preset sets")
+    training: dict[str, Any] = Field(description="training settings (TrainingConfig's keys)")
+    evaluation: dict[str, Any] = Field(description="evaluation settings (scoring, decoding)")
 
 
 class MethodPublic(BaseModel):
@@ -279,6 +289,9 @@ class MethodPublic(BaseModel):
     refused_families: dict[str, str]
     words_by_family: dict[str, list[str]] = Field(
         description="placement words each model family offers for this method"
+    )
+    presets: list[MethodPresetPublic] = Field(
+        default_factory=list, description='settings "as in the paper" for this method'
     )
 
 
@@ -424,6 +437,13 @@ class PredictionPublic(BaseModel):
     extracted: str | None
     gold: str
     correct: bool
+    # `extracted` / `correct` follow `scoring` (paper | strict); both rules' readings are kept.
+    # The paper's are None on rows stored before migration 0004 (scored with the strict rule).
+    scoring: str | None = None
+    extracted_paper: str | None = None
+    correct_paper: bool | None = None
+    extracted_strict: str | None = None
+    correct_strict: bool | None = None
 
 
 class PredictionsPublic(Page):
@@ -447,11 +467,28 @@ class LeaderboardRow(BaseModel):
     job_id: int | None = Field(description="None for published reference figures")
     job_name: str
     published: bool
+    published_table: str | None = Field(
+        description="for published rows: the paper's table the figures come from"
+    )
     base_model: str
     method: str
     placement: dict[str, Any]
     accuracy: float
     scores: dict[str, float]
+    examples: int | None = Field(
+        description="examples the score rests on (summed over the scope's benchmarks); None "
+        "when unknown (a published row whose sets are not imported)"
+    )
+    examples_full: int | None = Field(
+        description="examples in the full sets of those benchmarks; None when unknown"
+    )
+    sampled: bool = Field(
+        description="scored on a sample (fewer examples than the full set): ranked after "
+        "full-set rows unless samples=together"
+    )
+    scoring: str | None = Field(description="the scoring rule: paper | strict (None: mixed)")
+    decoding: str = Field(description="the decoding, in words (preset, beams, new tokens)")
+    prompt_template: str = Field(description="the prompt template trained and evaluated with")
     trainable_parameters: int | None
     trainable_percent: float | None
     peak_memory_bytes: int | None
@@ -463,6 +500,10 @@ class LeaderboardRow(BaseModel):
 class LeaderboardPublic(Page):
     scope: str = Field(description="a benchmark name or a suite name")
     benchmarks: list[str]
+    samples: Literal["apart", "together"] = Field(
+        description="apart: rows scored on a sample rank after full-set rows; "
+        "together: one ranking by the sort alone"
+    )
     data: list[LeaderboardRow]
 
 

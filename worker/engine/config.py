@@ -13,6 +13,7 @@ live with the adapter registry; this module checks shapes and ranges only.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -165,7 +166,7 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _message(error: dict[str, Any], cls: type[ConfigSection], field: str) -> tuple[str, str]:
+def _message(error: Mapping[str, Any], cls: type[ConfigSection], field: str) -> tuple[str, str]:
     """(error type, message without the key) for one pydantic error at `field` of `cls`."""
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     info = cls.model_fields.get(field)
@@ -272,10 +273,12 @@ class PlacementConfig(ConfigSection):
         default="all",
         description="'all', a list of layer indices, or a range like '0-11'",
     )
-    position: str | None = Field(
+    position: str | dict[str, str] | None = Field(
         default=None,
         description="bottleneck adapters: 'after', 'before', 'beside', or with a block "
-        "('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default",
+        "('after_attn', 'after_mlp', 'beside_mlp', ...); or one per module, "
+        "{module word: position} (e.g. the paper's AdapterH: {'gate': 'before', 'up': "
+        "'before', 'down': 'after'}); null = the method's default",
     )
 
 

@@ -51,6 +51,12 @@ class ResolvedPlacement:
     position: str | None
     layers: list[int] | None  # None: all layers (the count is unknown without a model)
     targets: list[Target] = field(default_factory=list)
+    # Per-module positions (placement.position as a mapping): module word or raw name ->
+    # position; modules it does not name go at `position`.
+    positions: dict[str, str] = field(default_factory=dict)
+
+    def position_of(self, name: str) -> str | None:
+        return self.positions.get(name, self.position)
 
 
 @dataclass(frozen=True)
@@ -104,12 +110,17 @@ def parse_layers(layers: str | list[int], num_layers: int | None) -> list[int] |
 
 def _split_position(
     placement: PlacementConfig, rules: PlacementRules
-) -> tuple[list[str] | None, str | None]:
-    """Accepts 'after_mlp'-style positions as shorthand for modules=['mlp'], position='after'."""
+) -> tuple[list[str] | None, str | None, dict[str, str]]:
+    """Accepts 'after_mlp'-style positions as shorthand for modules=['mlp'], position='after',
+    and a {module: position} mapping for one position per module (its keys are the modules
+    when placement.modules is left out)."""
     modules = list(placement.modules) if placement.modules is not None else None
     position = placement.position
     if position is None:
-        return modules, None
+        return modules, None, {}
+    if isinstance(position, dict):
+        modules, positions = _position_map(position, modules)
+        return modules, None, positions
     position = position.strip().lower()
     match = re.fullmatch(r"(before|after|beside)_(attn|mlp)", position)
     if match:
@@ -125,7 +136,32 @@ def _split_position(
             f"placement.position {placement.position!r} is not understood; use one of "
             f"{', '.join(POSITIONS)} (or before_/after_/beside_ + attn/mlp)"
         )
-    return modules, position
+    return modules, position, {}
+
+
+def _position_map(
+    mapping: dict[str, str], modules: list[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """placement.position as {module: position}: checked key by key, naming the bad one."""
+    if not mapping:
+        raise ConfigError(
+            "placement.position is an empty mapping; name a position per module, "
+            "e.g. {'gate': 'before', 'down': 'after'}, or leave it out"
+        )
+    positions: dict[str, str] = {}
+    for name, value in mapping.items():
+        if not isinstance(value, str) or value.strip().lower() not in POSITIONS:
+            raise ConfigError(
+                f"placement.position[{name!r}] is {value!r}; a module's position is one of "
+                f"{', '.join(POSITIONS)}"
+            )
+        if modules is not None and name not in modules:
+            raise ConfigError(
+                f"placement.position names {name!r}, which is not in placement.modules "
+                f"{modules}; add it there or leave placement.modules out"
+            )
+        positions[name] = value.strip().lower()
+    return (list(modules) if modules is not None else list(positions)), positions
 
 
 def _all_layers(layers: str | list[int]) -> bool:
@@ -143,7 +179,7 @@ def resolve_placement(
     num_layers: int | None = None,
 ) -> ResolvedPlacement:
     """Checks a placement against a method's rules and a family; no model needed."""
-    modules, position = _split_position(placement, rules)
+    modules, position, positions = _split_position(placement, rules)
     fam = get_family(family)
 
     if not rules.takes_modules:
@@ -152,7 +188,7 @@ def resolve_placement(
                 f"{rules.method} trains virtual tokens seen by every layer and takes no modules; "
                 "remove placement.modules"
             )
-        if position is not None:
+        if position is not None or positions:
             raise ConfigError(f"{rules.method} takes no placement.position; remove it")
         if not _all_layers(placement.layers):
             raise ConfigError(
@@ -177,7 +213,13 @@ def resolve_placement(
                 f"{rules.method} cannot go {position} a module; allowed positions: "
                 f"{', '.join(rules.positions)}"
             )
-    elif position is not None:
+        for name, where in positions.items():
+            if where not in rules.positions:
+                raise ConfigError(
+                    f"{rules.method} cannot go {where} {name!r} (placement.position[{name!r}]); "
+                    f"allowed positions: {', '.join(rules.positions)}"
+                )
+    elif position is not None or positions:
         raise ConfigError(
             f"{rules.method} takes no placement.position (it changes the modules themselves); "
             "remove it"
@@ -230,7 +272,9 @@ def resolve_placement(
             continue  # q, k and v name the same fused projection in some families
         seen.add(key)
         targets.append(target)
-    return ResolvedPlacement(modules=modules, position=position, layers=layers, targets=targets)
+    return ResolvedPlacement(
+        modules=modules, position=position, layers=layers, targets=targets, positions=positions
+    )
 
 
 def _word_target(word: str, fam: Family, rules: PlacementRules) -> Target:
@@ -361,9 +405,9 @@ def bottleneck_sites(model: nn.Module, family: str, resolved: ResolvedPlacement)
     fam = get_family(family)
     root, indices, layers = _layer_paths(model, family, resolved)
     hidden = hidden_size_of(model)
-    position = resolved.position or "after"
     sites: list[Site] = []
     for target in resolved.targets:
+        position = resolved.position_of(target.name) or "after"
         found = []
         for i in indices:
             prefix = f"{root}.{i}"

@@ -1,24 +1,31 @@
-"""Uploads: validated as a whole with the engine's rules before anything is stored."""
+"""Uploads: read in one pass with the engine's rules; a rejected file leaves nothing stored.
+
+The file is streamed from the request's spooled temporary file: records are validated one at a
+time and the ones kept are written to the storage folder's temporary file as they come, so
+memory stays bounded by one record whatever the upload's size; a problem anywhere removes the
+temporary file before the upload is answered."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any
 
-from worker.engine.data import (
-    Problem,
-    detect_format,
-    drop_warned,
-    normalise,
-    parse_records,
-    token_statistics,
-    validate_records,
-)
+from worker.engine.data import DatasetReader, Problem, token_statistics
+from worker.engine.errors import DataError
 
 from ..core.config import Settings
+from . import storage
 
 log = logging.getLogger(__name__)
+
+MAX_NAME_CHARS = 255  # the datasets table's name and filename columns
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
 class UploadRejected(Exception):
@@ -31,40 +38,77 @@ class UploadRejected(Exception):
         self.problems = problems or []
 
 
-def parse_upload(
-    settings: Settings, filename: str, content: bytes
-) -> tuple[str, list[dict[str, str]], int]:
-    """(format, normalised records, dropped count) or UploadRejected."""
-    if len(content) > settings.max_upload_bytes:
+@dataclass
+class StoredUpload:
+    format: str
+    path: str  # relative to the storage folder
+    size_bytes: int
+    row_count: int
+    dropped_rows: int
+    stats: dict[str, Any]
+
+
+def _check_name(what: str, value: str) -> None:
+    problem = None
+    if len(value) > MAX_NAME_CHARS:
+        problem = f"is {len(value):,} characters; at most {MAX_NAME_CHARS}"
+    elif _BAD_CHARS.search(value):
+        problem = "contains a NUL character or a lone surrogate"
+    if problem:
+        raise UploadRejected(422, f"the {what} {problem}", [Problem(None, what, problem)])
+
+
+def _records_to_keep(settings: Settings, reader: DatasetReader) -> Iterator[dict[str, str]]:
+    """The reader's records; raises UploadRejected (so the storage's temporary file is removed)
+    once the whole file is read, if it has to be refused."""
+    yield from reader
+    if reader.over_row_limit:
         raise UploadRejected(
-            413,
-            f"the file is {len(content):,} bytes; the limit is {settings.max_upload_bytes:,}",
+            413, f"the file has more than {settings.max_upload_rows:,} records, the limit"
         )
-    if not content.strip():
-        raise UploadRejected(422, "the file is empty")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
+    if reader.errors:
+        count = f"{len(reader.errors)} or more" if reader.capped else str(len(reader.errors))
         raise UploadRejected(
-            422, f"the file is not UTF-8 text (invalid byte at offset {e.start})"
-        ) from None
-    fmt = detect_format(filename, text)
-    records, problems = parse_records(text, fmt)
-    if not problems or records:
-        problems = problems + validate_records(records)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise UploadRejected(
-            422, f"the {fmt.upper()} file has {len(errors)} problem(s); nothing was stored", errors
+            422,
+            f"the {reader.format.upper()} file has {count} problem(s); nothing was stored",
+            reader.errors,
         )
-    if len(records) > settings.max_upload_rows:
-        raise UploadRejected(
-            413, f"the file has {len(records):,} records; the limit is {settings.max_upload_rows:,}"
-        )
-    kept = drop_warned(records, problems)
-    if not kept:
+    if not reader.kept:
         raise UploadRejected(422, "no usable records: every record is a duplicate or empty")
-    return fmt, [normalise(r) for r in kept], len(records) - len(kept)
+
+
+def store_upload(
+    settings: Settings, team_id: int, filename: str, name: str | None, file: IO[bytes]
+) -> StoredUpload:
+    """Validates an uploaded file (a seekable binary stream) and stores its records; raises
+    UploadRejected with nothing left behind."""
+    _check_name("file name", filename)
+    if name is not None:
+        _check_name("name", name)
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    if size > settings.max_upload_bytes:
+        raise UploadRejected(
+            413, f"the file is {size:,} bytes; the limit is {settings.max_upload_bytes:,}"
+        )
+    try:
+        reader = DatasetReader(file, filename, max_rows=settings.max_upload_rows)
+    except DataError as e:
+        raise UploadRejected(422, str(e)) from None
+    rel = storage.write_dataset_file(settings, team_id, _records_to_keep(settings, reader))
+    try:
+        stats = dataset_statistics(settings, _stored_records(settings, rel))
+    except BaseException:
+        storage.delete_stored(settings, rel)
+        raise
+    return StoredUpload(reader.format, rel, size, reader.kept, reader.dropped, stats)
+
+
+def _stored_records(settings: Settings, rel: str) -> Iterator[dict[str, str]]:
+    # Line by line: the statistics need every record, never all of them at once.
+    with (settings.storage_dir / rel).open(encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
 
 
 @lru_cache(maxsize=4)
@@ -82,7 +126,7 @@ def _tokenizer(reference: str) -> Any:
     return AutoTokenizer.from_pretrained(folder)
 
 
-def dataset_statistics(settings: Settings, records: list[dict[str, str]]) -> dict[str, Any]:
+def dataset_statistics(settings: Settings, records: Iterable[dict[str, str]]) -> dict[str, Any]:
     """Token lengths with the configured tokenizer; falls back to bytes if it cannot load."""
     name = settings.stats_tokenizer
     try:

@@ -170,7 +170,7 @@ def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> 
         base_model=job.base_model,
         method=job.method,
         dataset_id=job.dataset_id,
-        config=job.config,
+        config=JobConfig.model_validate(job.config),
         status=job.status,  # type: ignore[arg-type]
         phase=job.phase,
         step=job.step,

@@ -964,6 +964,12 @@ export type LeaderboardPublic = {
      */
     data: Array<LeaderboardRow>;
     /**
+     * Samples
+     *
+     * apart: rows scored on a sample rank after full-set rows; together: one ranking by the sort alone
+     */
+    samples: 'apart' | 'together';
+    /**
      * Scope
      *
      * a benchmark name or a suite name
@@ -983,6 +989,24 @@ export type LeaderboardRow = {
      * Base Model
      */
     base_model: string;
+    /**
+     * Decoding
+     *
+     * the decoding, in words (preset, beams, new tokens)
+     */
+    decoding: string;
+    /**
+     * Examples
+     *
+     * examples the score rests on (summed over the scope's benchmarks); None when unknown (a published row whose sets are not imported)
+     */
+    examples: number | null;
+    /**
+     * Examples Full
+     *
+     * examples in the full sets of those benchmarks; None when unknown
+     */
+    examples_full: number | null;
     /**
      * Finished At
      */
@@ -1016,19 +1040,43 @@ export type LeaderboardRow = {
         [key: string]: unknown;
     };
     /**
+     * Prompt Template
+     *
+     * the prompt template trained and evaluated with
+     */
+    prompt_template: string;
+    /**
      * Published
      */
     published: boolean;
     /**
+     * Published Table
+     *
+     * for published rows: the paper's table the figures come from
+     */
+    published_table: string | null;
+    /**
      * Rank
      */
     rank: number;
+    /**
+     * Sampled
+     *
+     * scored on a sample (fewer examples than the full set): ranked after full-set rows unless samples=together
+     */
+    sampled: boolean;
     /**
      * Scores
      */
     scores: {
         [key: string]: number;
     };
+    /**
+     * Scoring
+     *
+     * the scoring rule: paper | strict (None: mixed)
+     */
+    scoring: string | null;
     /**
      * Trainable Parameters
      */
@@ -1144,6 +1192,50 @@ export type MethodParamPublic = {
 };
 
 /**
+ * MethodPresetPublic
+ */
+export type MethodPresetPublic = {
+    /**
+     * the whole adapter config the preset sets
+     */
+    adapter: AdapterConfigOutput;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Evaluation
+     *
+     * evaluation settings (scoring, decoding)
+     */
+    evaluation: {
+        [key: string]: unknown;
+    };
+    /**
+     * Label
+     */
+    label: string;
+    /**
+     * Method
+     *
+     * the catalogue method it is listed under
+     */
+    method: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Training
+     *
+     * training settings (TrainingConfig's keys)
+     */
+    training: {
+        [key: string]: unknown;
+    };
+};
+
+/**
  * MethodPublic
  */
 export type MethodPublic = {
@@ -1190,6 +1282,12 @@ export type MethodPublic = {
      * Positions
      */
     positions: Array<string>;
+    /**
+     * Presets
+     *
+     * settings "as in the paper" for this method
+     */
+    presets?: Array<MethodPresetPublic>;
     /**
      * Refused Families
      */
@@ -1314,9 +1412,11 @@ export type PlacementConfigInput = {
     /**
      * Position
      *
-     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default
+     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); or one per module, {module word: position} (e.g. the paper's AdapterH: {'gate': 'before', 'up': 'before', 'down': 'after'}); null = the method's default
      */
-    position?: string | null;
+    position?: string | {
+        [key: string]: string;
+    } | null;
 };
 
 /**
@@ -1338,9 +1438,11 @@ export type PlacementConfigOutput = {
     /**
      * Position
      *
-     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default
+     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); or one per module, {module word: position} (e.g. the paper's AdapterH: {'gate': 'before', 'up': 'before', 'down': 'after'}); null = the method's default
      */
-    position: string | null;
+    position: string | {
+        [key: string]: string;
+    } | null;
 };
 
 /**
@@ -1374,9 +1476,25 @@ export type PredictionPublic = {
      */
     correct: boolean;
     /**
+     * Correct Paper
+     */
+    correct_paper?: boolean | null;
+    /**
+     * Correct Strict
+     */
+    correct_strict?: boolean | null;
+    /**
      * Extracted
      */
     extracted: string | null;
+    /**
+     * Extracted Paper
+     */
+    extracted_paper?: string | null;
+    /**
+     * Extracted Strict
+     */
+    extracted_strict?: string | null;
     /**
      * Gold
      */
@@ -1393,6 +1511,10 @@ export type PredictionPublic = {
      * Prompt
      */
     prompt: string;
+    /**
+     * Scoring
+     */
+    scoring?: string | null;
 };
 
 /**
@@ -3051,6 +3173,12 @@ export type LeaderboardReadLeaderboardData = {
          * Include Published
          */
         include_published?: boolean;
+        /**
+         * Samples
+         *
+         * apart (default): rows scored on a sample of a benchmark rank after full-set rows; together: one ranking by the sort alone
+         */
+        samples?: 'apart' | 'together';
         /**
          * Skip
          */

@@ -85,7 +85,8 @@ def save_adapter(model: nn.Module, folder: str | Path, metadata: dict | None = N
         isinstance(model, BottleneckModel) or _is_peft_model(model)
     ):
         raise TypeError("save_adapter expects the model apply_adapter or load_adapter returned")
-    model.save_pretrained(str(folder))
+    saving: Any = model  # nn.Module's __getattr__ types save_pretrained as Tensor | Module
+    saving.save_pretrained(str(folder))
     if metadata is not None:
         (folder / RUN_METADATA_NAME).write_text(
             json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"

@@ -2,7 +2,8 @@
 
 One entry per method: its family, description, parameters as JSON-Schema fragments
 (`{"name", "schema"}`, see param_schema.py), the placement it accepts and defaults to, the
-paper's learning rate and the model families it refuses.
+paper's learning rate, the model families it refuses and its presets "as in the paper"
+(presets.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..families import FAMILIES
+from .presets import paper_presets
 from .registry import REGISTRY
 from .spec import MethodSpec, ParamSpec
 
@@ -44,6 +46,7 @@ def method_to_dict(spec: MethodSpec) -> dict[str, Any]:
         "default_learning_rate": spec.learning_rate,
         "peft_type": spec.peft_type,
         "refused_families": refused,
+        "presets": paper_presets(spec.name),
     }
 
 

@@ -320,8 +320,9 @@ def fix_prompt_learning_generation(model: nn.Module) -> nn.Module:
         return model
     import torch
 
-    base_prepare = model.base_model_prepare_inputs_for_generation
-    peft_prepare = model.prepare_inputs_for_generation
+    peft_model: Any = model  # nn.Module's __getattr__ types every attribute as Tensor | Module
+    base_prepare = peft_model.base_model_prepare_inputs_for_generation
+    peft_prepare = peft_model.prepare_inputs_for_generation
 
     def base_with_old_names(*args: Any, **kwargs: Any) -> dict[str, Any]:
         inputs = base_prepare(*args, **kwargs)
@@ -342,9 +343,9 @@ def fix_prompt_learning_generation(model: nn.Module) -> nn.Module:
         inputs.pop("cache_position", None)
         return inputs
 
-    model.base_model_prepare_inputs_for_generation = base_with_old_names
-    model.prepare_inputs_for_generation = prepare_with_new_names
-    model._studio_generation_fixed = True
+    peft_model.base_model_prepare_inputs_for_generation = base_with_old_names
+    peft_model.prepare_inputs_for_generation = prepare_with_new_names
+    peft_model._studio_generation_fixed = True
     return model
 
 
@@ -366,7 +367,7 @@ def field_default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         try:
             return jsonable(f.default_factory())
-        except Exception:  # a factory that needs arguments: no default to show
+        except Exception:  # noqa: BLE001 - a factory that needs arguments: no default to show
             return None
     return None
 

@@ -21,7 +21,7 @@ from ...schemas import (
     UploadProblem,
 )
 from ...services import storage
-from ...services.datasets import UploadRejected, dataset_statistics, parse_upload
+from ...services.datasets import UploadRejected, store_upload
 from ..deps import (
     CONFLICT,
     MAX_ID,
@@ -79,10 +79,9 @@ def upload_dataset(
     team_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> DatasetPublic | JSONResponse:
     team = resolve_team(session, user, team_id)
-    content = file.file.read(settings.max_upload_bytes + 1)
     filename = file.filename or "upload"
     try:
-        fmt, records, dropped = parse_upload(settings, filename, content)
+        up = store_upload(settings, team, filename, name, file.file)
     except UploadRejected as e:
         body = UploadError(
             detail=e.detail,
@@ -91,25 +90,23 @@ def upload_dataset(
             ],
         )
         return JSONResponse(body.model_dump(), status_code=e.status)
-    stats = dataset_statistics(settings, records)
-    rel = storage.write_dataset_file(settings, team, records)
     try:
         ds = Dataset(
             team_id=team,
             owner_id=user.id,
             name=(name or filename).strip() or filename,
             filename=filename,
-            format=fmt,
-            path=rel,
-            size_bytes=len(content),
-            row_count=len(records),
-            dropped_rows=dropped,
-            stats=stats,
+            format=up.format,
+            path=up.path,
+            size_bytes=up.size_bytes,
+            row_count=up.row_count,
+            dropped_rows=up.dropped_rows,
+            stats=up.stats,
         )
         session.add(ds)
         session.commit()
     except BaseException:
-        storage.delete_stored(settings, rel)  # no orphan file when the row is not stored
+        storage.delete_stored(settings, up.path)  # no orphan file when the row is not stored
         raise
     return _public(ds, False)
 

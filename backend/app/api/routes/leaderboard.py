@@ -32,6 +32,13 @@ def read_leaderboard(
     sort: SORTS = "accuracy",
     descending: bool = True,
     include_published: bool = True,
+    samples: Annotated[
+        Literal["apart", "together"],
+        Query(
+            description="apart (default): rows scored on a sample of a benchmark rank after "
+            "full-set rows; together: one ranking by the sort alone"
+        ),
+    ] = "apart",
     skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> LeaderboardPublic:
@@ -51,6 +58,7 @@ def read_leaderboard(
         sort=sort,
         descending=descending,
         include_published=include_published,
+        samples=samples,
         skip=skip,
         limit=limit,
     )

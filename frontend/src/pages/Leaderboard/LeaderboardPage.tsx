@@ -22,11 +22,24 @@ interface Column {
   show: (r: LeaderboardRow) => string;
 }
 
-function placementText(p: Record<string, unknown>): string {
+export function placementText(p: Record<string, unknown>): string {
+  const layers = p.layers && p.layers !== "all" ? ` · layers ${Array.isArray(p.layers) ? p.layers.join(",") : String(p.layers)}` : "";
+  // One position per module ({"gate": "before", "down": "after"}): "before gate, before up, after down".
+  if (p.position && typeof p.position === "object") {
+    const positions = p.position as Record<string, string>;
+    const modules = Array.isArray(p.modules) ? (p.modules as string[]) : Object.keys(positions);
+    return `${modules.map((m) => (positions[m] ? `${positions[m]} ${m}` : m)).join(", ")}${layers}`;
+  }
   const modules = Array.isArray(p.modules) ? p.modules.join(", ") : "default";
   const position = typeof p.position === "string" ? `${p.position} ` : "";
-  const layers = p.layers && p.layers !== "all" ? ` · layers ${Array.isArray(p.layers) ? p.layers.join(",") : String(p.layers)}` : "";
   return `${position}${modules}${layers}`;
+}
+
+/** "20 of 1,000", "1,319 of 1,319", "20 of ?" (full size unknown) or "—". */
+export function examplesText(r: Pick<LeaderboardRow, "examples" | "examples_full">): string {
+  if (r.examples === null) return "—";
+  const full = r.examples_full === null ? "?" : r.examples_full.toLocaleString("en-US");
+  return `${r.examples.toLocaleString("en-US")} of ${full}`;
 }
 
 const COLUMNS: Column[] = [
@@ -35,6 +48,10 @@ const COLUMNS: Column[] = [
   { key: "method", label: "Method", value: (r) => r.method, show: (r) => r.method },
   { key: "placement", label: "Placement", value: (r) => placementText(r.placement), show: (r) => placementText(r.placement) },
   { key: "base_model", label: "Base model", value: (r) => r.base_model, show: (r) => r.base_model },
+  { key: "examples", label: "Examples", num: true, nowrap: true, value: (r) => r.examples, show: examplesText },
+  { key: "scoring", label: "Scoring", value: (r) => r.scoring, show: (r) => r.scoring ?? "—" },
+  { key: "decoding", label: "Decoding", nowrap: true, value: (r) => r.decoding, show: (r) => r.decoding },
+  { key: "prompt_template", label: "Prompt", value: (r) => r.prompt_template, show: (r) => r.prompt_template },
   {
     key: "trainable_parameters",
     label: "Trainable",
@@ -65,6 +82,8 @@ export default function LeaderboardPage() {
   const sortKey = search.get("sort") ?? "accuracy";
   const descending = search.get("order") !== "asc";
   const method = search.get("method") ?? "";
+  // Rows scored on a sample rank after full-set rows unless the user mixes them in.
+  const samples = search.get("samples") === "together" ? "together" : "apart";
   const column = COLUMNS.find((c) => c.key === sortKey) ?? (COLUMNS[0] as Column);
 
   const benchmarks = useQuery(benchmarksQuery());
@@ -76,6 +95,7 @@ export default function LeaderboardPage() {
       method: method || undefined,
       sort: column.server ?? "accuracy",
       descending,
+      samples,
     }),
     placeholderData: keepPreviousData,
   });
@@ -93,6 +113,8 @@ export default function LeaderboardPage() {
 
   const rows = [...(board.data?.data ?? [])];
   if (!column.server) rows.sort((a, b) => (descending ? -1 : 1) * compare(column.value(a), column.value(b)));
+  if (samples === "apart") rows.sort((a, b) => Number(a.sampled) - Number(b.sampled)); // stable
+  const anySampled = rows.some((r) => r.sampled);
 
   const suites = benchmarks.data?.suites ?? ["arithmetic", "commonsense"];
   return (
@@ -136,6 +158,15 @@ export default function LeaderboardPage() {
             ))}
           </select>
         </label>
+        <label className="inline">
+          <input
+            type="checkbox"
+            name="samples"
+            checked={samples === "together"}
+            onChange={(e) => set({ samples: e.target.checked ? "together" : null })}
+          />
+          Rank runs scored on a sample with full-set runs
+        </label>
         {board.data && (
           <span className="muted small">
             averaged over {board.data.benchmarks.join(", ")}
@@ -174,7 +205,7 @@ export default function LeaderboardPage() {
                 {rows.map((r, i) => (
                   <tr
                     key={r.job_id ?? `published-${r.job_name}`}
-                    className={r.published ? "published" : "clickable"}
+                    className={[r.published ? "published" : "clickable", r.sampled ? "sampled" : ""].filter(Boolean).join(" ")}
                     data-job-id={r.job_id ?? undefined}
                     onClick={() => {
                       if (r.job_id !== null) navigate(`/jobs/${r.job_id}`);
@@ -187,7 +218,18 @@ export default function LeaderboardPage() {
                         {c.key === "job_name" && r.published && (
                           <>
                             {" "}
-                            <span className="badge badge-published">published</span>
+                            <span className="badge badge-published" title={r.published_table ?? undefined}>
+                              published
+                            </span>
+                            {r.published_table && <div className="muted small">{r.published_table}</div>}
+                          </>
+                        )}
+                        {c.key === "examples" && r.sampled && (
+                          <>
+                            {" "}
+                            <span className="badge badge-sample" title="scored on a sample of the benchmark's examples">
+                              sample
+                            </span>
                           </>
                         )}
                       </td>
@@ -197,7 +239,11 @@ export default function LeaderboardPage() {
               </tbody>
             </table>
           </div>
-          <p className="muted small">Published rows are the paper's reported figures (LLM-Adapters, Hu et al. 2023), for reference.</p>
+          <p className="muted small">
+            Published rows are the paper's reported figures (LLM-Adapters, Hu et al. 2023, its README's arithmetic and commonsense tables), scored on the full test
+            sets with its rules, 4-beam decoding and its prompts.
+            {anySampled && samples === "apart" && " Runs marked “sample” were scored on part of a benchmark and rank after the full-set rows."}
+          </p>
         </>
       )}
     </>

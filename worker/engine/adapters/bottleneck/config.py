@@ -27,11 +27,11 @@ ACTIVATIONS = (
     "leaky_relu",
     "identity",
 )
-INITS = ("zero", "random")
+INITS = ("zero", "random", "bert")
 POSITIONS = ("before", "after", "beside")
 
 
-def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
+def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata={"help": text})
     return field(default=default, metadata={"help": text})
@@ -78,8 +78,12 @@ class BottleneckConfig:
     )
     init: str = _help(
         "'zero': up-projection starts at zero so training starts from the base model; "
-        "'random': both projections random (the adapter changes outputs from step 0)",
+        "'random': both projections Kaiming-uniform (the adapter changes outputs from step 0); "
+        "'bert': both projections from N(0, 0.02), biases zero (the LLM-Adapters code's)",
         "zero",
+    )
+    bias: bool = _help(
+        "whether the projections have biases (the LLM-Adapters code's have none)", True
     )
     sites: list[BottleneckSite] = _help(
         "where the adapters sit (filled in at injection)", factory=list
@@ -114,6 +118,8 @@ class BottleneckConfig:
             raise ConfigError(f"scaling must be a number or 'learned', got {self.scaling!r}")
         else:
             self.scaling = float(self.scaling)
+        if not isinstance(self.bias, bool):
+            raise ConfigError(f"bias must be true or false, got {self.bias!r}")
         if self.init not in INITS:
             raise ConfigError(f"init {self.init!r} is not known; choose one of {', '.join(INITS)}")
         if self.peft_type != PEFT_TYPE:
@@ -142,7 +148,7 @@ class BottleneckConfig:
 
 
 # Studio params each bottleneck method accepts: every field a person may set.
-USER_FIELDS = ("bottleneck_size", "non_linearity", "dropout", "scaling", "init")
+USER_FIELDS = ("bottleneck_size", "non_linearity", "dropout", "scaling", "init", "bias")
 
 
 def field_help(name: str) -> str:

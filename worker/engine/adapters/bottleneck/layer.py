@@ -10,6 +10,7 @@ element (the hidden states) is changed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from .config import BottleneckConfig
 
 ADAPTER_PREFIX = "bottleneck_"  # every adapter parameter name holds it; save/load select on it
 
-_ACTIVATIONS = {
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "gelu": nn.GELU,
@@ -87,13 +88,13 @@ class BottleneckLayer(nn.Module):
         size = config.bottleneck_size
         # Adapters compute in the dtype and on the device of the weights they wrap, like the base.
         ref = next(base_layer.parameters(), None)
-        factory = {}
+        factory: dict[str, Any] = {}
         if ref is not None:
             # A quantized base stores integers; its adapter then computes in float32.
             dtype = ref.dtype if ref.dtype.is_floating_point else torch.float32
             factory = {"device": ref.device, "dtype": dtype}
-        self.bottleneck_down = nn.Linear(in_features, size, **factory)
-        self.bottleneck_up = nn.Linear(size, out_features, **factory)
+        self.bottleneck_down = nn.Linear(in_features, size, bias=config.bias, **factory)
+        self.bottleneck_up = nn.Linear(size, out_features, bias=config.bias, **factory)
         self.bottleneck_act = _ACTIVATIONS[config.non_linearity]()
         self.bottleneck_dropout = nn.Dropout(config.dropout) if config.dropout else nn.Identity()
         if config.learned_scaling:
@@ -105,16 +106,28 @@ class BottleneckLayer(nn.Module):
     def reset_parameters(self, init: str) -> None:
         if self.bottleneck_down.weight.device.type == "meta":
             return
+        down, up = self.bottleneck_down, self.bottleneck_up
         with torch.no_grad():
-            nn.init.kaiming_uniform_(self.bottleneck_down.weight, a=math.sqrt(5))
-            nn.init.zeros_(self.bottleneck_down.bias)
+            if init == "bert":
+                # The LLM-Adapters code's: both projections N(0, 0.02), so the adapter already
+                # moves the output at step 0.
+                for linear in (down, up):
+                    nn.init.normal_(linear.weight, mean=0.0, std=0.02)
+                    if linear.bias is not None:
+                        nn.init.zeros_(linear.bias)
+                return
+            nn.init.kaiming_uniform_(down.weight, a=math.sqrt(5))
+            if down.bias is not None:
+                nn.init.zeros_(down.bias)
             if init == "zero":
                 # The adapter starts as the identity: training begins from the base model.
-                nn.init.zeros_(self.bottleneck_up.weight)
-                nn.init.zeros_(self.bottleneck_up.bias)
+                nn.init.zeros_(up.weight)
+                if up.bias is not None:
+                    nn.init.zeros_(up.bias)
             else:
-                nn.init.kaiming_uniform_(self.bottleneck_up.weight, a=math.sqrt(5))
-                nn.init.uniform_(self.bottleneck_up.bias, -0.1, 0.1)
+                nn.init.kaiming_uniform_(up.weight, a=math.sqrt(5))
+                if up.bias is not None:
+                    nn.init.uniform_(up.bias, -0.1, 0.1)
 
     def __getattr__(self, name: str) -> Any:
         # Model code may read attributes of the module we replaced (weight, layer_idx, ...).
@@ -154,12 +167,13 @@ class BottleneckLayer(nn.Module):
             return self.base_layer(*args, **kwargs)
         if self.position == "beside":
             if self.reads_captured_input:
-                x, self._captured = self._captured, None
-                if x is None:
+                captured, self._captured = self._captured, None
+                if captured is None:
                     raise RuntimeError(
                         "bottleneck adapter: the block's input was not seen before its output "
                         "(the wrapped module was called outside its block)"
                     )
+                x = captured
             else:
                 x = _first_input(args, kwargs)
         output = self.base_layer(*args, **kwargs)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
 from ...placement import PlacementRules, ResolvedPlacement
-from ..param_schema import any_of, choice, integer, number, param
+from ..param_schema import any_of, boolean, choice, integer, number, param
 from ..registry import REGISTRY
 from ..spec import LR_ADAPTER, MethodSpec, ParamCheck, ParamSpec
 from .config import ACTIVATIONS, INITS, USER_FIELDS, BottleneckConfig, field_help
@@ -41,6 +41,7 @@ def _params(scaling_default: float) -> tuple[ParamSpec, ...]:
             param(any_of(number(), choice(("learned",))), scaling_default, field_help("scaling")),
         ),
         ParamSpec("init", param(choice(INITS), "zero", field_help("init"))),
+        ParamSpec("bias", param(boolean(), True, field_help("bias"))),
     )
 
 

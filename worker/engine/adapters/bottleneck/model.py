@@ -146,7 +146,8 @@ class BottleneckModel(nn.Module):
         return self.base_model(*args, **kwargs)
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:
-        return self.base_model.generate(*args, **kwargs)
+        base: Any = self.base_model  # a transformers model (nn.Module types it as a Tensor)
+        return base.generate(*args, **kwargs)
 
     def get_base_model(self) -> nn.Module:
         return self.base_model
