@@ -126,7 +126,8 @@ def _nul_strings(value: Any, loc: tuple[Any, ...]) -> list[tuple[tuple[Any, ...]
 def _no_nul_pattern(schema: dict[str, Any]) -> None:
     if schema.get("type") == "string" and not {"enum", "const", "pattern"} & schema.keys():
         schema["pattern"] = NO_NUL_PATTERN
-    for sub in [*schema.get("anyOf", []), *([schema["items"]] if "items" in schema else [])]:
+    nested = [schema.get(key) for key in ("items", "additionalProperties")]
+    for sub in [*schema.get("anyOf", []), *(n for n in nested if isinstance(n, dict))]:
         _no_nul_pattern(sub)
 
 
