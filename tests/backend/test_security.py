@@ -66,13 +66,14 @@ def test_failed_sign_ins_are_limited_per_address(tmp_path):
 
 def test_unknown_and_known_accounts_take_the_same_time(settings, users, app_client):
     """The scrypt work is done for unknown e-mails too (against a dummy hash), so timing does
-    not tell which accounts exist. Medians of alternating attempts, within a factor of 1.5."""
+    not tell which accounts exist. Medians of alternating attempts, within a factor of 2 (on a
+    busy 2-core machine they differ by up to ~1.3; without the dummy hash by ~10)."""
     c = app_client
     settings.login_failures_per_account = settings.login_failures_per_address = 1000
     c.app.state.login_limits = None  # made afresh on the next sign-in, with these limits
     known, unknown = [], []
     _login(c, "nobody@example.com", "warm-up")  # the dummy hash is made on first use
-    for i in range(8):
+    for i in range(10):
         for email, into in (("admin@example.com", known), (f"nobody{i}@example.com", unknown)):
             t = time.perf_counter()
             assert _login(c, email, "wrong-password").status_code == 401
@@ -80,7 +81,7 @@ def test_unknown_and_known_accounts_take_the_same_time(settings, users, app_clie
     k, u = statistics.median(known), statistics.median(unknown)
     print(f"sign-in medians: known {k * 1000:.0f} ms, unknown {u * 1000:.0f} ms")
     assert k > 0.01, f"a sign-in took {k * 1000:.1f} ms: is the password hashed at all?"
-    assert 1 / 1.5 < u / k < 1.5, f"known {k * 1000:.0f} ms, unknown {u * 1000:.0f} ms"
+    assert 1 / 2 < u / k < 2, f"known {k * 1000:.0f} ms, unknown {u * 1000:.0f} ms"
 
 
 def test_security_headers_on_every_response(settings, users, app_client):
