@@ -76,7 +76,7 @@ class ConfigSection(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _readable_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        nul = [
+        nul: list[Any] = [
             {"type": PydanticCustomError(INVALID_VALUE, NUL_MESSAGE), "loc": loc, "input": value}
             for loc, value in _nul_strings(data, ())
         ]

@@ -58,7 +58,8 @@ def login(
             headers={"Retry-After": str(wait)},
         )
     user = get_user_by_email(session, body.email)
-    if not verify_sign_in(body.password, user.password_hash if user else None):
+    matches = verify_sign_in(body.password, user.password_hash if user else None)
+    if user is None or not matches:
         limits.failed(account, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     limits.succeeded(account)
