@@ -54,7 +54,7 @@ def seed_recipe(
                 pad_token_id=tokenizer.pad_token_id,
             )
         text = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
-        correct += bench.score(text, rec["answer"])[1]
+        correct += bench.score(text, rec["answer"], rule="paper")[1]
     return time.perf_counter() - start, correct
 
 

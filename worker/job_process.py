@@ -95,13 +95,15 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
                 "accuracy": info.accuracy,
                 "correct": info.correct,
                 "total": info.total,
+                "scoring": info.extra.get("rule"),
             }
         )
+        rule = info.extra.get("rule")
         self.logs.append(
             (
                 "info",
                 f"step {info.step}: {info.benchmark} accuracy {100 * info.accuracy:.1f} % "
-                f"({info.correct}/{info.total})",
+                f"({info.correct}/{info.total}{f', {rule} rule' if rule else ''})",
             )
         )
         self.flush()

@@ -232,6 +232,7 @@ class EvalPoint(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
 
 
 class JobResult(Base):
@@ -249,6 +250,7 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
 
 
 class LeaderboardScore(Base):
@@ -266,6 +268,7 @@ class LeaderboardScore(Base):
     scope: Mapped[str] = mapped_column(String(64))  # a benchmark or a suite
     score: Mapped[float] = mapped_column(Float)  # percent, like the paper
     benchmarks: Mapped[int] = mapped_column(Integer)  # how many benchmarks the score averages
+    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule of its results
 
 
 class Prediction(Base):
@@ -280,6 +283,13 @@ class Prediction(Base):
     extracted: Mapped[str | None] = mapped_column(Text)
     gold: Mapped[str] = mapped_column(Text)
     correct: Mapped[bool] = mapped_column(Boolean)
+    # `extracted` / `correct` follow `scoring`; both rules' readings are kept (None where a
+    # row predates migration 0004 and the paper rule was never applied to it).
+    scoring: Mapped[str | None] = mapped_column(String(16))
+    extracted_paper: Mapped[str | None] = mapped_column(Text)
+    correct_paper: Mapped[bool | None] = mapped_column(Boolean)
+    extracted_strict: Mapped[str | None] = mapped_column(Text)
+    correct_strict: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class JobLog(Base):

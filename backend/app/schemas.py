@@ -393,6 +393,13 @@ class PredictionPublic(BaseModel):
     extracted: str | None
     gold: str
     correct: bool
+    # `extracted` / `correct` follow `scoring` (paper | strict); both rules' readings are kept.
+    # The paper's are None on rows stored before migration 0004 (scored with the strict rule).
+    scoring: str | None = None
+    extracted_paper: str | None = None
+    correct_paper: bool | None = None
+    extracted_strict: str | None = None
+    correct_strict: bool | None = None
 
 
 class PredictionsPublic(Page):

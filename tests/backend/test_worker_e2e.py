@@ -119,6 +119,12 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     assert preds["count"] == 4 and {"prompt", "output", "extracted", "gold"} <= set(
         preds["data"][0]
     )
+    # Scored with the default rule (paper), both rules' readings kept.
+    assert all(
+        p["scoring"] == "paper" and p["correct"] == p["correct_paper"]
+        and isinstance(p["correct_strict"], bool)
+        for p in preds["data"]
+    )  # fmt: skip
     wrong = c.get(f"/api/v1/jobs/{job_id}/predictions?wrong_only=true").json()
     assert wrong["count"] == sum(not p["correct"] for p in preds["data"])
 

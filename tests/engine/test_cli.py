@@ -91,6 +91,18 @@ def test_train_writes_everything_and_adapter_reloads(tmp_path, capsys, adapter):
     assert any(e["type"] == "validation" for e in events)
     summary = json.loads((out / "summary.json").read_text())
     assert 0 < summary["trainable_parameters"] < summary["total_parameters"]
+    # Every accuracy names its rule (paper, the default) and every prediction has both.
+    assert "(paper rule)" in printed and summary["scoring"] == "paper"
+    results = json.loads((out / "eval_results.json").read_text())["svamp"]
+    assert results["rule"] == "paper" and set(results["accuracy_by_rule"]) == {"paper", "strict"}
+    assert all(e["extra"]["rule"] == "paper" for e in events if e["type"] == "eval")
+    prompts = json.loads((out / "prompts.json").read_text())
+    assert prompts["template"] == "alpaca" and prompts["training"].startswith("Below is")
+    assert prompts["training"].endswith("The answer is " + prompts["training"].split()[-1])
+    assert prompts["evaluation"].endswith("### Response:\n")
+    pred = json.loads((out / "predictions/svamp.jsonl").read_text().splitlines()[0])
+    assert {"extracted_paper", "correct_paper", "extracted_strict", "correct_strict"} <= set(pred)
+    assert pred["rule"] == "paper" and pred["correct"] == pred["correct_paper"]
     # The saved adapter gives back the trained model's behaviour on a fresh base.
     model = load_adapter(build_tiny_model("llama"), out / "adapter")
     ids = torch.tensor([build_byte_tokenizer()("What is 1 + 2?")["input_ids"]])
@@ -167,3 +179,92 @@ def test_malformed_record_is_refused(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(cfg))
     assert main(["train", str(path), "--output", str(tmp_path / "o")]) == 2
+
+
+def _predictions(tmp_path: Path, rows: list, name: str = "preds.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+RESCORE_ROWS = [
+    {"benchmark": "aqua", "output": "Answer: B", "gold": "B", "index": 0},
+    {"benchmark": "aqua", "output": "About (A)", "gold": "A", "index": 1},
+    {"benchmark": "gsm8k", "output": "52.0/2", "gold": 26, "index": 0},
+    {"benchmark": "boolq", "output": "it is untrue", "gold": "true", "index": 0},
+]
+
+
+@pytest.mark.parametrize(
+    "rule, correct, report",
+    [
+        (
+            "paper",
+            [False, True, False, True],
+            ["aqua: accuracy 50.0 % (1/2, paper rule)", "gsm8k: accuracy 0.0 % (0/1, paper rule)"],
+        ),
+        (
+            "strict",
+            [True, True, True, False],
+            [
+                "aqua: accuracy 100.0 % (2/2, strict rule)",
+                "boolq: accuracy 0.0 % (0/1, strict rule)",
+            ],
+        ),
+    ],
+)
+def test_rescore_writes_lines_and_accuracy_per_benchmark(tmp_path, capsys, rule, correct, report):
+    src = _predictions(tmp_path, RESCORE_ROWS)
+    out = tmp_path / "out.jsonl"
+    assert main(["rescore", str(src), "--rule", rule, "--output", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert all(line in printed for line in report), printed
+    assert len(printed) == 3  # one line per benchmark
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["correct"] for r in rows] == correct
+    assert all(r["rule"] == rule for r in rows)
+    # Every key of the input line is kept, in its order, with the verdict added.
+    assert list(rows[0])[:4] == ["benchmark", "output", "gold", "index"]
+    assert rows[0]["extracted"] == ("A" if rule == "paper" else "B")
+    assert src.read_text() == "".join(json.dumps(r) + "\n" for r in RESCORE_ROWS)  # untouched
+
+
+def test_rescore_to_stdout_keeps_stdout_json_and_in_place_rewrites(tmp_path):
+    src = _predictions(tmp_path, RESCORE_ROWS[:2] + [""])
+    proc = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "rescore", str(src), "--rule", "paper"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["extracted"] for line in proc.stdout.splitlines()] == ["A", "A"]
+    assert "aqua: accuracy 50.0 % (1/2, paper rule)" in proc.stderr
+    assert main(["rescore", str(src), "--rule", "strict", "--in-place"]) == 0
+    assert [json.loads(line)["correct"] for line in src.read_text().splitlines()] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (['{"benchmark": "aqua", "output": "A", "gold": "A"}', "{not json"], "line 2 is not valid JSON"),
+        ([{"benchmark": "gsm9k", "output": "1", "gold": "1"}], "line 1 names an unknown benchmark 'gsm9k'"),
+        ([{"benchmark": "aqua", "output": "A"}], "line 1 lacks 'gold'"),
+        (["", {"output": "A"}], "line 2 lacks 'benchmark', 'gold'"),
+        (["[1, 2]"], "line 1 must be a JSON object"),
+        ([{"benchmark": "aqua", "output": 3, "gold": "A"}], "line 1: 'output' must be a string"),
+    ],
+)  # fmt: skip
+def test_rescore_errors_name_the_problem(tmp_path, capsys, rows, message):
+    src = _predictions(tmp_path, rows)
+    assert main(["rescore", str(src), "--rule", "paper"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("studio: error:") and message in err, err
+
+
+def test_rescore_missing_file_and_conflicting_targets(tmp_path, capsys):
+    assert main(["rescore", str(tmp_path / "none.jsonl"), "--rule", "paper"]) == 2
+    assert "predictions file not found" in capsys.readouterr().err
+    src = _predictions(tmp_path, RESCORE_ROWS)
+    assert main(["rescore", str(src), "--rule", "paper", "--in-place", "--output", "x"]) == 2
+    assert "either --output or --in-place" in capsys.readouterr().err

@@ -37,7 +37,7 @@ def test_records_are_alpaca_shaped_worked_and_scored_by_the_paper_rule():
         assert 10 <= a <= 99 and 10 <= b <= 99
         assert int(r["answer"]) == (a + b if op == "+" else a - b)
         assert r["output"].endswith(f"The answer is {r['answer']}.")
-        assert scorer.score(r["output"], r["answer"])[1]
+        assert scorer.score(r["output"], r["answer"], rule="paper")[1]
     assert {_operands(r)[1] for r in records} == {"+", "-"}
 
 

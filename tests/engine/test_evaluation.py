@@ -7,15 +7,19 @@ import torch
 
 from worker.engine.adapters import apply_adapter
 from worker.engine.config import AdapterConfig, DecodingConfig
-from worker.engine.errors import DataError
+from worker.engine.errors import ConfigError, DataError
 from worker.engine.evaluation import (
     BENCHMARKS,
+    DecodingPlan,
     evaluate_benchmark,
     evaluate_records,
     generate_batch,
     load_benchmark,
+    plan_decoding,
+    score_both,
     write_predictions,
 )
+from worker.engine.prompts import build_prompt
 from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "llm-adapters"
@@ -125,3 +129,109 @@ def test_evaluate_benchmark_on_shared_file():
         decoding=DecodingConfig(max_new_tokens=3),
     )
     assert result.total == 4 and 0.0 <= result.accuracy <= 1.0 and result.examples_per_second > 0
+
+
+def _preset(name: str, **fields) -> DecodingConfig:
+    decoding = DecodingConfig(**fields)
+    # Set after construction, so this runs before and after config.py gains the field.
+    decoding.preset = name
+    return decoding
+
+
+def _hf_beams(model, tok, prompt: str, beams: int, new_tokens: int) -> tuple[str, int]:
+    ids = torch.tensor([tok(prompt)["input_ids"]])
+    out = model.generate(
+        input_ids=ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=new_tokens,
+        do_sample=False,
+        num_beams=beams,
+        early_stopping=False,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
+    new = out[0, ids.shape[1] :]
+    return tok.decode(new, skip_special_tokens=True), len(new)
+
+
+@pytest.mark.parametrize(
+    "benchmark, budget", [("boolq", 32), ("piqa", 32), ("gsm8k", 256), ("aqua", 256)]
+)
+def test_paper_preset_decodes_with_4_beams_and_the_suites_budget(benchmark, budget):
+    model, tok = _peaky(), build_byte_tokenizer()
+    model.generation_config.eos_token_id = None  # no early end: every answer uses the budget
+    records = [{"instruction": p, "input": "", "answer": "1"} for p in PROMPTS[:2]]
+    result = evaluate_records(
+        model, tok, records, benchmark, batch_size=1, decoding=_preset("paper", max_new_tokens=4)
+    )
+    assert result.decoding == DecodingPlan("paper", 4, budget, early_stopping=False)
+    for pred in result.predictions:
+        # The text transformers' own 4-beam search gives for the budget, which it fills.
+        text, generated = _hf_beams(model, tok, pred["prompt"], 4, budget)
+        assert pred["output"] == text and generated == budget
+    # Greedy decoding with the same budget reads differently: the beams were searched.
+    greedy = generate_batch(
+        model, tok, [p["prompt"] for p in result.predictions], DecodingConfig(max_new_tokens=budget)
+    )
+    assert greedy != [p["output"] for p in result.predictions]
+
+
+def test_fast_and_custom_presets():
+    assert plan_decoding(_preset("fast"), "commonsense") == DecodingPlan("fast", 1, 32, False)
+    assert plan_decoding(_preset("fast"), "arithmetic") == DecodingPlan("fast", 1, 256, False)
+    custom = _preset("custom", strategy="beam", num_beams=3, max_new_tokens=7)
+    assert plan_decoding(custom, "commonsense") == DecodingPlan("custom", 3, 7, True)
+    # A config without a preset (before config.py has the field) decodes as it always did.
+    assert plan_decoding(DecodingConfig(max_new_tokens=5), "arithmetic").preset == "custom"
+    with pytest.raises(ValueError, match="unknown decoding preset 'slow'; choose one of paper"):
+        plan_decoding(_preset("slow"), "arithmetic")
+    model, tok = _peaky(), build_byte_tokenizer()
+    records = [{"instruction": p, "input": "", "answer": "true"} for p in PROMPTS]
+    fast = evaluate_records(model, tok, records, "boolq", decoding=_preset("fast"))
+    greedy = generate_batch(
+        model, tok, [p["prompt"] for p in fast.predictions], DecodingConfig(max_new_tokens=32)
+    )
+    assert [p["output"] for p in fast.predictions] == greedy
+
+
+@pytest.mark.parametrize("rule", ["paper", "strict"])
+def test_predictions_keep_both_rules_and_the_accuracy_says_its_rule(rule):
+    model, tok = _peaky(), build_byte_tokenizer()
+    records = [
+        {"instruction": p, "input": "", "answer": a} for p, a in zip(PROMPTS, "ABCD", strict=True)
+    ]
+    result = evaluate_records(
+        model, tok, records, "aqua", decoding=DecodingConfig(max_new_tokens=12), rule=rule
+    )
+    assert result.rule == rule
+    for pred in result.predictions:
+        both = score_both("aqua", pred["output"], pred["gold"])
+        assert (pred["extracted_paper"], pred["correct_paper"]) == both["paper"]
+        assert (pred["extracted_strict"], pred["correct_strict"]) == both["strict"]
+        assert (pred["extracted"], pred["correct"]) == both[rule] and pred["rule"] == rule
+    assert result.correct == sum(p[f"correct_{rule}"] for p in result.predictions)
+    assert result.correct_by_rule == {
+        r: sum(p[f"correct_{r}"] for p in result.predictions) for r in ("paper", "strict")
+    }
+    assert result.accuracy == result.accuracy_by_rule()[rule]
+    with pytest.raises(ConfigError, match="unknown scoring rule 'loose'"):
+        evaluate_records(model, tok, records, "aqua", rule="loose")
+
+
+def test_evaluation_asks_in_the_templates_evaluation_form():
+    model, tok = _peaky(), build_byte_tokenizer()
+    records = [{"instruction": "Q?", "input": "", "answer": "1"}]
+    result = evaluate_records(
+        model,
+        tok,
+        records,
+        "gsm8k",
+        decoding=DecodingConfig(max_new_tokens=2),
+        template="llm-adapters",
+    )
+    assert result.predictions[0]["prompt"] == build_prompt(
+        "Q?", "", "llm-adapters", form="evaluation"
+    )
+    assert result.predictions[0]["prompt"] != build_prompt(
+        "Q?", "", "llm-adapters", form="training"
+    )

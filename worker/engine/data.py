@@ -209,9 +209,12 @@ def tokenize_example(
     """prompt + output + EOS as ids; prompt tokens masked out of the loss unless train_on_inputs.
 
     The prompt and the answer are tokenised separately and joined, so the prompt's ids are
-    exactly those the evaluator feeds at generation time.
+    exactly those the evaluator feeds at generation time (where the template has one form for
+    both; `llm-adapters` trains on the paper's training form, as the paper does).
     """
-    prompt = build_prompt(rec["instruction"], rec.get("input", ""), template, tokenizer)
+    prompt = build_prompt(
+        rec["instruction"], rec.get("input", ""), template, tokenizer, form="training"
+    )
     prompt_ids = tokenizer(prompt, add_special_tokens=template != "chat")["input_ids"]
     answer_ids = tokenizer(rec["output"], add_special_tokens=False)["input_ids"]
     ids = (prompt_ids + answer_ids + [tokenizer.eos_token_id])[:cutoff_len]

@@ -2,15 +2,15 @@
 
 The demo makes a synthetic arithmetic data set (two-digit addition and subtraction word
 problems whose answers are worked: "47 + 38 = 85. The answer is 85."), measures the demo model
-(SmolLM2-135M-Instruct) on a held-out part with the paper's prompt template and scoring rule,
+(SmolLM2-135M-Instruct) on a held-out part with the Alpaca prompt and the paper's scoring rule,
 trains a LoRA adapter on the rest, and measures again with the same template and decoding.
 
 Honesty of the task:
 - every answer needs the arithmetic: an answer never equals a number in its question;
 - the held-out questions are never seen in training: the records are drawn without replacement
   from the (a, operation, b) triples, so no held-out triple (let alone question) is trained on;
-- before and after use the same template ('alpaca', the paper's), decoding and scorer (the
-  last number in the output, correct within 1e-3 of the gold answer).
+- before and after use the same template ('alpaca', the clean Alpaca text), decoding and
+  scorer (the paper rule: the last number in the output, correct within 1e-3 of the gold).
 
 The recipe and its measured figures are documented in docs/demo.md.
 """

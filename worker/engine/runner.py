@@ -4,6 +4,7 @@ Output folder layout (the worker's artifact store keeps the same):
   config.json        the resolved config            adapter/          the adapter (PEFT layout)
   metrics.jsonl      every step / eval / validation  predictions/*.jsonl  per-sample final outputs
   eval_results.json  final accuracy per benchmark    summary.json      counts, memory, times, status
+  prompts.json       the first example as trained on and as asked at evaluation (its template)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class RunSummary:
     peak_memory_bytes: int
     wall_seconds: float
     accuracy: dict[str, float] = field(default_factory=dict)
+    scoring: str = "paper"  # the rule every figure in `accuracy` was scored with
 
 
 class MetricsFile(ProgressCallback):
@@ -93,6 +95,28 @@ def validate_settings(config: JobConfig) -> None:
         get_benchmark(name)
 
 
+# getattr: evaluation.scoring and evaluation.decoding.preset arrive in config.py with the
+# job-config change of issue 11; until then a config has neither and gets these defaults.
+def scoring_rule(config: JobConfig) -> str:
+    return getattr(config.evaluation, "scoring", "paper")
+
+
+def decoding_preset(config: JobConfig) -> str:
+    return getattr(config.evaluation.decoding, "preset", "custom") or "custom"
+
+
+def rendered_prompts(record: dict[str, str], template: str, tokenizer: Any) -> dict[str, str]:
+    """A record as the model sees it in training (prompt + answer) and at evaluation (prompt)."""
+    from .prompts import build_prompt
+
+    args = (record["instruction"], record.get("input", ""), template, tokenizer)
+    return {
+        "template": template,
+        "training": build_prompt(*args, form="training") + record.get("output", ""),
+        "evaluation": build_prompt(*args, form="evaluation"),
+    }
+
+
 def run_job(
     config: JobConfig,
     output_dir: str | Path,
@@ -132,6 +156,7 @@ def run_job(
     )
 
     last_results: dict[str, Any] = {}
+    rule = scoring_rule(config)
 
     data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
 
@@ -147,6 +172,7 @@ def run_job(
                 batch_size=ecfg.batch_size,
                 decoding=ecfg.decoding,
                 template=tcfg.prompt_template,
+                rule=rule,
             )
             last_results[name] = result
             infos.append(
@@ -156,12 +182,20 @@ def run_job(
                     result.accuracy,
                     result.correct,
                     result.total,
-                    {"seconds": result.seconds},
+                    {
+                        "seconds": result.seconds,
+                        "rule": result.rule,
+                        "accuracy_by_rule": result.accuracy_by_rule(),
+                    },
                 )
             )
         return infos
 
     train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    if train_part:
+        (out / "prompts.json").write_text(
+            json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
+        )
     eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
     result = train_adapter(
         model,
@@ -188,7 +222,14 @@ def run_job(
         (out / "eval_results.json").write_text(
             json.dumps(
                 {
-                    name: {"accuracy": r.accuracy, "correct": r.correct, "total": r.total}
+                    name: {
+                        "accuracy": r.accuracy,
+                        "correct": r.correct,
+                        "total": r.total,
+                        "rule": r.rule,
+                        "accuracy_by_rule": r.accuracy_by_rule(),
+                        "decoding": asdict(r.decoding) if r.decoding else None,
+                    }
                     for name, r in last_results.items()
                 },
                 indent=2,
@@ -211,6 +252,7 @@ def run_job(
         peak_memory_bytes=result.peak_memory_bytes,
         wall_seconds=time.perf_counter() - started,
         accuracy=accuracy,
+        scoring=rule,
     )
     save_adapter(
         model,

@@ -32,6 +32,9 @@ from .leaderboard import record_scores
 
 log = logging.getLogger(__name__)
 
+# Both scoring rules' readings, as the engine's predictions files name them.
+_RULE_FIELDS = ("extracted_paper", "correct_paper", "extracted_strict", "correct_strict")
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -123,6 +126,7 @@ def store_results(
                         accuracy=r["accuracy"],
                         correct=r["correct"],
                         total=r["total"],
+                        scoring=r.get("rule"),
                     )
                 )
         for file in sorted((output_dir / "predictions").glob("*.jsonl")):
@@ -140,6 +144,8 @@ def store_results(
                             "extracted": p["extracted"],
                             "gold": str(p["gold"]),
                             "correct": bool(p["correct"]),
+                            "scoring": p.get("rule"),
+                            **{key: p.get(key) for key in _RULE_FIELDS},
                         }
                     )
             if rows:

@@ -53,16 +53,23 @@ def record_scores(session: Session, job: Job) -> None:
     """Writes the job's score per benchmark and per suite average (called as it succeeds)."""
     session.execute(delete(LeaderboardScore).where(LeaderboardScore.job_id == job.id))
     results = session.execute(
-        select(JobResult.benchmark, JobResult.suite, JobResult.accuracy).where(
+        select(JobResult.benchmark, JobResult.suite, JobResult.accuracy, JobResult.scoring).where(
             JobResult.job_id == job.id
         )
     ).all()
     suites: dict[str, list[float]] = {}
-    for bench, suite, acc in results:
+    rules: dict[str, set[str | None]] = {}
+    for bench, suite, acc, rule in results:
         suites.setdefault(suite, []).append(acc)
+        rules.setdefault(suite, set()).add(rule)
         session.add(
             LeaderboardScore(
-                team_id=job.team_id, job_id=job.id, scope=bench, score=100 * acc, benchmarks=1
+                team_id=job.team_id,
+                job_id=job.id,
+                scope=bench,
+                score=100 * acc,
+                benchmarks=1,
+                scoring=rule,
             )
         )
     for suite, accs in suites.items():
@@ -73,6 +80,8 @@ def record_scores(session: Session, job: Job) -> None:
                 scope=suite,
                 score=100 * sum(accs) / len(accs),
                 benchmarks=len(accs),
+                # One job scores every benchmark with one rule; a mix would have no name.
+                scoring=rules[suite].pop() if len(rules[suite]) == 1 else None,
             )
         )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, DataError
-from .scoring import LETTER, NUMBER, Scorer
+from .scoring import SCORERS, Scorer
 
 
 @dataclass(frozen=True)
@@ -18,58 +18,31 @@ class Benchmark:
     scorer: Scorer
     description: str
 
-    def score(self, output: str, gold: str) -> tuple[str | None, bool]:
-        return self.scorer.score(output, gold)
+    def score(self, output: str, gold: str, *, rule: str) -> tuple[str | None, bool]:
+        return self.scorer.score(output, gold, rule=rule)
 
 
-def _options(prefix: str, n: int) -> Scorer:
-    return Scorer("option", tuple(f"{prefix}{i}" for i in range(1, n + 1)))
-
-
+_ROWS = [
+    ("gsm8k", "arithmetic", "gsm8k", "grade-school math word problems"),
+    ("svamp", "arithmetic", "SVAMP", "one-unknown word problems with variations"),
+    ("aqua", "arithmetic", "AQuA", "algebra questions, options A–E"),
+    ("addsub", "arithmetic", "AddSub", "addition and subtraction problems"),
+    ("multiarith", "arithmetic", "MultiArith", "multi-step arithmetic"),
+    ("singleeq", "arithmetic", "SingleEq", "single-equation problems"),
+    ("mawps", "arithmetic", "mawps", "math word problems (MAWPS)"),
+    ("mathqa", "arithmetic", "mathqa", "math questions, options A–E"),
+    ("boolq", "commonsense", "boolq", "yes/no questions"),
+    ("piqa", "commonsense", "piqa", "physical commonsense"),
+    ("social_i_qa", "commonsense", "social_i_qa", "social situations"),
+    ("arc-e", "commonsense", "ARC-Easy", "grade-school science, easy"),
+    ("arc-c", "commonsense", "ARC-Challenge", "grade-school science, challenge"),
+    ("openbookqa", "commonsense", "openbookqa", "open-book science facts"),
+    ("hellaswag", "commonsense", "hellaswag", "sentence endings"),
+    ("winogrande", "commonsense", "winogrande", "pronoun resolution"),
+]
 BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b
-    for b in [
-        Benchmark("gsm8k", "arithmetic", "gsm8k", NUMBER, "grade-school math word problems"),
-        Benchmark(
-            "svamp", "arithmetic", "SVAMP", NUMBER, "one-unknown word problems with variations"
-        ),
-        Benchmark("aqua", "arithmetic", "AQuA", LETTER, "algebra questions, options A–E"),
-        Benchmark("addsub", "arithmetic", "AddSub", NUMBER, "addition and subtraction problems"),
-        Benchmark("multiarith", "arithmetic", "MultiArith", NUMBER, "multi-step arithmetic"),
-        Benchmark("singleeq", "arithmetic", "SingleEq", NUMBER, "single-equation problems"),
-        Benchmark("mawps", "arithmetic", "mawps", NUMBER, "math word problems (MAWPS)"),
-        Benchmark("mathqa", "arithmetic", "mathqa", LETTER, "math questions, options A–E"),
-        Benchmark(
-            "boolq", "commonsense", "boolq", Scorer("option", ("true", "false")), "yes/no questions"
-        ),
-        Benchmark("piqa", "commonsense", "piqa", _options("solution", 2), "physical commonsense"),
-        Benchmark(
-            "social_i_qa", "commonsense", "social_i_qa", _options("answer", 3), "social situations"
-        ),
-        Benchmark(
-            "arc-e", "commonsense", "ARC-Easy", _options("answer", 5), "grade-school science, easy"
-        ),
-        Benchmark(
-            "arc-c",
-            "commonsense",
-            "ARC-Challenge",
-            _options("answer", 5),
-            "grade-school science, challenge",
-        ),
-        Benchmark(
-            "openbookqa",
-            "commonsense",
-            "openbookqa",
-            _options("answer", 4),
-            "open-book science facts",
-        ),
-        Benchmark(
-            "hellaswag", "commonsense", "hellaswag", _options("ending", 4), "sentence endings"
-        ),
-        Benchmark(
-            "winogrande", "commonsense", "winogrande", _options("option", 2), "pronoun resolution"
-        ),
-    ]
+    name: Benchmark(name, suite, folder, SCORERS[name], description)
+    for name, suite, folder, description in _ROWS
 }
 SUITES = ("arithmetic", "commonsense")
 

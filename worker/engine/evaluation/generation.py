@@ -3,16 +3,68 @@
 Prompts are sorted by length before batching so a batch pads little, and results are put
 back in the caller's order. A row that reached EOS stops counting; the batch ends when every
 row has (or at max_new_tokens).
+
+Decoding presets (`evaluation.decoding.preset`):
+- `paper`: what the LLM-Adapters scripts do: beam search with 4 beams, 256 new tokens for the
+  arithmetic suite (evaluate.py) and 32 for commonsense (commonsense_evaluate.py), and
+  transformers' default `early_stopping=False` (its GenerationConfig sets no other);
+- `fast`: batched greedy decoding with the same per-suite token budgets;
+- `custom`: the config's own strategy, num_beams and max_new_tokens.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..config import DecodingConfig
+
+DECODING_PRESETS = ("paper", "fast", "custom")
+# The paper's max_new_tokens per suite: evaluate.py 256, commonsense_evaluate.py 32.
+PAPER_TOKEN_BUDGETS = {"arithmetic": 256, "commonsense": 32}
+PAPER_BEAMS = 4
+
+
+@dataclass(frozen=True)
+class DecodingPlan:
+    """What generate() is asked for, once a preset is resolved for a suite."""
+
+    preset: str
+    num_beams: int
+    max_new_tokens: int
+    early_stopping: bool
+
+    @property
+    def strategy(self) -> str:
+        return "beam" if self.num_beams > 1 else "greedy"
+
+
+def plan_decoding(decoding: DecodingConfig | None, suite: str | None = None) -> DecodingPlan:
+    """Resolves `decoding` (its preset, when the config has one) for a benchmark suite.
+
+    Without a suite the paper's presets take the arithmetic budget (evaluate.py's default)."""
+    decoding = decoding or DecodingConfig()
+    # getattr: the preset field arrives in config.py with the job-config change (issue 11).
+    preset = getattr(decoding, "preset", "custom") or "custom"
+    if preset not in DECODING_PRESETS:
+        raise ValueError(
+            f"unknown decoding preset {preset!r}; choose one of {', '.join(DECODING_PRESETS)}"
+        )
+    if preset in ("paper", "fast"):
+        if suite is not None and suite not in PAPER_TOKEN_BUDGETS:
+            raise ValueError(f"unknown suite {suite!r} for the {preset!r} decoding preset")
+        budget = PAPER_TOKEN_BUDGETS[suite or "arithmetic"]
+        beams = PAPER_BEAMS if preset == "paper" else 1
+        return DecodingPlan(preset, beams, budget, early_stopping=False)
+    if decoding.strategy not in ("greedy", "beam"):
+        raise ValueError(f"unknown decoding strategy {decoding.strategy!r}; use greedy or beam")
+    beams = decoding.num_beams if decoding.strategy == "beam" else 1
+    if beams < 1 or decoding.max_new_tokens < 1:
+        raise ValueError("decoding needs num_beams and max_new_tokens of at least 1")
+    return DecodingPlan("custom", beams, decoding.max_new_tokens, early_stopping=beams > 1)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
@@ -30,17 +82,17 @@ def generate_batch(
     model: Any,
     tokenizer: Any,
     prompts: list[str],
-    decoding: DecodingConfig | None = None,
+    decoding: DecodingConfig | DecodingPlan | None = None,
     *,
     batch_size: int = 16,
     add_special_tokens: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> list[str]:
-    """The model's continuation of each prompt (without the prompt), in the prompts' order."""
-    decoding = decoding or DecodingConfig()
-    if decoding.strategy not in ("greedy", "beam"):
-        raise ValueError(f"unknown decoding strategy {decoding.strategy!r}; use greedy or beam")
-    beams = decoding.num_beams if decoding.strategy == "beam" else 1
+    """The model's continuation of each prompt (without the prompt), in the prompts' order.
+
+    A DecodingConfig is resolved with `plan_decoding` (no suite); evaluation passes a plan."""
+    plan = decoding if isinstance(decoding, DecodingPlan) else plan_decoding(decoding)
+    beams = plan.num_beams
     device = next(model.parameters()).device
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
@@ -66,10 +118,10 @@ def generate_batch(
                 out = model.generate(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
-                    max_new_tokens=decoding.max_new_tokens,
+                    max_new_tokens=plan.max_new_tokens,
                     do_sample=False,
                     num_beams=beams,
-                    early_stopping=beams > 1,
+                    early_stopping=plan.early_stopping,
                     use_cache=True,
                     pad_token_id=pad_id,
                     eos_token_id=eos,

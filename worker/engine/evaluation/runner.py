@@ -1,4 +1,7 @@
-"""Evaluating a model on a benchmark or on any Alpaca-shaped records with answers."""
+"""Evaluating a model on a benchmark or on any Alpaca-shaped records with answers.
+
+Every prediction keeps both scoring rules' extracted answers and verdicts; the result's
+accuracy is that of the chosen rule (`paper` unless asked otherwise) and says so."""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from typing import Any
 from ..config import DecodingConfig
 from ..prompts import build_prompt
 from .benchmarks import Benchmark, get_benchmark, load_benchmark
-from .generation import generate_batch
-from .scoring import Scorer
+from .generation import DecodingPlan, generate_batch, plan_decoding
+from .scoring import RULES, Scorer, check_rule, verdict_fields
 
 
 @dataclass
@@ -24,10 +27,17 @@ class EvalResult:
     total: int
     seconds: float
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    rule: str = "paper"  # the scoring rule `accuracy` and `correct` follow
+    # Correct answers under each rule, so a result can be shown under the other rule too.
+    correct_by_rule: dict[str, int] = field(default_factory=dict)
+    decoding: DecodingPlan | None = None
 
     @property
     def examples_per_second(self) -> float:
         return self.total / self.seconds if self.seconds else 0.0
+
+    def accuracy_by_rule(self) -> dict[str, float]:
+        return {r: (n / self.total if self.total else 0.0) for r, n in self.correct_by_rule.items()}
 
 
 def evaluate_records(
@@ -40,9 +50,11 @@ def evaluate_records(
     batch_size: int = 16,
     decoding: DecodingConfig | None = None,
     template: str = "alpaca",
+    rule: str = "paper",
     on_batch: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
     """Generates an answer for each record and scores it against its `answer`."""
+    check_rule(rule)
     if isinstance(scorer, str):
         bench = get_benchmark(scorer)
         reader, label = bench.scorer, name or bench.name
@@ -50,15 +62,17 @@ def evaluate_records(
         reader, label = scorer.scorer, name or scorer.name
     else:
         reader, label = scorer, name or scorer.kind
+    plan = plan_decoding(decoding, reader.suite)
     prompts = [
-        build_prompt(r["instruction"], r.get("input", ""), template, tokenizer) for r in records
+        build_prompt(r["instruction"], r.get("input", ""), template, tokenizer, form="evaluation")
+        for r in records
     ]
     started = time.perf_counter()
     outputs = generate_batch(
         model,
         tokenizer,
         prompts,
-        decoding,
+        plan,
         batch_size=batch_size,
         add_special_tokens=template != "chat",
         on_batch=on_batch,
@@ -66,21 +80,27 @@ def evaluate_records(
     seconds = time.perf_counter() - started
     predictions = []
     for i, (rec, prompt, output) in enumerate(zip(records, prompts, outputs, strict=True)):
-        extracted, correct = reader.score(output, rec["answer"])
         predictions.append(
             {
                 "index": i,
                 "prompt": prompt,
                 "output": output,
-                "extracted": extracted,
                 "gold": rec["answer"],
-                "correct": correct,
+                **verdict_fields(reader, output, rec["answer"], rule),
             }
         )
-    correct = sum(p["correct"] for p in predictions)
-    total = len(predictions)
+    by_rule = {r: sum(bool(p[f"correct_{r}"]) for p in predictions) for r in RULES}
+    correct, total = by_rule[rule], len(predictions)
     return EvalResult(
-        label, correct / total if total else 0.0, correct, total, seconds, predictions
+        label,
+        correct / total if total else 0.0,
+        correct,
+        total,
+        seconds,
+        predictions,
+        rule=rule,
+        correct_by_rule=by_rule,
+        decoding=plan,
     )
 
 
@@ -94,6 +114,7 @@ def evaluate_benchmark(
     batch_size: int = 16,
     decoding: DecodingConfig | None = None,
     template: str = "alpaca",
+    rule: str = "paper",
     on_batch: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
     bench = get_benchmark(name)
@@ -106,12 +127,14 @@ def evaluate_benchmark(
         batch_size=batch_size,
         decoding=decoding,
         template=template,
+        rule=rule,
         on_batch=on_batch,
     )
 
 
 def write_predictions(result: EvalResult, path: str | Path) -> Path:
-    """Per-sample records as JSON Lines: prompt, raw output, extracted answer, gold, correct."""
+    """Per-sample records as JSON Lines: prompt, raw output, gold, and both rules' verdicts
+    (`extracted` / `correct` are those of the result's rule, named in `rule`)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("w", encoding="utf-8") as f:
