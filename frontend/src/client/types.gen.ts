@@ -370,6 +370,30 @@ export type DecodingConfigOutput = {
 };
 
 /**
+ * DependencyHealth
+ *
+ * One thing the API needs, as /health found it.
+ */
+export type DependencyHealth = {
+    /**
+     * Detail
+     *
+     * 'ok', or why it cannot be reached
+     */
+    detail: string;
+    /**
+     * Latency Ms
+     *
+     * how long the check took
+     */
+    latency_ms: number;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * ErrorMessage
  *
  * Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
@@ -564,6 +588,26 @@ export type GenerationPublic = {
      * Status
      */
     status: string;
+};
+
+/**
+ * Health
+ *
+ * `ok` when the database and the broker both answer; `degraded` (HTTP 503) otherwise.
+ */
+export type Health = {
+    broker: DependencyHealth;
+    database: DependencyHealth;
+    /**
+     * Message
+     *
+     * 'ok', or which dependency is down
+     */
+    message: string;
+    /**
+     * Status
+     */
+    status: 'ok' | 'degraded';
 };
 
 /**
@@ -1374,9 +1418,25 @@ export type PredictionPublic = {
      */
     correct: boolean;
     /**
+     * Correct Paper
+     */
+    correct_paper?: boolean | null;
+    /**
+     * Correct Strict
+     */
+    correct_strict?: boolean | null;
+    /**
      * Extracted
      */
     extracted: string | null;
+    /**
+     * Extracted Paper
+     */
+    extracted_paper?: string | null;
+    /**
+     * Extracted Strict
+     */
+    extracted_strict?: string | null;
     /**
      * Gold
      */
@@ -1393,6 +1453,10 @@ export type PredictionPublic = {
      * Prompt
      */
     prompt: string;
+    /**
+     * Scoring
+     */
+    scoring?: string | null;
 };
 
 /**
@@ -2019,6 +2083,10 @@ export type AuthLoginErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLoginError = AuthLoginErrors[keyof AuthLoginErrors];
@@ -2056,6 +2124,10 @@ export type AuthLogoutErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLogoutError = AuthLogoutErrors[keyof AuthLogoutErrors];
@@ -2093,6 +2165,10 @@ export type BenchmarksListBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksListBenchmarksError = BenchmarksListBenchmarksErrors[keyof BenchmarksListBenchmarksErrors];
@@ -2134,6 +2210,10 @@ export type BenchmarksImportBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksImportBenchmarksError = BenchmarksImportBenchmarksErrors[keyof BenchmarksImportBenchmarksErrors];
@@ -2186,6 +2266,10 @@ export type DatasetsListDatasetsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsListDatasetsError = DatasetsListDatasetsErrors[keyof DatasetsListDatasetsErrors];
@@ -2227,6 +2311,10 @@ export type DatasetsUploadDatasetErrors = {
      * Unprocessable Entity
      */
     422: UploadError;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsUploadDatasetError = DatasetsUploadDatasetErrors[keyof DatasetsUploadDatasetErrors];
@@ -2273,6 +2361,10 @@ export type DatasetsDeleteDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsDeleteDatasetError = DatasetsDeleteDatasetErrors[keyof DatasetsDeleteDatasetErrors];
@@ -2315,6 +2407,10 @@ export type DatasetsReadDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsReadDatasetError = DatasetsReadDatasetErrors[keyof DatasetsReadDatasetErrors];
@@ -2366,6 +2462,10 @@ export type DatasetsPreviewDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsPreviewDatasetError = DatasetsPreviewDatasetErrors[keyof DatasetsPreviewDatasetErrors];
@@ -2403,6 +2503,10 @@ export type UtilsHealthErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * degraded: the database or the broker is down
+     */
+    503: Health;
 };
 
 export type UtilsHealthError = UtilsHealthErrors[keyof UtilsHealthErrors];
@@ -2411,7 +2515,7 @@ export type UtilsHealthResponses = {
     /**
      * Successful Response
      */
-    200: Message;
+    200: Health;
 };
 
 export type UtilsHealthResponse = UtilsHealthResponses[keyof UtilsHealthResponses];
@@ -2467,6 +2571,10 @@ export type JobsListJobsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsListJobsError = JobsListJobsErrors[keyof JobsListJobsErrors];
@@ -2504,6 +2612,10 @@ export type JobsCreateJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCreateJobError = JobsCreateJobErrors[keyof JobsCreateJobErrors];
@@ -2541,6 +2653,10 @@ export type JobsReadDefaultsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadDefaultsError = JobsReadDefaultsErrors[keyof JobsReadDefaultsErrors];
@@ -2587,6 +2703,10 @@ export type JobsDeleteJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDeleteJobError = JobsDeleteJobErrors[keyof JobsDeleteJobErrors];
@@ -2629,6 +2749,10 @@ export type JobsReadJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadJobError = JobsReadJobErrors[keyof JobsReadJobErrors];
@@ -2671,6 +2795,10 @@ export type JobsReadAccuracyErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadAccuracyError = JobsReadAccuracyErrors[keyof JobsReadAccuracyErrors];
@@ -2713,6 +2841,10 @@ export type JobsDownloadArtifactErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDownloadArtifactError = JobsDownloadArtifactErrors[keyof JobsDownloadArtifactErrors];
@@ -2759,6 +2891,10 @@ export type JobsCancelJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCancelJobError = JobsCancelJobErrors[keyof JobsCancelJobErrors];
@@ -2801,6 +2937,10 @@ export type JobsCloneJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCloneJobError = JobsCloneJobErrors[keyof JobsCloneJobErrors];
@@ -2843,6 +2983,10 @@ export type JobsStreamEventsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsStreamEventsError = JobsStreamEventsErrors[keyof JobsStreamEventsErrors];
@@ -2892,6 +3036,10 @@ export type JobsReadLogsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadLogsError = JobsReadLogsErrors[keyof JobsReadLogsErrors];
@@ -2939,6 +3087,10 @@ export type JobsReadMetricsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadMetricsError = JobsReadMetricsErrors[keyof JobsReadMetricsErrors];
@@ -2998,6 +3150,10 @@ export type JobsReadPredictionsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadPredictionsError = JobsReadPredictionsErrors[keyof JobsReadPredictionsErrors];
@@ -3076,6 +3232,10 @@ export type LeaderboardReadLeaderboardErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type LeaderboardReadLeaderboardError = LeaderboardReadLeaderboardErrors[keyof LeaderboardReadLeaderboardErrors];
@@ -3113,6 +3273,10 @@ export type MethodsListMethodsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsListMethodsError = MethodsListMethodsErrors[keyof MethodsListMethodsErrors];
@@ -3150,6 +3314,10 @@ export type MethodsEstimateParametersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsEstimateParametersError = MethodsEstimateParametersErrors[keyof MethodsEstimateParametersErrors];
@@ -3187,6 +3355,10 @@ export type ModelsListModelsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsListModelsError = ModelsListModelsErrors[keyof ModelsListModelsErrors];
@@ -3228,6 +3400,10 @@ export type ModelsRegisterModelErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsRegisterModelError = ModelsRegisterModelErrors[keyof ModelsRegisterModelErrors];
@@ -3269,6 +3445,10 @@ export type PlaygroundCreateGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundCreateGenerationError = PlaygroundCreateGenerationErrors[keyof PlaygroundCreateGenerationErrors];
@@ -3311,6 +3491,10 @@ export type PlaygroundReadGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundReadGenerationError = PlaygroundReadGenerationErrors[keyof PlaygroundReadGenerationErrors];
@@ -3348,6 +3532,10 @@ export type TeamsListTeamsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListTeamsError = TeamsListTeamsErrors[keyof TeamsListTeamsErrors];
@@ -3389,6 +3577,10 @@ export type TeamsCreateTeamErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsCreateTeamError = TeamsCreateTeamErrors[keyof TeamsCreateTeamErrors];
@@ -3431,6 +3623,10 @@ export type TeamsListMembersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListMembersError = TeamsListMembersErrors[keyof TeamsListMembersErrors];
@@ -3477,6 +3673,10 @@ export type TeamsAddMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsAddMemberError = TeamsAddMemberErrors[keyof TeamsAddMemberErrors];
@@ -3531,6 +3731,10 @@ export type TeamsRemoveMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsRemoveMemberError = TeamsRemoveMemberErrors[keyof TeamsRemoveMemberErrors];
@@ -3568,6 +3772,10 @@ export type TokensListTokensErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensListTokensError = TokensListTokensErrors[keyof TokensListTokensErrors];
@@ -3605,6 +3813,10 @@ export type TokensCreateTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensCreateTokenError = TokensCreateTokenErrors[keyof TokensCreateTokenErrors];
@@ -3647,6 +3859,10 @@ export type TokensRevokeTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensRevokeTokenError = TokensRevokeTokenErrors[keyof TokensRevokeTokenErrors];
@@ -3692,6 +3908,10 @@ export type UsersCreateUserErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersCreateUserError = UsersCreateUserErrors[keyof UsersCreateUserErrors];
@@ -3729,6 +3949,10 @@ export type UsersReadMeErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersReadMeError = UsersReadMeErrors[keyof UsersReadMeErrors];
