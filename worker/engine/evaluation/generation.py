@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from ..config import DecodingConfig
 
 DECODING_PRESETS = ("paper", "fast", "custom")
@@ -91,6 +89,8 @@ def generate_batch(
     """The model's continuation of each prompt (without the prompt), in the prompts' order.
 
     A DecodingConfig is resolved with `plan_decoding` (no suite); evaluation passes a plan."""
+    import torch  # here, not at import: the API names benchmarks without loading torch
+
     plan = decoding if isinstance(decoding, DecodingPlan) else plan_decoding(decoding)
     beams = plan.num_beams
     device = next(model.parameters()).device
