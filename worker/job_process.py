@@ -110,8 +110,9 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         if self.journal:
             self.journal.ack([seq for seq, _ in self.unwritten if seq])
         if self.outage_since is not None:
-            log.warning("job %s: database back; %d buffered batches stored", self.job_id,
-                        len(self.unwritten))  # fmt: skip
+            log.warning(
+                "job %s: database back; %d buffered batches stored", self.job_id, len(batches) - 1
+            )
             self.outage_since = None
             self.backoff.reset()
         self.unwritten = []
@@ -119,8 +120,12 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
     def _outage(self, error: Exception) -> None:
         if self.outage_since is None:
             self.outage_since = time.monotonic()
-            log.warning("job %s: database unreachable (%s); training goes on, progress is "
-                        "kept in the journal", self.job_id, error)  # fmt: skip
+            log.warning(
+                "job %s: database unreachable (%s); training goes on, progress is kept in the "
+                "journal",
+                self.job_id,
+                str(error).splitlines()[0][:300],
+            )
         self.retry_at = time.monotonic() + self.backoff.next()
 
     def on_phase(self, phase: str) -> None:
@@ -249,6 +254,7 @@ def run(job_id: int) -> int:
             log.exception("job %s: could not store the failure", job_id)
         return 1
     finally:
+        engine_log.removeHandler(progress)
         journal.close()
 
 
