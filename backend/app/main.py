@@ -25,7 +25,7 @@ from worker.engine.errors import ConfigError, DataError
 from .api.main import api_router
 from .core.config import Settings
 from .core.config import settings as env_settings
-from .core.db_outage import database_unavailable
+from .core.db_outage import database_unavailable, ping_database
 from .core.errors import ConflictError, NotFoundError
 from .services.reaper import reap_stale_jobs
 
@@ -74,12 +74,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             grace_until = 0.0
             while True:
                 try:
-                    if time.monotonic() >= grace_until:
+                    if time.monotonic() < grace_until:  # only watch whether it is still down
+                        await run_in_threadpool(ping_database, settings.sqlalchemy_url)
+                    else:
                         await run_in_threadpool(reap_stale_jobs, settings)
                 except Exception as e:  # noqa: BLE001 - keep reaping after a transient DB error
                     if database_unavailable(e):
+                        if time.monotonic() >= grace_until:
+                            log.warning("reaper waits: the database is unreachable")
                         grace_until = time.monotonic() + settings.heartbeat_timeout_s
-                        log.warning("reaper pass skipped: the database is unreachable")
                     else:
                         log.exception("reaper pass failed")
                 await asyncio.sleep(settings.reaper_interval_s)

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+from .db import get_engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +41,12 @@ def database_unavailable(error: BaseException) -> bool:
     # psycopg: OperationalError is connection refused/closed, server shutting down,
     # "too many clients"; InterfaceError a connection already closed.
     return True
+
+
+def ping_database(url: str) -> None:
+    """Raises unless the database answers a trivial query."""
+    with get_engine(url).connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 class Backoff:

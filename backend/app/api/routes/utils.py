@@ -1,4 +1,4 @@
-"""Health for checks (docker-compose, load balancers): the database and the broker, each on its own."""
+"""Health for checks (docker-compose, load balancers): the database and the broker, each apart."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import time
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import text
 
 from ...core.config import Settings
-from ...core.db import get_engine
+from ...core.db_outage import ping_database
 from ...schemas import DependencyHealth, Health
 from ...services.broker import broker_connection, broker_folders
 
@@ -26,7 +25,7 @@ router = APIRouter(tags=["utils"])
 )
 def health(request: Request, response: Response) -> Health:
     settings: Settings = request.app.state.settings
-    database = _check(lambda: _ping_database(settings))
+    database = _check(lambda: ping_database(settings.sqlalchemy_url))
     broker = _check(lambda: _ping_broker(settings))
     down = [name for name, c in (("database", database), ("broker", broker)) if not c.ok]
     if down:
@@ -50,11 +49,6 @@ def _check(ping: Callable[[], None]) -> DependencyHealth:
     return DependencyHealth(
         ok=ok, detail=detail, latency_ms=round(1000 * (time.perf_counter() - started), 1)
     )
-
-
-def _ping_database(settings: Settings) -> None:
-    with get_engine(settings.sqlalchemy_url).connect() as connection:
-        connection.execute(text("SELECT 1"))
 
 
 def _ping_broker(settings: Settings) -> None:

@@ -1,5 +1,6 @@
-"""The job process's progress journal and its outage handling, without servers: a SQLite
-database whose folder is moved away is the outage (SQLite "unable to open database file")."""
+"""Database outages without servers: a SQLite database whose folder is moved away is the outage
+(SQLite "unable to open database file"). The job process's journal and its retries, and the
+API's 503s (tests/backend/test_db_outage.py does it all on PostgreSQL with a real worker)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,31 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.app.core.config import Settings
 from backend.app.core.db import dispose_engines, get_engine, session_scope
 from backend.app.core.db_outage import database_unavailable, retry_while_unavailable
+from backend.app.main import create_app
 from backend.app.models import EvalPoint, Job, JobLog, JobResult, MetricPoint
 from backend.app.services import job_updates
 from worker.engine.progress import EvalInfo, StepInfo
 from worker.job_process import DatabaseProgress
 from worker.progress_journal import JOURNAL_NAME, ProgressJournal, replay
 
-from .conftest import make_settings, seed_users
+from .conftest import auth, make_settings, seed_users
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     # The database in a folder of its own, so the test can take the folder away.
-    s = make_settings("sqlite", tmp_path, database_url=f"sqlite:///{tmp_path / 'db' / 'studio.db'}")
+    s = make_settings(
+        "sqlite",
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'db' / 'studio.db'}",
+        broker_url="",  # the embedded broker: no server
+    )
     yield s
     dispose_engines()
 
@@ -199,3 +207,27 @@ def test_the_final_write_waits_for_the_database(sqlite_settings: Settings, job_i
             lambda: job_updates.heartbeat(sqlite_settings, job_id), what="test", give_up_after_s=1
         )
     assert database_unavailable(gave_up.value)
+
+
+def test_the_api_answers_503_with_retry_after_while_the_database_is_unreachable(
+    sqlite_settings: Settings,
+):
+    users = seed_users(sqlite_settings)
+    member = auth(users.member)
+    with TestClient(create_app(sqlite_settings)) as c:
+        health = c.get("/api/v1/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert health.json()["message"] == "ok" and health.json()["database"]["ok"] is True
+        with Outage(sqlite_settings):
+            r = c.get("/api/v1/jobs", headers=member)
+            assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+            assert r.json() == {"detail": "the database is unreachable; try again shortly"}
+            health = c.get("/api/v1/health")
+            assert health.status_code == 503 and health.headers["Retry-After"] == "5"
+            body = health.json()
+            assert (body["status"], body["message"]) == ("degraded", "database unreachable")
+            assert (
+                body["database"]["ok"] is False and "unable to open" in body["database"]["detail"]
+            )
+            assert body["broker"] == {**body["broker"], "ok": True, "detail": "ok"}
+        assert c.get("/api/v1/jobs", headers=member).status_code == 200
