@@ -370,6 +370,30 @@ export type DecodingConfigOutput = {
 };
 
 /**
+ * DependencyHealth
+ *
+ * One thing the API needs, as /health found it.
+ */
+export type DependencyHealth = {
+    /**
+     * Detail
+     *
+     * 'ok', or why it cannot be reached
+     */
+    detail: string;
+    /**
+     * Latency Ms
+     *
+     * how long the check took
+     */
+    latency_ms: number;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * ErrorMessage
  *
  * Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
@@ -564,6 +588,26 @@ export type GenerationPublic = {
      * Status
      */
     status: string;
+};
+
+/**
+ * Health
+ *
+ * `ok` when the database and the broker both answer; `degraded` (HTTP 503) otherwise.
+ */
+export type Health = {
+    broker: DependencyHealth;
+    database: DependencyHealth;
+    /**
+     * Message
+     *
+     * 'ok', or which dependency is down
+     */
+    message: string;
+    /**
+     * Status
+     */
+    status: 'ok' | 'degraded';
 };
 
 /**
@@ -2141,6 +2185,10 @@ export type AuthLoginErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLoginError = AuthLoginErrors[keyof AuthLoginErrors];
@@ -2178,6 +2226,10 @@ export type AuthLogoutErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLogoutError = AuthLogoutErrors[keyof AuthLogoutErrors];
@@ -2215,6 +2267,10 @@ export type BenchmarksListBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksListBenchmarksError = BenchmarksListBenchmarksErrors[keyof BenchmarksListBenchmarksErrors];
@@ -2256,6 +2312,10 @@ export type BenchmarksImportBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksImportBenchmarksError = BenchmarksImportBenchmarksErrors[keyof BenchmarksImportBenchmarksErrors];
@@ -2308,6 +2368,10 @@ export type DatasetsListDatasetsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsListDatasetsError = DatasetsListDatasetsErrors[keyof DatasetsListDatasetsErrors];
@@ -2349,6 +2413,10 @@ export type DatasetsUploadDatasetErrors = {
      * Unprocessable Entity
      */
     422: UploadError;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsUploadDatasetError = DatasetsUploadDatasetErrors[keyof DatasetsUploadDatasetErrors];
@@ -2395,6 +2463,10 @@ export type DatasetsDeleteDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsDeleteDatasetError = DatasetsDeleteDatasetErrors[keyof DatasetsDeleteDatasetErrors];
@@ -2437,6 +2509,10 @@ export type DatasetsReadDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsReadDatasetError = DatasetsReadDatasetErrors[keyof DatasetsReadDatasetErrors];
@@ -2488,6 +2564,10 @@ export type DatasetsPreviewDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsPreviewDatasetError = DatasetsPreviewDatasetErrors[keyof DatasetsPreviewDatasetErrors];
@@ -2525,6 +2605,10 @@ export type UtilsHealthErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * degraded: the database or the broker is down
+     */
+    503: Health;
 };
 
 export type UtilsHealthError = UtilsHealthErrors[keyof UtilsHealthErrors];
@@ -2533,7 +2617,7 @@ export type UtilsHealthResponses = {
     /**
      * Successful Response
      */
-    200: Message;
+    200: Health;
 };
 
 export type UtilsHealthResponse = UtilsHealthResponses[keyof UtilsHealthResponses];
@@ -2589,6 +2673,10 @@ export type JobsListJobsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsListJobsError = JobsListJobsErrors[keyof JobsListJobsErrors];
@@ -2626,6 +2714,10 @@ export type JobsCreateJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCreateJobError = JobsCreateJobErrors[keyof JobsCreateJobErrors];
@@ -2663,6 +2755,10 @@ export type JobsReadDefaultsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadDefaultsError = JobsReadDefaultsErrors[keyof JobsReadDefaultsErrors];
@@ -2709,6 +2805,10 @@ export type JobsDeleteJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDeleteJobError = JobsDeleteJobErrors[keyof JobsDeleteJobErrors];
@@ -2751,6 +2851,10 @@ export type JobsReadJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadJobError = JobsReadJobErrors[keyof JobsReadJobErrors];
@@ -2793,6 +2897,10 @@ export type JobsReadAccuracyErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadAccuracyError = JobsReadAccuracyErrors[keyof JobsReadAccuracyErrors];
@@ -2835,6 +2943,10 @@ export type JobsDownloadArtifactErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDownloadArtifactError = JobsDownloadArtifactErrors[keyof JobsDownloadArtifactErrors];
@@ -2881,6 +2993,10 @@ export type JobsCancelJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCancelJobError = JobsCancelJobErrors[keyof JobsCancelJobErrors];
@@ -2923,6 +3039,10 @@ export type JobsCloneJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCloneJobError = JobsCloneJobErrors[keyof JobsCloneJobErrors];
@@ -2965,6 +3085,10 @@ export type JobsStreamEventsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsStreamEventsError = JobsStreamEventsErrors[keyof JobsStreamEventsErrors];
@@ -3014,6 +3138,10 @@ export type JobsReadLogsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadLogsError = JobsReadLogsErrors[keyof JobsReadLogsErrors];
@@ -3061,6 +3189,10 @@ export type JobsReadMetricsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadMetricsError = JobsReadMetricsErrors[keyof JobsReadMetricsErrors];
@@ -3120,6 +3252,10 @@ export type JobsReadPredictionsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadPredictionsError = JobsReadPredictionsErrors[keyof JobsReadPredictionsErrors];
@@ -3204,6 +3340,10 @@ export type LeaderboardReadLeaderboardErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type LeaderboardReadLeaderboardError = LeaderboardReadLeaderboardErrors[keyof LeaderboardReadLeaderboardErrors];
@@ -3241,6 +3381,10 @@ export type MethodsListMethodsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsListMethodsError = MethodsListMethodsErrors[keyof MethodsListMethodsErrors];
@@ -3278,6 +3422,10 @@ export type MethodsEstimateParametersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsEstimateParametersError = MethodsEstimateParametersErrors[keyof MethodsEstimateParametersErrors];
@@ -3315,6 +3463,10 @@ export type ModelsListModelsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsListModelsError = ModelsListModelsErrors[keyof ModelsListModelsErrors];
@@ -3356,6 +3508,10 @@ export type ModelsRegisterModelErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsRegisterModelError = ModelsRegisterModelErrors[keyof ModelsRegisterModelErrors];
@@ -3397,6 +3553,10 @@ export type PlaygroundCreateGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundCreateGenerationError = PlaygroundCreateGenerationErrors[keyof PlaygroundCreateGenerationErrors];
@@ -3439,6 +3599,10 @@ export type PlaygroundReadGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundReadGenerationError = PlaygroundReadGenerationErrors[keyof PlaygroundReadGenerationErrors];
@@ -3476,6 +3640,10 @@ export type TeamsListTeamsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListTeamsError = TeamsListTeamsErrors[keyof TeamsListTeamsErrors];
@@ -3517,6 +3685,10 @@ export type TeamsCreateTeamErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsCreateTeamError = TeamsCreateTeamErrors[keyof TeamsCreateTeamErrors];
@@ -3559,6 +3731,10 @@ export type TeamsListMembersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListMembersError = TeamsListMembersErrors[keyof TeamsListMembersErrors];
@@ -3605,6 +3781,10 @@ export type TeamsAddMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsAddMemberError = TeamsAddMemberErrors[keyof TeamsAddMemberErrors];
@@ -3659,6 +3839,10 @@ export type TeamsRemoveMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsRemoveMemberError = TeamsRemoveMemberErrors[keyof TeamsRemoveMemberErrors];
@@ -3696,6 +3880,10 @@ export type TokensListTokensErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensListTokensError = TokensListTokensErrors[keyof TokensListTokensErrors];
@@ -3733,6 +3921,10 @@ export type TokensCreateTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensCreateTokenError = TokensCreateTokenErrors[keyof TokensCreateTokenErrors];
@@ -3775,6 +3967,10 @@ export type TokensRevokeTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensRevokeTokenError = TokensRevokeTokenErrors[keyof TokensRevokeTokenErrors];
@@ -3820,6 +4016,10 @@ export type UsersCreateUserErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersCreateUserError = UsersCreateUserErrors[keyof UsersCreateUserErrors];
@@ -3857,6 +4057,10 @@ export type UsersReadMeErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersReadMeError = UsersReadMeErrors[keyof UsersReadMeErrors];
