@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { DatasetPublic, MethodPublic } from "../../client";
 import { benchmarks, method, methods, models } from "../../test/fixtures";
-import { renderWithProviders, stubEstimateFetch } from "../../test/render";
+import { ESTIMATE, renderWithProviders, stubEstimateFetch } from "../../test/render";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
 
@@ -158,6 +158,25 @@ describe("NewJobForm", () => {
   it("shows the service's refusal next to the form", () => {
     renderForm([], vi.fn(), "layer 5 is beyond the model, which has 2 layers");
     expect(screen.getByTestId("submit-error")).toHaveTextContent("layer 5 is beyond the model");
+  });
+
+  it("shows the API's refusal of the adapter settings and does not submit while it stands", async () => {
+    const detail = "placement.modules is an empty list; leave it out for the method's default";
+    stubEstimateFetch(async (request) => {
+      const body = (await request.json()) as { adapter: { placement?: { modules?: string[] | null } } };
+      return body.adapter.placement?.modules?.length === 0 ? { status: 422, body: { detail } } : ESTIMATE;
+    });
+    const onSubmit = renderForm();
+    fireEvent.click(document.querySelector('[data-method="series"]') as HTMLElement);
+    await waitFor(() => expect(screen.getByTestId("estimate-series")).toHaveTextContent("trainable"));
+    expect(screen.queryByTestId("adapter-problem")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "after MLP" }));
+    expect(await screen.findByTestId("adapter-problem")).toHaveTextContent(detail);
+    expect(screen.getByRole("button", { name: "Start training" })).toBeDisabled();
+    fireEvent.click(screen.getByRole("button", { name: "after MLP" }));
+    await waitFor(() => expect(screen.queryByTestId("adapter-problem")).toBeNull());
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
   });
 
   it("a stored config comes back as the same form (clone and edit)", () => {

@@ -1,9 +1,12 @@
+import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
+import { ApiError } from "../../api";
 import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, MethodPublic } from "../../client";
 import { formatCount, formatInteger } from "../../format";
 import PlacementPicker from "../Placement/PlacementPicker";
-import { pickerRules, placementForConfig, placementProblem } from "../Placement/placementRules";
+import { estimateQuery } from "../../queries";
+import { pickerRules, placementForConfig } from "../Placement/placementRules";
 import { CheckField, NumberField, SelectField } from "./FormFields";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
@@ -31,9 +34,15 @@ export default function NewJobForm({
   readonly initialDraft: JobDraft;
   readonly submitting?: boolean;
   readonly submitError?: string | null;
-  readonly onSubmit: (config: Record<string, unknown>) => void;
+  /** `initial` is the config the form would have sent untouched (what a clone changes from) */
+  readonly onSubmit: (config: Record<string, unknown>, initial: Record<string, unknown> | null) => void;
 }) {
   const [draft, setDraft] = useState<JobDraft>(initialDraft);
+  const [initialConfig] = useState(() => {
+    const m = methods.find((x) => x.name === initialDraft.method);
+    const f = models.find((x) => x.reference === initialDraft.base_model)?.family;
+    return m ? configFromDraft(initialDraft, m, f) : null;
+  });
   const model = models.find((m) => m.reference === draft.base_model);
   const method = methods.find((m) => m.name === draft.method);
   const family = model?.family;
@@ -56,13 +65,21 @@ export default function NewJobForm({
     [method, family, draft.placement, draft.params],
   );
 
+  const refused = method && family ? method.refused_families[family] : undefined;
+  // The API judges the adapter (placement and params): its 422 names the problem. The same query
+  // as the method card's estimate, so it is asked once.
+  const estimate = useQuery({
+    ...estimateQuery(draft.base_model, selectedAdapter ?? {}),
+    enabled: Boolean(draft.base_model) && selectedAdapter !== null && !refused,
+  });
+  const adapterProblem =
+    estimate.error instanceof ApiError && estimate.error.status === 422 ? estimate.error.message : null;
+
   const problems: string[] = [];
   if (!draft.base_model) problems.push("Pick a base model.");
   if (!method) problems.push("Pick an adapter method.");
   if (draft.dataset_id === null) problems.push("Pick a training dataset.");
-  const placementIssue = method && rules ? placementProblem(draft.placement, rules) : null;
-  if (placementIssue) problems.push(placementIssue);
-  const refused = method && family ? method.refused_families[family] : undefined;
+  if (adapterProblem) problems.push("The adapter settings are refused (see above).");
   if (refused) problems.push(refused);
 
   const imported = benchmarks.filter((b) => b.imported);
@@ -74,7 +91,7 @@ export default function NewJobForm({
       aria-label="New job"
       onSubmit={(e) => {
         e.preventDefault();
-        if (method && !problems.length) onSubmit(configFromDraft(draft, method, family));
+        if (method && !problems.length) onSubmit(configFromDraft(draft, method, family), initialConfig);
       }}
     >
       <fieldset>
@@ -159,6 +176,11 @@ export default function NewJobForm({
           <legend>{method.name} parameters</legend>
           <MethodParamsFields method={method} values={draft.params} onChange={(params) => setDraft({ ...draft, params })} />
         </fieldset>
+      )}
+      {adapterProblem && (
+        <p className="error-box" role="alert" data-testid="adapter-problem">
+          {adapterProblem}
+        </p>
       )}
 
       <fieldset>

@@ -231,3 +231,52 @@ export function draftFromConfig(config: Record<string, unknown>, methods: readon
     },
   };
 }
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return Boolean(v) && typeof v === "object" && !Array.isArray(v);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** What `after` changes in `before`, in the API's merge form: objects nest, a dropped key is null. */
+function changes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const [b, a] = [before[key], after[key]];
+    if (sameValue(b, a)) continue;
+    if (isPlainObject(b) && isPlainObject(a)) {
+      const inner = changes(b, a);
+      if (Object.keys(inner).length) out[key] = inner;
+    } else {
+      out[key] = a === undefined ? null : a;
+    }
+  }
+  return out;
+}
+
+/**
+ * The overrides for POST /jobs/{id}/clone: only what the user changed in the form, so every
+ * field of the stored config the form does not show (set through REST) is kept by the API.
+ * `before` is the config the form would have sent untouched, `after` the one it sends now.
+ * A new method gets its whole adapter (the API starts a new method from its defaults); a method
+ * parameter set back to its default is sent as that default, not as null.
+ */
+export function cloneOverrides(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  method: MethodPublic,
+): Record<string, unknown> {
+  const overrides = changes(before, after);
+  const [adapterBefore, adapterAfter] = [obj(before.adapter), obj(after.adapter)];
+  if (adapterBefore.method !== adapterAfter.method) {
+    overrides.adapter = adapterAfter;
+  } else {
+    const params = obj(obj(overrides.adapter).params);
+    for (const p of method.params) {
+      if (params[p.name] === null && p.default !== null) params[p.name] = p.default;
+    }
+  }
+  return overrides;
+}
