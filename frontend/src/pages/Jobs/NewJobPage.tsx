@@ -2,10 +2,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { errorMessage } from "../../api";
-import { jobsCreateJob } from "../../client";
+import { jobsCloneJob, jobsCreateJob } from "../../client";
 import QueryState from "../../components/Layout/QueryState";
 import NewJobForm from "../../components/Jobs/NewJobForm";
-import { draftFromConfig, newDraft } from "../../components/Jobs/jobDraft";
+import { cloneOverrides, draftFromConfig, newDraft } from "../../components/Jobs/jobDraft";
 import { benchmarksQuery, datasetsQuery, jobQuery, methodsQuery, modelsQuery } from "../../queries";
 import { useTeam } from "../../team";
 
@@ -24,9 +24,19 @@ export default function NewJobPage() {
   const benchmarks = useQuery(benchmarksQuery());
   const source = useQuery({ ...jobQuery(cloneId ?? 0), enabled: cloneId !== null });
 
+  // A clone goes through the API's clone with only what the form changed, so the fields of the
+  // stored config that the form does not show (set through REST) are kept.
   const create = useMutation({
-    mutationFn: async (config: Record<string, unknown>) =>
-      (await jobsCreateJob({ body: { team_id: teamId, config } })).data,
+    mutationFn: async ({ config, initial }: { config: Record<string, unknown>; initial: Record<string, unknown> | null }) => {
+      const method = methods.data?.data.find((m) => m.name === (config.adapter as { method: string }).method);
+      if (cloneId !== null && method) {
+        // the name travels as the clone's own field (the API names a nameless clone "… (copy)")
+        const { name: _name, ...overrides } = cloneOverrides(initial ?? {}, config, method);
+        const body = { name: String(config.name), overrides };
+        return (await jobsCloneJob({ path: { job_id: cloneId }, body })).data;
+      }
+      return (await jobsCreateJob({ body: { team_id: teamId, config } })).data;
+    },
     onSuccess: (job) => {
       queryClient.setQueryData(jobQuery(job.id).queryKey, job);
       void queryClient.invalidateQueries({ queryKey: ["jobs", "list"] });
@@ -60,7 +70,7 @@ export default function NewJobPage() {
         initialDraft={initial}
         submitting={create.isPending}
         submitError={create.isError ? errorMessage(create.error) : null}
-        onSubmit={(config) => create.mutate(config)}
+        onSubmit={(config, initialConfig) => create.mutate({ config, initial: initialConfig })}
       />
     );
   }
