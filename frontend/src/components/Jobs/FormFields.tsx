@@ -8,6 +8,7 @@ export function NumberField({
   onChange,
   step = "any",
   min,
+  max,
   optional,
   help,
 }: {
@@ -17,6 +18,7 @@ export function NumberField({
   readonly onChange: (v: number | null) => void;
   readonly step?: number | "any";
   readonly min?: number;
+  readonly max?: number;
   readonly optional?: boolean;
   readonly help?: ReactNode;
 }) {
@@ -28,6 +30,7 @@ export function NumberField({
         name={name}
         step={step}
         min={min}
+        max={max}
         placeholder={optional ? "not set" : undefined}
         required={!optional}
         value={value === null || Number.isNaN(value) ? "" : value}
@@ -52,10 +55,13 @@ export function CheckField({
   readonly help?: ReactNode;
 }) {
   return (
-    <label className="inline" title={typeof help === "string" ? help : undefined}>
-      <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
-      {label}
-    </label>
+    <div className="check-field">
+      <label className="inline">
+        <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
+        {label}
+      </label>
+      {help && <span className="field-help">{help}</span>}
+    </div>
   );
 }
 
