@@ -247,6 +247,12 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("training.val_set_size", 4);
   await fill("evaluation.max_new_tokens", 4);
   await shot("04-new-job");
+  // the same form at a desktop and a phone width (the method params of series, the advanced part open)
+  for (const [width, name] of [[1440, "04b-new-job-1440px"], [390, "04c-new-job-390px"]]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(name);
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 });
   const requests = watchRequests();
   await page.click('button[type="submit"]:has-text("Start training")');
   await page.waitForURL(/\/jobs\/\d+$/);
