@@ -103,6 +103,7 @@ def main() -> None:
             write("methods.json", call("GET", "/methods"))
             write("benchmarks.json", call("GET", "/benchmarks"))
             write("datasets.json", call("GET", "/datasets"))
+            write("defaults.json", call("GET", "/jobs/defaults"))
             config = {**REST_JOB, "dataset_id": dataset["id"]}  # type: ignore[index]
             job = call("POST", "/jobs", json={"team_id": team_id, "config": config})
             call("POST", f"/jobs/{job['id']}/cancel")  # type: ignore[index]

@@ -27,6 +27,54 @@ export type AccuracyPointPublic = {
 };
 
 /**
+ * AdapterConfig
+ */
+export type AdapterConfigInput = {
+    /**
+     * Method
+     *
+     * adapter method: lora, dora, series, adapterh, adapterp, parallel, scaled_parallel, prefix, ptuning, prompt, ia3 or any other peft method by name
+     */
+    method: string;
+    /**
+     * Params
+     *
+     * method parameters (r, alpha, bottleneck_size, ...); the method catalogue lists each method's with its schema; unset ones take the method's defaults
+     */
+    params?: {
+        [key: string]: unknown;
+    };
+    /**
+     * where the adapter goes
+     */
+    placement?: PlacementConfigInput;
+};
+
+/**
+ * AdapterConfig
+ */
+export type AdapterConfigOutput = {
+    /**
+     * Method
+     *
+     * adapter method: lora, dora, series, adapterh, adapterp, parallel, scaled_parallel, prefix, ptuning, prompt, ia3 or any other peft method by name
+     */
+    method: string;
+    /**
+     * Params
+     *
+     * method parameters (r, alpha, bottleneck_size, ...); the method catalogue lists each method's with its schema; unset ones take the method's defaults
+     */
+    params: {
+        [key: string]: unknown;
+    };
+    /**
+     * where the adapter goes
+     */
+    placement: PlacementConfigOutput;
+};
+
+/**
  * BaseModelCreate
  */
 export type BaseModelCreate = {
@@ -262,6 +310,66 @@ export type DatasetsPublic = {
 };
 
 /**
+ * DecodingConfig
+ */
+export type DecodingConfigInput = {
+    /**
+     * Max New Tokens
+     *
+     * tokens to generate per answer
+     */
+    max_new_tokens?: number;
+    /**
+     * Num Beams
+     *
+     * beams for beam search
+     */
+    num_beams?: number;
+    /**
+     * Preset
+     *
+     * custom (the fields below), paper (4 beams; 256 new tokens for arithmetic, 32 for commonsense, as the LLM-Adapters evaluation) or fast (batched greedy)
+     */
+    preset?: 'custom' | 'paper' | 'fast';
+    /**
+     * Strategy
+     *
+     * greedy or beam search
+     */
+    strategy?: 'greedy' | 'beam';
+};
+
+/**
+ * DecodingConfig
+ */
+export type DecodingConfigOutput = {
+    /**
+     * Max New Tokens
+     *
+     * tokens to generate per answer
+     */
+    max_new_tokens: number;
+    /**
+     * Num Beams
+     *
+     * beams for beam search
+     */
+    num_beams: number;
+    /**
+     * Preset
+     *
+     * custom (the fields below), paper (4 beams; 256 new tokens for arithmetic, 32 for commonsense, as the LLM-Adapters evaluation) or fast (batched greedy)
+     */
+    preset: 'custom' | 'paper' | 'fast';
+    /**
+     * Strategy
+     *
+     * greedy or beam search
+     */
+    strategy: 'greedy' | 'beam';
+};
+
+/**
  * ErrorMessage
  *
  * Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
@@ -298,6 +406,8 @@ export type EstimatePublic = {
 export type EstimateRequest = {
     /**
      * Adapter
+     *
+     * an adapter config (AdapterConfig's shape)
      */
     adapter: {
         [key: string]: unknown;
@@ -306,6 +416,98 @@ export type EstimateRequest = {
      * Base Model
      */
     base_model: string;
+};
+
+/**
+ * EvaluationConfig
+ */
+export type EvaluationConfigInput = {
+    /**
+     * Batch Size
+     *
+     * prompts per generation batch
+     */
+    batch_size?: number;
+    /**
+     * Benchmarks
+     *
+     * benchmark names to evaluate on (gsm8k, boolq, ...)
+     */
+    benchmarks?: Array<string>;
+    /**
+     * Data Dir
+     *
+     * folder in the LLM-Adapters layout holding the benchmark sets
+     */
+    data_dir?: string | null;
+    /**
+     * decoding settings
+     */
+    decoding?: DecodingConfigInput;
+    /**
+     * Every N Steps
+     *
+     * evaluate during training every N steps; null = at the end
+     */
+    every_n_steps?: number | null;
+    /**
+     * Max Examples
+     *
+     * cap examples per benchmark; null = all
+     */
+    max_examples?: number | null;
+    /**
+     * Scoring
+     *
+     * which scoring rule scores the paper's benchmarks
+     */
+    scoring?: 'paper' | 'strict';
+};
+
+/**
+ * EvaluationConfig
+ */
+export type EvaluationConfigOutput = {
+    /**
+     * Batch Size
+     *
+     * prompts per generation batch
+     */
+    batch_size: number;
+    /**
+     * Benchmarks
+     *
+     * benchmark names to evaluate on (gsm8k, boolq, ...)
+     */
+    benchmarks: Array<string>;
+    /**
+     * Data Dir
+     *
+     * folder in the LLM-Adapters layout holding the benchmark sets
+     */
+    data_dir: string | null;
+    /**
+     * decoding settings
+     */
+    decoding: DecodingConfigOutput;
+    /**
+     * Every N Steps
+     *
+     * evaluate during training every N steps; null = at the end
+     */
+    every_n_steps: number | null;
+    /**
+     * Max Examples
+     *
+     * cap examples per benchmark; null = all
+     */
+    max_examples: number | null;
+    /**
+     * Scoring
+     *
+     * which scoring rule scores the paper's benchmarks
+     */
+    scoring: 'paper' | 'strict';
 };
 
 /**
@@ -409,23 +611,139 @@ export type JobClone = {
 };
 
 /**
+ * JobConfig
+ */
+export type JobConfig = {
+    /**
+     * the adapter method, its placement and params
+     */
+    adapter: AdapterConfigOutput;
+    /**
+     * Base Model
+     *
+     * hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m
+     */
+    base_model: string;
+    /**
+     * Dataset Id
+     *
+     * stored dataset id (API)
+     */
+    dataset_id: number | null;
+    /**
+     * Dataset Path
+     *
+     * training data file (CLI); the API uses dataset_id
+     */
+    dataset_path: string | null;
+    /**
+     * evaluation settings
+     */
+    evaluation: EvaluationConfigOutput;
+    /**
+     * Name
+     *
+     * a name for the run
+     */
+    name: string;
+    /**
+     * training settings
+     */
+    training: TrainingConfigOutput;
+};
+
+/**
+ * JobConfigCreate
+ *
+ * The job config as the API takes it: the training data is an uploaded dataset, never a
+ * path on the server.
+ */
+export type JobConfigCreate = {
+    /**
+     * the adapter method, its placement and params
+     */
+    adapter: AdapterConfigInput;
+    /**
+     * Base Model
+     *
+     * hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m
+     */
+    base_model: string;
+    /**
+     * Dataset Id
+     *
+     * id of an uploaded dataset
+     */
+    dataset_id: number;
+    /**
+     * evaluation settings
+     */
+    evaluation?: EvaluationConfigInput;
+    /**
+     * Name
+     *
+     * a name for the run
+     */
+    name?: string;
+    /**
+     * training settings
+     */
+    training?: TrainingConfigInput;
+};
+
+/**
  * JobCreate
  */
 export type JobCreate = {
     /**
-     * Config
-     *
-     * the job config of DESIGN.md (dataset_id form)
+     * the job config of DESIGN.md
      */
-    config: {
-        [key: string]: unknown;
-    };
+    config: JobConfigCreate;
     /**
      * Team Id
      *
      * default: your first team
      */
     team_id?: number | null;
+};
+
+/**
+ * JobDefaults
+ *
+ * The job config a new job starts from: the engine's defaults, with LoRA (the paper's
+ * headline method) and no base model or dataset chosen yet.
+ */
+export type JobDefaults = {
+    /**
+     * the adapter method, its placement and params (empty: the method's defaults)
+     */
+    adapter: AdapterConfigOutput;
+    /**
+     * Base Model
+     *
+     * empty: choose one of GET /models
+     */
+    base_model: string;
+    /**
+     * Dataset Id
+     *
+     * null: choose an uploaded dataset
+     */
+    dataset_id: number | null;
+    /**
+     * evaluation settings
+     */
+    evaluation: EvaluationConfigOutput;
+    /**
+     * Name
+     *
+     * a name for the run
+     */
+    name: string;
+    /**
+     * training settings
+     */
+    training: TrainingConfigOutput;
 };
 
 /**
@@ -495,11 +813,9 @@ export type JobPublic = {
      */
     cancel_requested: boolean;
     /**
-     * Config
+     * the config the job runs with, defaults filled in
      */
-    config: {
-        [key: string]: unknown;
-    };
+    config: JobConfig;
     /**
      * Created At
      */
@@ -566,10 +882,7 @@ export type JobPublic = {
      * Started At
      */
     started_at: string | null;
-    /**
-     * Status
-     */
-    status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+    status: JobStatus;
     /**
      * Step
      */
@@ -611,6 +924,28 @@ export type JobPublic = {
      */
     worker: string | null;
 };
+
+/**
+ * JobStatus
+ *
+ * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
+ * The one list of states: the API's enum and the generated client's type come from it.
+ */
+export const JobStatus = {
+    QUEUED: 'queued',
+    RUNNING: 'running',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled'
+} as const;
+
+/**
+ * JobStatus
+ *
+ * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
+ * The one list of states: the API's enum and the generated client's type come from it.
+ */
+export type JobStatus = typeof JobStatus[keyof typeof JobStatus];
 
 /**
  * JobsPublic
@@ -816,25 +1151,10 @@ export type Message = {
  */
 export type MethodParamPublic = {
     /**
-     * Choices
-     */
-    choices?: Array<unknown> | null;
-    /**
-     * Default
-     */
-    default?: unknown;
-    /**
-     * Help
-     */
-    help: string;
-    /**
      * Name
      */
     name: string;
-    /**
-     * Type
-     */
-    type: string;
+    schema: ParamSchema;
 };
 
 /**
@@ -945,6 +1265,101 @@ export type MetricPointPublic = {
 };
 
 /**
+ * ParamSchema
+ *
+ * A method parameter's schema: a fragment with the parameter's default and help.
+ */
+export type ParamSchema = {
+    /**
+     * Anyof
+     */
+    anyOf?: Array<SchemaFragment> | null;
+    /**
+     * Default
+     *
+     * the value used when the parameter is not given
+     */
+    default: unknown;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Enum
+     */
+    enum?: Array<unknown> | null;
+    /**
+     * Exclusivemaximum
+     */
+    exclusiveMaximum?: number | number | null;
+    /**
+     * Exclusiveminimum
+     */
+    exclusiveMinimum?: number | number | null;
+    items?: SchemaFragment | null;
+    /**
+     * Maximum
+     */
+    maximum?: number | number | null;
+    /**
+     * Minimum
+     */
+    minimum?: number | number | null;
+    /**
+     * Type
+     */
+    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null' | null;
+};
+
+/**
+ * PlacementConfig
+ */
+export type PlacementConfigInput = {
+    /**
+     * Layers
+     *
+     * 'all', a list of layer indices, or a range like '0-11'
+     */
+    layers?: string | Array<number>;
+    /**
+     * Modules
+     *
+     * placement words (q k v o gate up down attn mlp) or raw module names; null = the method's default
+     */
+    modules?: Array<string> | null;
+    /**
+     * Position
+     *
+     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default
+     */
+    position?: string | null;
+};
+
+/**
+ * PlacementConfig
+ */
+export type PlacementConfigOutput = {
+    /**
+     * Layers
+     *
+     * 'all', a list of layer indices, or a range like '0-11'
+     */
+    layers: string | Array<number>;
+    /**
+     * Modules
+     *
+     * placement words (q k v o gate up down attn mlp) or raw module names; null = the method's default
+     */
+    modules: Array<string> | null;
+    /**
+     * Position
+     *
+     * bottleneck adapters: 'after', 'before', 'beside', or with a block ('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default
+     */
+    position: string | null;
+};
+
+/**
  * PlacementPublic
  */
 export type PlacementPublic = {
@@ -1011,6 +1426,43 @@ export type PredictionsPublic = {
 };
 
 /**
+ * SchemaFragment
+ *
+ * A JSON-Schema fragment describing a value (the subset the method catalogue uses).
+ */
+export type SchemaFragment = {
+    /**
+     * Anyof
+     */
+    anyOf?: Array<SchemaFragment> | null;
+    /**
+     * Enum
+     */
+    enum?: Array<unknown> | null;
+    /**
+     * Exclusivemaximum
+     */
+    exclusiveMaximum?: number | number | null;
+    /**
+     * Exclusiveminimum
+     */
+    exclusiveMinimum?: number | number | null;
+    items?: SchemaFragment | null;
+    /**
+     * Maximum
+     */
+    maximum?: number | number | null;
+    /**
+     * Minimum
+     */
+    minimum?: number | number | null;
+    /**
+     * Type
+     */
+    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null' | null;
+};
+
+/**
  * StateChange
  */
 export type StateChange = {
@@ -1022,10 +1474,7 @@ export type StateChange = {
      * Reason
      */
     reason?: string | null;
-    /**
-     * Status
-     */
-    status: string;
+    status: JobStatus;
 };
 
 /**
@@ -1231,6 +1680,258 @@ export type TokensPublic = {
      * Data
      */
     data: Array<TokenPublic>;
+};
+
+/**
+ * TrainingConfig
+ */
+export type TrainingConfigInput = {
+    /**
+     * Batch Size
+     *
+     * examples per optimiser step
+     */
+    batch_size?: number;
+    /**
+     * Cutoff Len
+     *
+     * truncate examples to this many tokens
+     */
+    cutoff_len?: number;
+    /**
+     * Epochs
+     *
+     * passes over the training set
+     */
+    epochs?: number;
+    /**
+     * Gradient Checkpointing
+     *
+     * trade compute for memory
+     */
+    gradient_checkpointing?: boolean;
+    /**
+     * Learning Rate
+     *
+     * peak learning rate; null = the method's default
+     */
+    learning_rate?: number | null;
+    /**
+     * Logging Steps
+     *
+     * report loss every N steps
+     */
+    logging_steps?: number;
+    /**
+     * Lr Scheduler
+     *
+     * learning-rate schedule (a transformers scheduler name)
+     */
+    lr_scheduler?: 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'reduce_lr_on_plateau' | 'cosine_with_min_lr' | 'cosine_warmup_with_min_lr' | 'warmup_stable_decay' | 'greedy';
+    /**
+     * Max Steps
+     *
+     * stop after this many optimiser steps (overrides epochs)
+     */
+    max_steps?: number | null;
+    /**
+     * Micro Batch Size
+     *
+     * examples per forward pass (gradient accumulation)
+     */
+    micro_batch_size?: number;
+    /**
+     * Packing
+     *
+     * pack examples without padding (padding-free)
+     */
+    packing?: boolean;
+    /**
+     * Precision
+     *
+     * weights and compute: auto (bf16 where the hardware has it, else fp32), fp32, fp16 (GPU only) or bf16
+     */
+    precision?: 'auto' | 'fp32' | 'fp16' | 'bf16';
+    /**
+     * Prompt Template
+     *
+     * how records become prompts: alpaca (the clean text), llm-adapters (the paper's training and evaluation prompts, byte for byte) or chat (the tokenizer's)
+     */
+    prompt_template?: 'alpaca' | 'llm-adapters' | 'chat';
+    /**
+     * Quantization
+     *
+     * load the base model quantized (CUDA only, bitsandbytes)
+     */
+    quantization?: 'none' | '8bit' | '4bit';
+    /**
+     * Resume
+     *
+     * resume from the last checkpoint in the output folder
+     */
+    resume?: boolean;
+    /**
+     * Save Steps
+     *
+     * checkpoint every N steps (resume from the last)
+     */
+    save_steps?: number | null;
+    /**
+     * Seed
+     *
+     * seed for data order and initialisation
+     */
+    seed?: number;
+    /**
+     * Train On Inputs
+     *
+     * include the prompt tokens in the loss
+     */
+    train_on_inputs?: boolean;
+    /**
+     * Val Set Size
+     *
+     * examples held out for validation loss
+     */
+    val_set_size?: number;
+    /**
+     * Warmup Steps
+     *
+     * linear warm-up steps
+     */
+    warmup_steps?: number;
+    /**
+     * Weight Decay
+     *
+     * AdamW weight decay
+     */
+    weight_decay?: number;
+};
+
+/**
+ * TrainingConfig
+ */
+export type TrainingConfigOutput = {
+    /**
+     * Batch Size
+     *
+     * examples per optimiser step
+     */
+    batch_size: number;
+    /**
+     * Cutoff Len
+     *
+     * truncate examples to this many tokens
+     */
+    cutoff_len: number;
+    /**
+     * Epochs
+     *
+     * passes over the training set
+     */
+    epochs: number;
+    /**
+     * Gradient Checkpointing
+     *
+     * trade compute for memory
+     */
+    gradient_checkpointing: boolean;
+    /**
+     * Learning Rate
+     *
+     * peak learning rate; null = the method's default
+     */
+    learning_rate: number | null;
+    /**
+     * Logging Steps
+     *
+     * report loss every N steps
+     */
+    logging_steps: number;
+    /**
+     * Lr Scheduler
+     *
+     * learning-rate schedule (a transformers scheduler name)
+     */
+    lr_scheduler: 'linear' | 'cosine' | 'cosine_with_restarts' | 'polynomial' | 'constant' | 'constant_with_warmup' | 'inverse_sqrt' | 'reduce_lr_on_plateau' | 'cosine_with_min_lr' | 'cosine_warmup_with_min_lr' | 'warmup_stable_decay' | 'greedy';
+    /**
+     * Max Steps
+     *
+     * stop after this many optimiser steps (overrides epochs)
+     */
+    max_steps: number | null;
+    /**
+     * Micro Batch Size
+     *
+     * examples per forward pass (gradient accumulation)
+     */
+    micro_batch_size: number;
+    /**
+     * Packing
+     *
+     * pack examples without padding (padding-free)
+     */
+    packing: boolean;
+    /**
+     * Precision
+     *
+     * weights and compute: auto (bf16 where the hardware has it, else fp32), fp32, fp16 (GPU only) or bf16
+     */
+    precision: 'auto' | 'fp32' | 'fp16' | 'bf16';
+    /**
+     * Prompt Template
+     *
+     * how records become prompts: alpaca (the clean text), llm-adapters (the paper's training and evaluation prompts, byte for byte) or chat (the tokenizer's)
+     */
+    prompt_template: 'alpaca' | 'llm-adapters' | 'chat';
+    /**
+     * Quantization
+     *
+     * load the base model quantized (CUDA only, bitsandbytes)
+     */
+    quantization: 'none' | '8bit' | '4bit';
+    /**
+     * Resume
+     *
+     * resume from the last checkpoint in the output folder
+     */
+    resume: boolean;
+    /**
+     * Save Steps
+     *
+     * checkpoint every N steps (resume from the last)
+     */
+    save_steps: number | null;
+    /**
+     * Seed
+     *
+     * seed for data order and initialisation
+     */
+    seed: number;
+    /**
+     * Train On Inputs
+     *
+     * include the prompt tokens in the loss
+     */
+    train_on_inputs: boolean;
+    /**
+     * Val Set Size
+     *
+     * examples held out for validation loss
+     */
+    val_set_size: number;
+    /**
+     * Warmup Steps
+     *
+     * linear warm-up steps
+     */
+    warmup_steps: number;
+    /**
+     * Weight Decay
+     *
+     * AdamW weight decay
+     */
+    weight_decay: number;
 };
 
 /**
@@ -1743,7 +2444,7 @@ export type JobsListJobsData = {
         /**
          * Status
          */
-        status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | null;
+        status?: JobStatus | null;
         /**
          * Method
          */
@@ -1830,6 +2531,43 @@ export type JobsCreateJobResponses = {
 };
 
 export type JobsCreateJobResponse = JobsCreateJobResponses[keyof JobsCreateJobResponses];
+
+export type JobsReadDefaultsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/defaults';
+};
+
+export type JobsReadDefaultsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+};
+
+export type JobsReadDefaultsError = JobsReadDefaultsErrors[keyof JobsReadDefaultsErrors];
+
+export type JobsReadDefaultsResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobDefaults;
+};
+
+export type JobsReadDefaultsResponse = JobsReadDefaultsResponses[keyof JobsReadDefaultsResponses];
 
 export type JobsDeleteJobData = {
     body?: never;

@@ -64,33 +64,3 @@ export function CheckField({
     </div>
   );
 }
-
-export function SelectField({
-  label,
-  name,
-  value,
-  options,
-  onChange,
-  help,
-}: {
-  readonly label: string;
-  readonly name: string;
-  readonly value: string;
-  readonly options: readonly { value: string; label: string }[];
-  readonly onChange: (v: string) => void;
-  readonly help?: ReactNode;
-}) {
-  return (
-    <label>
-      {label}
-      <select name={name} value={value} onChange={(e) => onChange(e.target.value)}>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-      {help && <span className="field-help">{help}</span>}
-    </label>
-  );
-}

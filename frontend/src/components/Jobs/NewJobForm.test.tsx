@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { DatasetPublic, MethodPublic } from "../../client";
-import { benchmarks, method, methods, models } from "../../test/fixtures";
+import { benchmarks, defaults, method, methods, models, restJob } from "../../test/fixtures";
 import { ESTIMATE, renderWithProviders, stubEstimateFetch } from "../../test/render";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
@@ -27,10 +27,10 @@ const newcomer: MethodPublic = {
   family: "other",
   description: "Shiny: a method invented after this dashboard was written.",
   params: [
-    { name: "sparkle", type: "int", default: 7, help: "how much it sparkles" },
-    { name: "mode", type: "str", default: "soft", help: "sparkle mode", choices: ["soft", "hard"] },
-    { name: "glow", type: "bool", default: true, help: "" },
-    { name: "pattern", type: "dict", default: { a: 1 }, help: "free-form" },
+    { name: "sparkle", schema: { type: "integer", minimum: 0, default: 7, description: "how much it sparkles" } },
+    { name: "mode", schema: { type: "string", enum: ["soft", "hard"], default: "soft", description: "sparkle mode" } },
+    { name: "glow", schema: { type: "boolean", default: true, description: "" } },
+    { name: "pattern", schema: { type: "object", default: { a: 1 }, description: "free-form" } },
   ],
   extra_params_from: null,
   placement_words: ["q", "v"],
@@ -52,7 +52,7 @@ function renderForm(extraMethods: MethodPublic[] = [], onSubmit = vi.fn(), submi
       methods={all}
       datasets={[dataset]}
       benchmarks={benchmarks}
-      initialDraft={newDraft(method("lora"), "tiny:llama", dataset.id)}
+      initialDraft={newDraft(defaults, method("lora"), "tiny:llama", dataset.id)}
       submitError={submitError}
       onSubmit={onSubmit}
     />,
@@ -180,21 +180,16 @@ describe("NewJobForm", () => {
   });
 
   it("a stored config comes back as the same form (clone and edit)", () => {
-    const config = {
-      name: "run-a",
-      base_model: "tiny:llama",
-      dataset_id: 7,
-      adapter: { method: "series", placement: { modules: ["mlp"], layers: [1], position: "after" }, params: { bottleneck_size: 8 } },
-      training: { max_steps: 6, batch_size: 4 },
-      evaluation: { benchmarks: ["svamp"], every_n_steps: 2, decoding: { max_new_tokens: 4 } },
-    };
-    const draft = draftFromConfig(config, methods);
-    expect(draft.name).toBe("run-a (copy)");
+    const draft = draftFromConfig(restJob.config, methods);
+    expect(draft.name).toBe("rest-series (copy)");
     expect(draft.placement).toEqual({ modules: ["mlp"], layers: [1], position: "after" });
     expect(draft.params.bottleneck_size).toBe(8);
     expect(draft.params.non_linearity).toBe("tanh");
     expect(draft.training.max_steps).toBe(6);
     expect(draft.training.epochs).toBe(3);
-    expect(draft.evaluation.max_new_tokens).toBe(4);
+    expect(draft.decoding.max_new_tokens).toBe(4);
+    // every field of the stored config, also those set through REST only
+    expect(draft.training).toEqual(restJob.config.training);
+    expect(draft.evaluation.batch_size).toBe(2);
   });
 });

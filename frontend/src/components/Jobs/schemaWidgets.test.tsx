@@ -2,7 +2,10 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 
+import { methods } from "../../test/fixtures";
+import MethodParamsFields from "./MethodParamsFields";
 import SchemaField from "./SchemaField";
+import { defaultParams, paramsForConfig } from "./jobDraft";
 import { widgetFor } from "./schemaWidgets";
 import type { Fragment } from "./schemaWidgets";
 
@@ -119,5 +122,33 @@ describe("SchemaField", () => {
     expect(input("params.p").placeholder).toBe("not set");
     expect(screen.getByText(/modules \(a JSON value\)/)).toBeInTheDocument();
     expect(document.body.textContent).not.toMatch(/list\[|str \||Literal|None/);
+  });
+});
+
+describe("the real catalogue (GET /methods)", () => {
+  it("every method's params render from their schemas, with no Python type text anywhere", () => {
+    const kinds = new Set<string>();
+    for (const m of methods) {
+      const { unmount } = render(<MethodParamsFields method={m} values={defaultParams(m)} onChange={vi.fn()} />);
+      for (const p of m.params) {
+        kinds.add(widgetFor(p.schema).kind);
+        expect(document.querySelector(`[name="params.${p.name}"], [name="params.${p.name}.kind"]`), `${m.name}.${p.name}`).not.toBeNull();
+      }
+      expect(document.body.textContent, m.name).not.toMatch(/Literal\[|Optional\[|\b(str|int|float|bool) \||\| None\b|\b(list|dict)\[/);
+      unmount();
+    }
+    // the catalogue exercises every widget
+    expect([...kinds].sort()).toEqual(["checkbox", "json", "number", "number-or-choice", "select", "text"]);
+  });
+
+  it("an untouched form sends each simple param at its catalogue default and leaves JSON ones out", () => {
+    for (const m of methods) {
+      const sent = paramsForConfig(m, defaultParams(m));
+      for (const p of m.params) {
+        const kind = widgetFor(p.schema).kind;
+        if (kind === "json" || p.schema.default === null) expect(sent, `${m.name}.${p.name}`).not.toHaveProperty(p.name);
+        else expect(sent[p.name], `${m.name}.${p.name}`).toEqual(p.schema.default);
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { MethodPublic } from "../../client";
 import { method } from "../../test/fixtures";
 import PlacementPicker from "./PlacementPicker";
-import { clickLayer, defaultPlacement, pickerRules, placementFromConfig } from "./placementRules";
+import { clickLayer, defaultPlacement, pickerRules } from "./placementRules";
 import type { Placement } from "./placementRules";
 
 const SLOTS = ["before attention", "after attention", "beside attention", "before MLP", "after MLP", "beside MLP"];
@@ -165,21 +165,6 @@ describe("placement rules", () => {
     expect(clickLayer("all", 2, 3)).toEqual([0, 1]);
     // a range written through the API is not parsed here: a click starts a list there
     expect(clickLayer("0-1", 2, 3)).toEqual([2]);
-  });
-
-  it("a stored placement comes back as written; reading shorthands and ranges is the API's job", () => {
-    const fallback = defaultPlacement(method("series"));
-    expect(placementFromConfig({ modules: null, layers: "0-11", position: "after_mlp" }, fallback)).toEqual({
-      modules: null,
-      layers: "0-11",
-      position: "after_mlp",
-    });
-    expect(placementFromConfig({ modules: ["q"], layers: [1, 3], position: null }, fallback)).toEqual({
-      modules: ["q"],
-      layers: [1, 3],
-      position: null,
-    });
-    expect(placementFromConfig(undefined, fallback)).toBe(fallback);
   });
 
   it("the layer strip shows an API-written range as text and lights no cell", () => {

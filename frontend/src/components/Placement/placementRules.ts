@@ -4,20 +4,16 @@
  * Whether a placement is valid is the API's call (POST /methods/estimate answers 422 naming the
  * problem); this module only knows what the picker draws.
  */
-import type { MethodPublic } from "../../client";
+import type { MethodPublic, PlacementConfigOutput } from "../../client";
+
+/** The placement of the job config (family-independent words, layers and a position). */
+export type Placement = PlacementConfigOutput;
 
 /**
- * "all", the indices the layer strip picked, or a string the API accepted (a range like "0-11"
- * set through REST): kept as written, since reading it is the engine's job.
+ * "all", the indices the layer strip picked, or another string the API accepted (a range like
+ * "0-11" set through REST): kept as written, since reading it is the engine's job.
  */
-export type Layers = "all" | number[] | string;
-
-/** The placement of the job config: family-independent words, layers and a position. */
-export interface Placement {
-  modules: string[] | null;
-  layers: Layers;
-  position: string | null;
-}
+export type Layers = Placement["layers"];
 
 export type Sublayer = "attn" | "mlp";
 export const SUBLAYERS: readonly Sublayer[] = ["attn", "mlp"];
@@ -129,18 +125,4 @@ export function defaultPlacement(method: MethodPublic): Placement {
 export function placementForConfig(p: Placement, rules: PickerRules): Record<string, unknown> {
   if (!rules.takesModules) return { modules: null, layers: "all", position: null };
   return { modules: p.modules, layers: p.layers, position: p.position };
-}
-
-/**
- * A placement read back from a stored job config (clone-and-edit), as the API holds it: a
- * shorthand position ("after_mlp") or a layer range stays as written, for the API to read.
- */
-export function placementFromConfig(raw: unknown, fallback: Placement): Placement {
-  if (!raw || typeof raw !== "object") return fallback;
-  const r = raw as Record<string, unknown>;
-  return {
-    modules: Array.isArray(r.modules) ? r.modules.map(String) : null,
-    layers: Array.isArray(r.layers) ? r.layers.map(Number) : typeof r.layers === "string" ? r.layers : "all",
-    position: typeof r.position === "string" ? r.position : null,
-  };
 }

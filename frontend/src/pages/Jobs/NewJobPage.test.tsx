@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { JobPublic } from "../../client";
 import benchmarksJson from "../../test/fixtures/benchmarks.json";
 import datasetsJson from "../../test/fixtures/datasets.json";
+import defaultsJson from "../../test/fixtures/defaults.json";
 import jobJson from "../../test/fixtures/job.json";
 import methodsJson from "../../test/fixtures/methods.json";
 import modelsJson from "../../test/fixtures/models.json";
@@ -13,7 +14,7 @@ import NewJobPage from "./NewJobPage";
 /** A job created through REST with fields the form does not show (captured from the API). */
 const source = jobJson as unknown as JobPublic;
 
-function fakeApi() {
+function fakeApi(defaults: unknown = defaultsJson) {
   const bodies: Record<string, unknown> = {};
   const record = (key: string) => async (request: Request) => {
     bodies[key] = await request.json();
@@ -24,6 +25,7 @@ function fakeApi() {
     "GET /api/v1/methods": { body: methodsJson },
     "GET /api/v1/benchmarks": { body: benchmarksJson },
     "GET /api/v1/datasets": { body: datasetsJson },
+    "GET /api/v1/jobs/defaults": { body: defaults },
     [`GET /api/v1/jobs/${source.id}`]: { body: source },
     "POST /api/v1/methods/estimate": ESTIMATE,
     [`POST /api/v1/jobs/${source.id}/clone`]: record("clone"),
@@ -39,6 +41,30 @@ function field(name: string): HTMLInputElement {
 }
 
 afterEach(() => vi.unstubAllGlobals());
+
+describe("NewJobPage: a new job", () => {
+  it("starts from the API's defaults (GET /jobs/defaults), not from constants of its own", async () => {
+    const changed = structuredClone(defaultsJson);
+    changed.training.batch_size = 7;
+    changed.training.lr_scheduler = "cosine";
+    changed.evaluation.decoding.max_new_tokens = 99;
+    const { bodies } = fakeApi(changed);
+    renderWithProviders(<NewJobPage />, { route: "/jobs/new" });
+    await screen.findByRole("form", { name: "New job" });
+    expect(field("training.batch_size").value).toBe("7");
+    expect(field("training.lr_scheduler").value).toBe(JSON.stringify("cosine"));
+    expect(field("evaluation.max_new_tokens").value).toBe("99");
+    // the method the API starts from, with its catalogue defaults
+    expect(document.querySelector('[data-method="lora"]')).toHaveAttribute("aria-pressed", "true");
+    expect(field("params.r").value).toBe("32");
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    await waitFor(() => expect(bodies.create).toBeDefined());
+    const { config } = bodies.create as { config: { training: Record<string, unknown>; evaluation: { decoding: Record<string, unknown> } } };
+    expect(config.training).toMatchObject({ batch_size: 7, lr_scheduler: "cosine", epochs: 3 });
+    expect(config.training).not.toHaveProperty("max_steps"); // null: the API's default
+    expect(config.evaluation.decoding.max_new_tokens).toBe(99);
+  });
+});
 
 describe("NewJobPage: clone and edit", () => {
   it("the source job really has settings the form does not show", () => {
