@@ -2,10 +2,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { ApiError } from "../../api";
-import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, MethodPublic } from "../../client";
+import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, JobConfigCreate, MethodPublic } from "../../client";
 import { formatCount, formatInteger } from "../../format";
-import PlacementPicker from "../Placement/PlacementPicker";
 import { estimateQuery } from "../../queries";
+import PlacementPicker from "../Placement/PlacementPicker";
 import { pickerRules, placementForConfig } from "../Placement/placementRules";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
@@ -13,12 +13,12 @@ import SchemaField from "./SchemaField";
 import { advancedFields, mainFields } from "./configFields";
 import type { ConfigField } from "./configFields";
 import { configFromDraft, draftForMethod, paramsForConfig } from "./jobDraft";
-import type { JobConfigCreate } from "../../client";
 import type { JobDraft } from "./jobDraft";
 
 /**
  * The New job form. Every method-specific part — cards, placement, parameters — is built from
- * the catalogues (GET /models, /methods, /benchmarks), so a new method needs no UI change.
+ * the catalogues (GET /models, /methods, /benchmarks), so a new method needs no UI change; the
+ * training and evaluation fields from the job config's schema, so a new setting needs none either.
  */
 export default function NewJobForm({
   models,
