@@ -6,6 +6,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
+
+from worker.engine.config import AdapterConfig, JobConfig, JobSettings
+
+from .models import JobStatus
 
 # Ids are 32-bit in PostgreSQL: a larger number is a 422 at the door, not a database error later.
 MAX_ID = 2**31 - 1
@@ -194,12 +199,31 @@ class BaseModelCreate(BaseModel):
     label: str | None = Field(default=None, max_length=255)
 
 
+class SchemaFragment(TypedDict, total=False):
+    """A JSON-Schema fragment describing a value (the subset the method catalogue uses); a key
+    that does not constrain the value is absent, never null."""
+
+    type: Literal["integer", "number", "boolean", "string", "array", "object", "null"]
+    enum: list[Any]
+    anyOf: list[SchemaFragment]  # noqa: N815 - JSON Schema's own key
+    items: SchemaFragment
+    minimum: int | float
+    maximum: int | float
+    exclusiveMinimum: int | float  # noqa: N815
+    exclusiveMaximum: int | float  # noqa: N815
+
+
+class ParamSchema(SchemaFragment, total=True):
+    """A method parameter's schema: a fragment with the parameter's default and help."""
+
+    default: Any  # the value used when the parameter is not given (null: unset)
+    description: str
+
+
 class MethodParamPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
     name: str
-    type: str
-    default: Any = None
-    help: str
-    choices: list[Any] | None = None
+    schema_: ParamSchema = Field(alias="schema")
 
 
 class PlacementPublic(BaseModel):
@@ -252,7 +276,7 @@ class BenchmarkImport(BaseModel):
 
 class EstimateRequest(BaseModel):
     base_model: str
-    adapter: dict[str, Any]
+    adapter: dict[str, Any] = Field(description="an adapter config (AdapterConfig's shape)")
 
 
 class EstimatePublic(BaseModel):
@@ -262,15 +286,39 @@ class EstimatePublic(BaseModel):
 
 
 # --- jobs -------------------------------------------------------------------------------------
+class JobConfigCreate(JobSettings):
+    """The job config as the API takes it: the training data is an uploaded dataset, never a
+    path on the server."""
+
+    unknown_key_hints = {
+        "dataset_path": "the API takes dataset_id (upload the file first), not dataset_path"
+    }
+    dataset_id: int = Field(ge=1, le=MAX_ID, description="id of an uploaded dataset")
+
+
+class JobDefaults(JobSettings):
+    """The job config a new job starts from: the engine's defaults, with LoRA (the paper's
+    headline method) and no base model or dataset chosen yet."""
+
+    base_model: str = Field(
+        default="", max_length=512, description="empty: choose one of GET /models"
+    )
+    adapter: AdapterConfig = Field(
+        default_factory=lambda: AdapterConfig(method="lora"),
+        description="the adapter method, its placement and params (empty: the method's defaults)",
+    )
+    dataset_id: int | None = Field(default=None, description="null: choose an uploaded dataset")
+
+
 class JobCreate(BaseModel):
     team_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="default: your first team"
     )
-    config: dict[str, Any] = Field(description="the job config of DESIGN.md (dataset_id form)")
+    config: JobConfigCreate = Field(description="the job config of DESIGN.md")
 
 
 class StateChange(BaseModel):
-    status: str
+    status: JobStatus
     at: datetime
     reason: str | None = None
 
@@ -284,8 +332,8 @@ class JobPublic(BaseModel):
     base_model: str
     method: str
     dataset_id: int | None
-    config: dict[str, Any]
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    config: JobConfig = Field(description="the config the job runs with, defaults filled in")
+    status: JobStatus
     phase: str | None
     step: int
     total_steps: int | None

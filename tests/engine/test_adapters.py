@@ -842,17 +842,18 @@ def test_catalogue_describes_every_method() -> None:
         assert entry["family"] in ("bottleneck", "lora", "prompt", "other")
         assert entry["description"] and entry["default_learning_rate"] > 0
         for param in entry["params"]:
-            assert {"name", "type", "default", "help"} <= set(param)
+            assert set(param) == {"name", "schema"}
+            assert {"default", "description"} <= set(param["schema"])
     by_name = {m["name"]: m for m in catalogue}
     lora = by_name["lora"]
     assert lora["default_placement"]["modules"] == ["q", "k", "v", "up", "down"]
-    assert {p["name"]: p["default"] for p in lora["params"]}["r"] == 32
-    assert {p["name"]: p["default"] for p in lora["params"]}["alpha"] == 64
+    assert {p["name"]: p["schema"]["default"] for p in lora["params"]}["r"] == 32
+    assert {p["name"]: p["schema"]["default"] for p in lora["params"]}["alpha"] == 64
     series = by_name["series"]
     assert series["default_placement"] == {"modules": ["mlp"], "layers": "all", "position": "after"}
-    assert {p["name"]: p["default"] for p in series["params"]}["bottleneck_size"] == 256
+    assert {p["name"]: p["schema"]["default"] for p in series["params"]}["bottleneck_size"] == 256
     assert by_name["parallel"]["default_placement"]["position"] == "beside"
-    assert {p["name"]: p["default"] for p in by_name["prefix"]["params"]}[
+    assert {p["name"]: p["schema"]["default"] for p in by_name["prefix"]["params"]}[
         "num_virtual_tokens"
     ] == 10
     assert (

@@ -1,110 +1,365 @@
-"""The job config of DESIGN.md as dataclasses, parsed strictly from JSON.
+"""The job config of DESIGN.md: one typed definition (pydantic models), parsed strictly.
 
-Unknown keys and wrong types are refused with a message that names the key, so a typo in a
-config never silently falls back to a default. Method-specific checks (which placements a
-method accepts, its params) live with the adapter registry; this module checks shapes only.
+These models are the contract: the CLI and the worker parse configs with them, and the API
+derives its request and response schemas from them, so the OpenAPI document (and the
+dashboard's generated client) carries every field's type, default, bounds and help.
+
+Unknown keys and wrong types are refused (no "3" -> 3, no true for an integer; an integer is
+accepted where a number is), so a typo never silently falls back to a default. Every refusal
+names the dotted key. Method-specific checks (which placements a method accepts, its params)
+live with the adapter registry; this module checks shapes and ranges only.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
 
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+Quantization = Literal["none", "8bit", "4bit"]
+DecodingStrategy = Literal["greedy", "beam"]
+DecodingPreset = Literal["custom", "paper", "fast"]
+ScoringRule = Literal["paper", "strict"]
+PromptTemplate = Literal["alpaca", "llm-adapters", "chat"]
+# transformers.SchedulerType's values (tests/engine/test_config.py checks they still match).
+LrScheduler = Literal[
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "reduce_lr_on_plateau",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+    "greedy",
+]
 
-def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
-    if factory is not dataclasses.MISSING:
-        return field(default_factory=factory, metadata={"help": text})
-    return field(default=default, metadata={"help": text})
+# The error types this module gives pydantic's errors (the API shows them as they are).
+UNKNOWN_KEY = "unknown_key"
+INVALID_VALUE = "invalid_value"
 
 
-@dataclass
-class PlacementConfig:
-    modules: list[str] | None = _help(
-        "placement words (q k v o gate up down attn mlp) or raw module names; "
-        "None = the method's default",
-        None,
+class ConfigSection(BaseModel):
+    """One object of the job config: strict, closed, and refusing with messages that say why."""
+
+    # Responses always carry every field, so their schema marks them required (the generated
+    # client then types a returned config as complete).
+    model_config = ConfigDict(
+        strict=True, extra="forbid", json_schema_serialization_defaults_required=True
     )
-    layers: str | list[int] = _help("'all', a list of layer indices, or a range like '0-11'", "all")
-    position: str | None = _help(
-        "bottleneck adapters: 'after_attn', 'after_mlp', 'beside_mlp', ...; None = method default",
-        None,
+
+    # Messages for keys a neighbouring format has but this one refuses (e.g. the API's).
+    unknown_key_hints: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _readable_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as e:
+            errors = _readable(cls, e)
+        raise ValidationError.from_exception_data(cls.__name__, errors) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def _got(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, bool) or value is None else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+_BOUND_WORDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "at most"),
+    "too_short": ("min_length", "at least this many items:"),
+    "too_long": ("max_length", "at most this many items:"),
+    "string_too_short": ("min_length", "at least this many characters:"),
+    "string_too_long": ("max_length", "at most this many characters:"),
+}
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _message(error: dict[str, Any], cls: type[ConfigSection], field: str) -> tuple[str, str]:
+    """(error type, message without the key) for one pydantic error at `field` of `cls`."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    info = cls.model_fields.get(field)
+    if kind == "missing":
+        return INVALID_VALUE, f"is required ({info.description if info else ''})"
+    if kind in _TYPE_WORDS:
+        return INVALID_VALUE, f"must be {_TYPE_WORDS[kind]}, got {_got(value)}"
+    if kind == "literal_error":
+        return INVALID_VALUE, f"must be one of {ctx['expected']}, got {_got(value)}"
+    if kind in _BOUND_WORDS:
+        key, words = _BOUND_WORDS[kind]
+        if kind == "string_too_short" and ctx[key] == 1:
+            return INVALID_VALUE, "must not be empty"
+        return INVALID_VALUE, f"must be {words} {_number(ctx[key])}, got {_got(value)}"
+    if kind == "value_error":
+        return INVALID_VALUE, str(ctx.get("error", error["msg"]))
+    return INVALID_VALUE, f"{error['msg'][:1].lower()}{error['msg'][1:]}, got {_got(value)}"
+
+
+def _readable(cls: type[ConfigSection], error: ValidationError) -> list[Any]:
+    """pydantic's errors in this module's words, one per key. Errors of nested sections come
+    translated already (their own validator ran first) and pass through."""
+    out: list[Any] = []
+    seen: set[tuple[Any, ...]] = set()
+    known = ", ".join(cls.model_fields)
+    for e in error.errors():
+        loc = tuple(e["loc"])
+        if e["type"] in (UNKNOWN_KEY, INVALID_VALUE):
+            out.append(
+                {"type": PydanticCustomError(e["type"], e["msg"]), "loc": loc, "input": e["input"]}
+            )
+            continue
+        field = str(loc[0]) if loc else ""
+        if e["type"] == "extra_forbidden":
+            hint = cls.unknown_key_hints.get(field)
+            text = hint or f"unknown key; known keys: {known}"
+            out.append(
+                {"type": PydanticCustomError(UNKNOWN_KEY, text), "loc": loc, "input": e["input"]}
+            )
+            continue
+        # A union reports one error per member, tagged with the member's name ('str',
+        # 'list[int]'); one message for the key reads better: what it takes, and what came.
+        union = any(isinstance(part, str) for part in loc[1:])
+        if union:
+            loc = (loc[0],)
+            if loc in seen:
+                continue
+            info = cls.model_fields[field]
+            value = _input_at(error, loc)
+            text = f"must be {info.description}, got {_got(value)}"
+            kind = INVALID_VALUE
+        else:
+            kind, text = _message(e, cls, field)
+            value = e.get("input")
+        seen.add(loc)
+        out.append({"type": PydanticCustomError(kind, text), "loc": loc, "input": value})
+    return out
+
+
+def _input_at(error: ValidationError, loc: tuple[Any, ...]) -> Any:
+    # The value of a union key is the input of any of its members' errors at that depth.
+    for e in error.errors():
+        if tuple(e["loc"][: len(loc)]) == loc and len(e["loc"]) == len(loc) + 1:
+            return e["input"]
+    return None
+
+
+def config_error(error: ValidationError, root: str) -> ConfigError:
+    """One ConfigError for a failed parse, each problem naming its dotted key under `root`."""
+    lines = []
+    for e in error.errors():
+        loc = [root]
+        for part in e["loc"]:
+            loc[-1:] = [f"{loc[-1]}[{part}]"] if isinstance(part, int) else [loc[-1], str(part)]
+        where = ".".join(loc)
+        if e["type"] == UNKNOWN_KEY:
+            parent, key = where.rsplit(".", 1)
+            text = e["msg"]
+            if text.startswith("unknown key; "):
+                text = f"unknown key {key!r} in {parent}; {text.removeprefix('unknown key; ')}"
+            lines.append(text)
+        else:
+            lines.append(f"{where} {e['msg']}")
+    return ConfigError("; ".join(lines[:5]) + ("; ..." if len(lines) > 5 else ""))
+
+
+def parse(cls: type[ConfigSection], data: Any, root: str) -> Any:
+    """Validates `data` (plain JSON values) as `cls`; ConfigError names every bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{root} must be an object, got {_got(data)}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        raise config_error(e, root) from None
+
+
+class PlacementConfig(ConfigSection):
+    modules: list[str] | None = Field(
+        default=None,
+        description="placement words (q k v o gate up down attn mlp) or raw module names; "
+        "null = the method's default",
+    )
+    layers: str | list[int] = Field(
+        default="all",
+        description="'all', a list of layer indices, or a range like '0-11'",
+    )
+    position: str | None = Field(
+        default=None,
+        description="bottleneck adapters: 'after', 'before', 'beside', or with a block "
+        "('after_attn', 'after_mlp', 'beside_mlp', ...); null = the method's default",
     )
 
 
-@dataclass
-class AdapterConfig:
-    method: str = _help("adapter method: lora, dora, series, adapterh, adapterp, parallel, ...")
-    placement: PlacementConfig = _help("where the adapter goes", factory=PlacementConfig)
-    params: dict[str, Any] = _help(
-        "method parameters (r, alpha, bottleneck_size, ...)", factory=dict
+class AdapterConfig(ConfigSection):
+    method: str = Field(
+        min_length=1,
+        max_length=64,
+        description="adapter method: lora, dora, series, adapterh, adapterp, parallel, "
+        "scaled_parallel, prefix, ptuning, prompt, ia3 or any other peft method by name",
+    )
+    placement: PlacementConfig = Field(
+        default_factory=PlacementConfig, description="where the adapter goes"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="method parameters (r, alpha, bottleneck_size, ...); the method catalogue "
+        "lists each method's with its schema; unset ones take the method's defaults",
     )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AdapterConfig:
-        return _build(cls, data, "adapter")
+        return parse(cls, data, "adapter")
 
 
-@dataclass
-class TrainingConfig:
-    epochs: float = _help("passes over the training set", 3.0)
-    max_steps: int | None = _help("stop after this many optimiser steps (overrides epochs)", None)
-    learning_rate: float | None = _help("peak learning rate; None = the method's default", None)
-    batch_size: int = _help("examples per optimiser step", 16)
-    micro_batch_size: int = _help("examples per forward pass (gradient accumulation)", 4)
-    cutoff_len: int = _help("truncate examples to this many tokens", 256)
-    val_set_size: int = _help("examples held out for validation loss", 120)
-    train_on_inputs: bool = _help("include the prompt tokens in the loss", True)
-    warmup_steps: int = _help("linear warm-up steps", 100)
-    lr_scheduler: str = _help("transformers scheduler name", "linear")
-    weight_decay: float = _help("AdamW weight decay", 0.0)
-    seed: int = _help("seed for data order and initialisation", 42)
-    precision: str = _help("auto | fp32 | fp16 | bf16", "auto")
-    quantization: str = _help("none | 8bit | 4bit (CUDA only, bitsandbytes)", "none")
-    gradient_checkpointing: bool = _help("trade compute for memory", False)
-    packing: bool = _help("pack examples without padding (padding-free)", False)
-    prompt_template: str = _help("alpaca (the paper's) or chat (the tokenizer's)", "alpaca")
-    logging_steps: int = _help("report loss every N steps", 1)
-    save_steps: int | None = _help("checkpoint every N steps (resume from the last)", None)
-    resume: bool = _help("resume from the last checkpoint in the output folder", False)
-
-
-@dataclass
-class DecodingConfig:
-    strategy: str = _help("greedy or beam", "greedy")
-    num_beams: int = _help("beams for beam search", 4)
-    max_new_tokens: int = _help("tokens to generate per answer", 256)
-
-
-@dataclass
-class EvaluationConfig:
-    benchmarks: list[str] = _help("benchmark names to evaluate on", factory=list)
-    every_n_steps: int | None = _help("evaluate during training every N steps", None)
-    max_examples: int | None = _help("cap examples per benchmark", None)
-    batch_size: int = _help("prompts per generation batch", 16)
-    data_dir: str | None = _help(
-        "folder in the LLM-Adapters layout holding the benchmark sets", None
+class TrainingConfig(ConfigSection):
+    epochs: float = Field(default=3.0, gt=0, description="passes over the training set")
+    max_steps: int | None = Field(
+        default=None, ge=1, description="stop after this many optimiser steps (overrides epochs)"
     )
-    decoding: DecodingConfig = _help("decoding settings", factory=DecodingConfig)
+    learning_rate: float | None = Field(
+        default=None, gt=0, description="peak learning rate; null = the method's default"
+    )
+    batch_size: int = Field(default=16, ge=1, description="examples per optimiser step")
+    micro_batch_size: int = Field(
+        default=4, ge=1, description="examples per forward pass (gradient accumulation)"
+    )
+    cutoff_len: int = Field(default=256, ge=8, description="truncate examples to this many tokens")
+    val_set_size: int = Field(
+        default=120, ge=0, description="examples held out for validation loss"
+    )
+    train_on_inputs: bool = Field(default=True, description="include the prompt tokens in the loss")
+    warmup_steps: int = Field(default=100, ge=0, description="linear warm-up steps")
+    lr_scheduler: LrScheduler = Field(
+        default="linear", description="learning-rate schedule (a transformers scheduler name)"
+    )
+    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay")
+    seed: int = Field(
+        default=42, ge=0, le=2**32 - 1, description="seed for data order and initialisation"
+    )
+    precision: Precision = Field(
+        default="auto",
+        description="weights and compute: auto (bf16 where the hardware has it, else fp32), "
+        "fp32, fp16 (GPU only) or bf16",
+    )
+    quantization: Quantization = Field(
+        default="none", description="load the base model quantized (CUDA only, bitsandbytes)"
+    )
+    gradient_checkpointing: bool = Field(default=False, description="trade compute for memory")
+    packing: bool = Field(default=False, description="pack examples without padding (padding-free)")
+    prompt_template: PromptTemplate = Field(
+        default="alpaca",
+        description="how records become prompts: alpaca (the clean text), llm-adapters (the "
+        "paper's training and evaluation prompts, byte for byte) or chat (the tokenizer's)",
+    )
+    logging_steps: int = Field(default=1, ge=1, description="report loss every N steps")
+    save_steps: int | None = Field(
+        default=None, ge=1, description="checkpoint every N steps (resume from the last)"
+    )
+    resume: bool = Field(
+        default=False, description="resume from the last checkpoint in the output folder"
+    )
 
 
-@dataclass
-class JobConfig:
-    base_model: str = _help("hf:<id>, path:<folder>, gguf:<file> or demo:smollm2-135m")
-    adapter: AdapterConfig = _help("adapter choice")
-    name: str = _help("a name for the run", "run")
-    dataset_path: str | None = _help("training data file (CLI); the API uses dataset_id", None)
-    dataset_id: int | None = _help("stored dataset id (API)", None)
-    training: TrainingConfig = _help("training settings", factory=TrainingConfig)
-    evaluation: EvaluationConfig = _help("evaluation settings", factory=EvaluationConfig)
+class DecodingConfig(ConfigSection):
+    preset: DecodingPreset = Field(
+        default="custom",
+        description="custom (the fields below), paper (4 beams; 256 new tokens for arithmetic, "
+        "32 for commonsense, as the LLM-Adapters evaluation) or fast (batched greedy)",
+    )
+    strategy: DecodingStrategy = Field(default="greedy", description="greedy or beam search")
+    num_beams: int = Field(default=4, ge=1, description="beams for beam search")
+    max_new_tokens: int = Field(default=256, ge=1, description="tokens to generate per answer")
+
+
+class EvaluationConfig(ConfigSection):
+    benchmarks: list[str] = Field(
+        default_factory=list, description="benchmark names to evaluate on (gsm8k, boolq, ...)"
+    )
+    every_n_steps: int | None = Field(
+        default=None, ge=1, description="evaluate during training every N steps; null = at the end"
+    )
+    max_examples: int | None = Field(
+        default=None, ge=1, description="cap examples per benchmark; null = all"
+    )
+    batch_size: int = Field(default=16, ge=1, description="prompts per generation batch")
+    scoring: ScoringRule = Field(
+        default="paper", description="which scoring rule scores the paper's benchmarks"
+    )
+    data_dir: str | None = Field(
+        default=None, description="folder in the LLM-Adapters layout holding the benchmark sets"
+    )
+    decoding: DecodingConfig = Field(
+        default_factory=DecodingConfig, description="decoding settings"
+    )
+
+
+class JobSettings(ConfigSection):
+    """Everything in a job config but where the training data comes from (the CLI names a
+    file, the API a stored dataset: each derives its own from this)."""
+
+    name: str = Field(default="run", min_length=1, max_length=255, description="a name for the run")
+    base_model: str = Field(
+        min_length=1,
+        max_length=512,
+        description="hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m",
+    )
+    adapter: AdapterConfig = Field(description="the adapter method, its placement and params")
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="training settings"
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig, description="evaluation settings"
+    )
+
+
+class JobConfig(JobSettings):
+    dataset_path: str | None = Field(
+        default=None, description="training data file (CLI); the API uses dataset_id"
+    )
+    dataset_id: int | None = Field(default=None, ge=1, description="stored dataset id (API)")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobConfig:
-        return _build(cls, data, "config")
+        return parse(cls, data, "config")
 
     @classmethod
     def from_file(cls, path: str | Path) -> JobConfig:
@@ -116,71 +371,3 @@ class JobConfig:
         except json.JSONDecodeError as e:
             raise ConfigError(f"{p} is not valid JSON: {e.msg} at line {e.lineno}") from None
         return cls.from_dict(data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-_PRIMITIVES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _check_value(value: Any, hint: Any, where: str) -> Any:
-    """Checks `value` against a type hint; returns it (ints are accepted where floats are)."""
-    import types
-    import typing
-
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        errors = []
-        for option in typing.get_args(hint):
-            if option is type(None):
-                if value is None:
-                    return None
-                continue
-            try:
-                return _check_value(value, option, where)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(
-            errors[0] if len(errors) == 1 else f"{where} has an invalid value {value!r}"
-        )
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        (item,) = typing.get_args(hint)
-        return [_check_value(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be an object, got {value!r}")
-        return dict(value)
-    if hint is Any:
-        return value
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint in (int, float) and isinstance(value, bool):
-        raise ConfigError(f"{where} must be {_PRIMITIVES[hint]}, got {value!r}")
-    if not isinstance(value, hint):
-        raise ConfigError(f"{where} must be {_PRIMITIVES.get(hint, hint.__name__)}, got {value!r}")
-    return value
-
-
-def _build(cls: Any, data: Any, where: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be an object, got {data!r}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {', '.join(repr(k) for k in unknown)} in {where}; "
-            f"known keys: {', '.join(fields)}"
-        )
-    kwargs = {}
-    for name, f in fields.items():
-        if name in data:
-            kwargs[name] = _check_value(data[name], hints[name], f"{where}.{name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{where}.{name} is required ({f.metadata.get('help', '')})")
-    return cls(**kwargs)

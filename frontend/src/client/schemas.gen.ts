@@ -2095,21 +2095,13 @@ export const ParamSchemaSchema = {
     description: 'A method parameter\'s schema: a fragment with the parameter\'s default and help.',
     properties: {
         anyOf: {
-            anyOf: [
-                {
-                    items: {
-                        $ref: '#/components/schemas/SchemaFragment'
-                    },
-                    type: 'array'
-                },
-                {
-                    type: 'null'
-                }
-            ],
-            title: 'Anyof'
+            items: {
+                $ref: '#/components/schemas/SchemaFragment'
+            },
+            title: 'Anyof',
+            type: 'array'
         },
         default: {
-            description: 'the value used when the parameter is not given',
             title: 'Default'
         },
         description: {
@@ -2117,16 +2109,9 @@ export const ParamSchemaSchema = {
             type: 'string'
         },
         enum: {
-            anyOf: [
-                {
-                    items: {},
-                    type: 'array'
-                },
-                {
-                    type: 'null'
-                }
-            ],
-            title: 'Enum'
+            items: {},
+            title: 'Enum',
+            type: 'array'
         },
         exclusiveMaximum: {
             anyOf: [
@@ -2135,9 +2120,6 @@ export const ParamSchemaSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Exclusivemaximum'
@@ -2149,22 +2131,12 @@ export const ParamSchemaSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Exclusiveminimum'
         },
         items: {
-            anyOf: [
-                {
-                    $ref: '#/components/schemas/SchemaFragment'
-                },
-                {
-                    type: 'null'
-                }
-            ]
+            $ref: '#/components/schemas/SchemaFragment'
         },
         maximum: {
             anyOf: [
@@ -2173,9 +2145,6 @@ export const ParamSchemaSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Maximum'
@@ -2187,32 +2156,22 @@ export const ParamSchemaSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Minimum'
         },
         type: {
-            anyOf: [
-                {
-                    enum: [
-                        'integer',
-                        'number',
-                        'boolean',
-                        'string',
-                        'array',
-                        'object',
-                        'null'
-                    ],
-                    type: 'string'
-                },
-                {
-                    type: 'null'
-                }
+            enum: [
+                'integer',
+                'number',
+                'boolean',
+                'string',
+                'array',
+                'object',
+                'null'
             ],
-            title: 'Type'
+            title: 'Type',
+            type: 'string'
         }
     },
     required: [
@@ -2455,33 +2414,19 @@ export const PredictionsPublicSchema = {
 } as const;
 
 export const SchemaFragmentSchema = {
-    description: 'A JSON-Schema fragment describing a value (the subset the method catalogue uses).',
+    description: 'A JSON-Schema fragment describing a value (the subset the method catalogue uses); a key\nthat does not constrain the value is absent, never null.',
     properties: {
         anyOf: {
-            anyOf: [
-                {
-                    items: {
-                        $ref: '#/components/schemas/SchemaFragment'
-                    },
-                    type: 'array'
-                },
-                {
-                    type: 'null'
-                }
-            ],
-            title: 'Anyof'
+            items: {
+                $ref: '#/components/schemas/SchemaFragment'
+            },
+            title: 'Anyof',
+            type: 'array'
         },
         enum: {
-            anyOf: [
-                {
-                    items: {},
-                    type: 'array'
-                },
-                {
-                    type: 'null'
-                }
-            ],
-            title: 'Enum'
+            items: {},
+            title: 'Enum',
+            type: 'array'
         },
         exclusiveMaximum: {
             anyOf: [
@@ -2490,9 +2435,6 @@ export const SchemaFragmentSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Exclusivemaximum'
@@ -2504,22 +2446,12 @@ export const SchemaFragmentSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Exclusiveminimum'
         },
         items: {
-            anyOf: [
-                {
-                    $ref: '#/components/schemas/SchemaFragment'
-                },
-                {
-                    type: 'null'
-                }
-            ]
+            $ref: '#/components/schemas/SchemaFragment'
         },
         maximum: {
             anyOf: [
@@ -2528,9 +2460,6 @@ export const SchemaFragmentSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Maximum'
@@ -2542,32 +2471,22 @@ export const SchemaFragmentSchema = {
                 },
                 {
                     type: 'number'
-                },
-                {
-                    type: 'null'
                 }
             ],
             title: 'Minimum'
         },
         type: {
-            anyOf: [
-                {
-                    enum: [
-                        'integer',
-                        'number',
-                        'boolean',
-                        'string',
-                        'array',
-                        'object',
-                        'null'
-                    ],
-                    type: 'string'
-                },
-                {
-                    type: 'null'
-                }
+            enum: [
+                'integer',
+                'number',
+                'boolean',
+                'string',
+                'array',
+                'object',
+                'null'
             ],
-            title: 'Type'
+            title: 'Type',
+            type: 'string'
         }
     },
     title: 'SchemaFragment',

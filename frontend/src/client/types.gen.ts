@@ -1273,11 +1273,9 @@ export type ParamSchema = {
     /**
      * Anyof
      */
-    anyOf?: Array<SchemaFragment> | null;
+    anyOf?: Array<SchemaFragment>;
     /**
      * Default
-     *
-     * the value used when the parameter is not given
      */
     default: unknown;
     /**
@@ -1287,28 +1285,28 @@ export type ParamSchema = {
     /**
      * Enum
      */
-    enum?: Array<unknown> | null;
+    enum?: Array<unknown>;
     /**
      * Exclusivemaximum
      */
-    exclusiveMaximum?: number | number | null;
+    exclusiveMaximum?: number | number;
     /**
      * Exclusiveminimum
      */
-    exclusiveMinimum?: number | number | null;
-    items?: SchemaFragment | null;
+    exclusiveMinimum?: number | number;
+    items?: SchemaFragment;
     /**
      * Maximum
      */
-    maximum?: number | number | null;
+    maximum?: number | number;
     /**
      * Minimum
      */
-    minimum?: number | number | null;
+    minimum?: number | number;
     /**
      * Type
      */
-    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null' | null;
+    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null';
 };
 
 /**
@@ -1428,38 +1426,39 @@ export type PredictionsPublic = {
 /**
  * SchemaFragment
  *
- * A JSON-Schema fragment describing a value (the subset the method catalogue uses).
+ * A JSON-Schema fragment describing a value (the subset the method catalogue uses); a key
+ * that does not constrain the value is absent, never null.
  */
 export type SchemaFragment = {
     /**
      * Anyof
      */
-    anyOf?: Array<SchemaFragment> | null;
+    anyOf?: Array<SchemaFragment>;
     /**
      * Enum
      */
-    enum?: Array<unknown> | null;
+    enum?: Array<unknown>;
     /**
      * Exclusivemaximum
      */
-    exclusiveMaximum?: number | number | null;
+    exclusiveMaximum?: number | number;
     /**
      * Exclusiveminimum
      */
-    exclusiveMinimum?: number | number | null;
-    items?: SchemaFragment | null;
+    exclusiveMinimum?: number | number;
+    items?: SchemaFragment;
     /**
      * Maximum
      */
-    maximum?: number | number | null;
+    maximum?: number | number;
     /**
      * Minimum
      */
-    minimum?: number | number | null;
+    minimum?: number | number;
     /**
      * Type
      */
-    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null' | null;
+    type?: 'integer' | 'number' | 'boolean' | 'string' | 'array' | 'object' | 'null';
 };
 
 /**

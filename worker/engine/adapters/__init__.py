@@ -1,6 +1,7 @@
 """Adapters: the engine's one entry point for putting, saving and loading an adapter.
 
-Everything else in the studio codes against these functions only:
+Everything else in the studio codes against these functions only (importing this package
+imports neither torch nor transformers: the API validates and lists methods without them):
 
     validate_adapter(adapter, family, num_layers=None)   # no model: the API's 422 check
     apply_adapter(model, adapter) -> nn.Module           # PeftModel or BottleneckModel
@@ -15,17 +16,18 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
-
-import torch
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any
 
 from ..config import AdapterConfig
 from ..errors import ConfigError
 from ..families import family_of, num_layers_of
 from ..placement import ResolvedPlacement, resolve_placement
-from .bottleneck import BottleneckModel, is_bottleneck_folder
-from .registry import REGISTRY, MethodSpec
+from .catalogue import method_catalogue
+from .registry import REGISTRY
+from .spec import MethodSpec
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ def apply_adapter(model: nn.Module, adapter: AdapterConfig) -> nn.Module:
 def save_adapter(model: nn.Module, folder: str | Path, metadata: dict | None = None) -> Path:
     """Saves the adapter alone: adapter_config.json, adapter_model.safetensors and, when
     metadata is given, studio_run.json."""
+    from .bottleneck import BottleneckModel
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if not hasattr(model, "save_pretrained") or not (
@@ -93,6 +97,8 @@ def load_adapter(
     base_model: nn.Module, folder: str | Path, is_trainable: bool = False
 ) -> nn.Module:
     """Puts a saved adapter (a peft folder or a bottleneck folder) on a fresh base model."""
+    from .bottleneck import BottleneckModel, is_bottleneck_folder
+
     folder = Path(folder)
     if not (folder / "adapter_config.json").is_file():
         raise ConfigError(f"{folder} holds no adapter (adapter_config.json is missing)")
@@ -115,6 +121,8 @@ def load_adapter(
 
 def load_adapter_weights(model: nn.Module, folder: str | Path) -> None:
     """Loads saved adapter weights into a model that already carries the same adapter (resume)."""
+    from .bottleneck import BottleneckModel
+
     if isinstance(model, BottleneckModel):
         model.load_adapter_weights(folder)
         return
@@ -126,11 +134,6 @@ def load_adapter_weights(model: nn.Module, folder: str | Path) -> None:
 def read_run_metadata(folder: str | Path) -> dict | None:
     path = Path(folder) / RUN_METADATA_NAME
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def method_catalogue() -> list[dict]:
-    """Every method the studio offers: name, family, description, params, placement, rate."""
-    return [spec.to_dict() for spec in REGISTRY.all_specs()]
 
 
 def default_learning_rate(method: str) -> float:
@@ -159,6 +162,7 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
     it, so every method and family counts the way training will. Raises ConfigError for an
     impossible adapter; returns None when the model class cannot be built from the config.
     """
+    import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
     if isinstance(model_config, dict):
@@ -193,6 +197,15 @@ def _is_peft_model(model: nn.Module) -> bool:
     from peft import PeftModel
 
     return isinstance(model, PeftModel)
+
+
+def __getattr__(name: str) -> Any:
+    # `from worker.engine.adapters import BottleneckModel` keeps working, loading torch then.
+    if name == "BottleneckModel":
+        from .bottleneck import BottleneckModel
+
+        return BottleneckModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

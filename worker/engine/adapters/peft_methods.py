@@ -13,13 +13,14 @@ import dataclasses
 import enum
 import logging
 import re
-from typing import Any
-
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..families import get_family, key_value_heads
 from ..placement import ResolvedPlacement, linear_targets
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 log = logging.getLogger(__name__)
 
@@ -187,18 +188,36 @@ def map_params(
             raise ConfigError(f"{method}: {given[name]!r} and {key!r} both set {name}; give one")
         given[name] = key
         _check_type(method, key, value, fields[name])
-        _check_range(method, key, name, value)
+        _check_range(method, key, name, value, field_default(fields[name]))
         out[name] = value
     return out
 
 
-def _check_range(method: str, key: str, name: str, value: Any) -> None:
+def value_bounds(name: str, default: Any = None) -> dict[str, float]:
+    """The JSON-Schema bounds the studio puts on peft field `name` (checked by map_params).
+    None where peft's own default lies outside them: that value means something there (OFT's
+    r=0 says "size the blocks by oft_block_size instead")."""
+    bounds: dict[str, float] = {}
+    if name in _POSITIVE:
+        bounds = {"minimum": 1}
+    elif name.endswith("dropout"):
+        bounds = {"minimum": 0, "exclusiveMaximum": 1}
+    if isinstance(default, int | float) and not isinstance(default, bool) and bounds:
+        low, high = bounds["minimum"], bounds.get("exclusiveMaximum", float("inf"))
+        if not low <= default < high:
+            return {}
+    return bounds
+
+
+def _check_range(method: str, key: str, name: str, value: Any, default: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
-    if name in _POSITIVE and value < 1:
-        raise ConfigError(f"{method} param {key!r} must be at least 1, got {value}")
-    if name.endswith("dropout") and not 0 <= value < 1:
-        raise ConfigError(f"{method} param {key!r} must be in [0, 1), got {value}")
+    bounds = value_bounds(name, default)
+    low, high = bounds.get("minimum"), bounds.get("exclusiveMaximum")
+    if low is not None and high is not None and not low <= value < high:
+        raise ConfigError(f"{method} param {key!r} must be in [{low}, {high}), got {value}")
+    if low is not None and value < low:
+        raise ConfigError(f"{method} param {key!r} must be at least {low}, got {value}")
 
 
 def build_config(
@@ -350,12 +369,6 @@ def field_default(f: dataclasses.Field) -> Any:
         except Exception:  # a factory that needs arguments: no default to show
             return None
     return None
-
-
-def field_type(f: dataclasses.Field) -> str:
-    text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    text = re.sub(r"^Optional\[(.*)\]$", r"\1", text.replace("typing.", ""))
-    return text
 
 
 def field_help(f: dataclasses.Field) -> str:

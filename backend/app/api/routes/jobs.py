@@ -8,7 +8,7 @@ import json
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -20,11 +20,12 @@ from starlette.background import BackgroundTask
 from worker.engine.errors import ConfigError
 
 from ...core.db import session_factory
-from ...models import FINAL_STATES, EvalPoint, Job, JobLog, MetricPoint, Prediction
+from ...models import FINAL_STATES, EvalPoint, Job, JobLog, JobStatus, MetricPoint, Prediction
 from ...schemas import (
     AccuracyPointPublic,
     JobAccuracy,
     JobCreate,
+    JobDefaults,
     JobLogPublic,
     JobLogsPublic,
     JobMetrics,
@@ -81,7 +82,13 @@ def _create(session, settings, user, team_id: int | None, config: dict) -> JobPu
 def create_job(
     body: JobCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> JobPublic:
-    return _create(session, settings, user, body.team_id, body.config)
+    return _create(session, settings, user, body.team_id, body.config.to_dict())
+
+
+@router.get("/defaults", response_model=JobDefaults)
+def read_defaults(user: CurrentUser) -> JobDefaults:
+    """The config a new job starts from: every field at the engine's default."""
+    return JobDefaults()
 
 
 @router.get("", response_model=JobsPublic)
@@ -89,10 +96,7 @@ def list_jobs(
     user: CurrentUser,
     session: SessionDep,
     team_id: TeamFilter = None,
-    status_: Annotated[
-        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-        Query(alias="status"),
-    ] = None,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
     method: str | None = None,
     base_model: str | None = None,
     skip: Skip = 0,
