@@ -69,7 +69,7 @@ export default function SchemaField({
               value={isNumber ? "number" : JSON.stringify(value ?? null)}
               onChange={(e) => onChange(e.target.value === "number" ? fallback : JSON.parse(e.target.value))}
             >
-              <option value="number">a number</option>
+              <option value="number">number</option>
               {choices.map((o) => (
                 <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
                   {optionLabel(o)}

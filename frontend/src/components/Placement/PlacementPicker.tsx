@@ -162,7 +162,9 @@ export default function PlacementPicker({
             <div>
               <strong className="small">Chosen: </strong>
               {placement.modules === null ? (
-                <span className="muted small">the method's own default targets</span>
+                <span className="muted small">
+                  the method's own default targets{placement.position ? ` · position: ${placement.position}` : ""}
+                </span>
               ) : (
                 <span className="chips">
                   {placement.modules.map((m) => (
