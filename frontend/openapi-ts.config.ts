@@ -6,7 +6,7 @@ import { defineConfig } from "@hey-api/openapi-ts";
 // the form each config field's JSON Schema (type, bounds, default, description).
 export default defineConfig({
   input: "./openapi.json",
-  output: { path: process.env.OPENAPI_TS_OUTPUT ?? "./src/client", format: null, lint: null },
+  output: { path: process.env.OPENAPI_TS_OUTPUT ?? "./src/client", postProcess: [] },
   plugins: [
     { name: "@hey-api/client-fetch", throwOnError: true },
     { name: "@hey-api/typescript", enums: "javascript" },
