@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DatasetPublic, MethodPublic } from "../../client";
 import { benchmarks, defaults, method, methods, models, restJob } from "../../test/fixtures";
 import { ESTIMATE, renderWithProviders, stubEstimateFetch } from "../../test/render";
+import { DecodingConfig_OutputSchema, EvaluationConfig_OutputSchema, TrainingConfig_OutputSchema } from "../../client/schemas.gen";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
 
@@ -177,6 +178,29 @@ describe("NewJobForm", () => {
     await waitFor(() => expect(screen.queryByTestId("adapter-problem")).toBeNull());
     fireEvent.click(screen.getByRole("button", { name: "Start training" }));
     expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
+  it("shows every training, evaluation and decoding field of the config's schema, its description as help", () => {
+    renderForm();
+    const sections: [string, Record<string, { description?: string; type?: string }>][] = [
+      ["training", TrainingConfig_OutputSchema.properties],
+      ["evaluation", EvaluationConfig_OutputSchema.properties],
+      ["evaluation", DecodingConfig_OutputSchema.properties], // decoding fields keep their evaluation.* names
+    ];
+    const notShown = ["evaluation.benchmarks", "evaluation.decoding", "evaluation.data_dir"];
+    for (const [prefix, properties] of sections) {
+      for (const [key, schema] of Object.entries(properties)) {
+        const name = `${prefix}.${key}`;
+        if (notShown.includes(name)) continue;
+        const input = field(name);
+        const box = (input.closest(".check-field") ?? input.closest(".field") ?? input.closest("label")) as HTMLElement;
+        expect(box.querySelector(".field-help")?.textContent, name).toContain(schema.description);
+      }
+    }
+    // choices and bounds come from the schema too
+    const schedules = [...(field("training.lr_scheduler") as unknown as HTMLSelectElement).options].map((o) => o.text);
+    expect(schedules).toEqual(TrainingConfig_OutputSchema.properties.lr_scheduler.enum);
+    expect(field("training.cutoff_len").min).toBe(String(TrainingConfig_OutputSchema.properties.cutoff_len.minimum));
   });
 
   it("a stored config comes back as the same form (clone and edit)", () => {
