@@ -40,8 +40,8 @@ export function defaultParams(method: MethodPublic): Record<string, unknown> {
 
 /**
  * The adapter params to send: simple ones (numbers, flags, choices) always, so the stored
- * config shows the values the run used; JSON ones only when changed from the default. A value
- * set to "not set" where the default is something else goes as null.
+ * config shows the values the run used; JSON ones only when changed from the default. A
+ * nullable value set to "not set" where the default is something else goes as null.
  */
 export function paramsForConfig(method: MethodPublic, values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -53,7 +53,8 @@ export function paramsForConfig(method: MethodPublic, values: Record<string, unk
       if (text.trim() === "" || text === widgetValue(widget, p.schema.default)) continue;
       out[p.name] = parseJsonText(text);
     } else if (v === null) {
-      if (p.schema.default !== null) out[p.name] = null;
+      // "not set" chosen where the default is a value; an emptied required input is the browser's to refuse
+      if ("nullable" in widget && widget.nullable && p.schema.default !== null) out[p.name] = null;
     } else if (v !== undefined && !(typeof v === "number" && Number.isNaN(v))) {
       out[p.name] = v;
     }

@@ -2,6 +2,7 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 
+import type { MethodParamPublic, MethodPublic } from "../../client";
 import { methods } from "../../test/fixtures";
 import MethodParamsFields from "./MethodParamsFields";
 import SchemaField from "./SchemaField";
@@ -139,6 +140,15 @@ describe("the real catalogue (GET /methods)", () => {
     }
     // the catalogue exercises every widget
     expect([...kinds].sort()).toEqual(["checkbox", "json", "number", "number-or-choice", "select", "text"]);
+  });
+
+  it("'not set' goes as null only where the schema allows null; an emptied required number is not sent", () => {
+    const params: MethodParamPublic[] = [
+      { name: "width", schema: { anyOf: [{ type: "integer" }, { type: "null" }], default: 8, description: "" } },
+      { name: "r", schema: { type: "integer", minimum: 1, default: 32, description: "" } },
+    ];
+    const m = { ...(methods[0] as MethodPublic), params };
+    expect(paramsForConfig(m, { width: null, r: null })).toEqual({ width: null });
   });
 
   it("an untouched form sends each simple param at its catalogue default and leaves JSON ones out", () => {
