@@ -2,6 +2,9 @@
 the defaults a form starts from, the status enum, method params as JSON-Schema fragments, and
 a malformed config refused in the API's one error shape."""
 
+import json
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,6 +13,8 @@ from backend.app.schemas import JobDefaults
 from worker.engine.config import JobConfig
 
 from .conftest import Users, arithmetic_jsonl, auth, prepare_catalogue, tiny_job_config, upload
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +132,13 @@ def test_malformed_config_is_a_422_naming_the_field(
     assert body["detail"].startswith("invalid request: ") and field in body["detail"]
     problem = next(p for p in body["problems"] if p["field"] == field)
     assert needle in problem["message"], problem
+
+
+def test_the_committed_openapi_document_is_current(openapi: dict):
+    # The dashboard's client is generated from frontend/openapi.json (npm run check-client
+    # compares the two); this closes the chain back to the API.
+    committed = json.loads((ROOT / "frontend" / "openapi.json").read_text())
+    assert committed == json.loads(json.dumps(openapi)), (
+        "frontend/openapi.json is stale: run `python -m backend.app.export_openapi "
+        "frontend/openapi.json && (cd frontend && npm run generate-client)`"
+    )

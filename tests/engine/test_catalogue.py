@@ -192,3 +192,30 @@ def test_a_bound_gives_way_to_a_peft_default_outside_it() -> None:
     assert oft["r"]["type"] == "integer" and oft["r"]["default"] == 0
     assert "minimum" not in oft["r"]
     validate_adapter(AdapterConfig(method="oft", params={"r": 0}), "llama", 2)
+
+
+def test_a_family_registers_itself_on_first_use(tmp_path, monkeypatch) -> None:
+    # A registry and a family module of its own: importing the family registers its method,
+    # and the registry imports it only when first asked.
+    (tmp_path / "studio_toy_registry.py").write_text(
+        "from worker.engine.adapters.registry import MethodRegistry\n"
+        "REGISTRY = MethodRegistry(('studio_toy_family',))\n"
+    )
+    (tmp_path / "studio_toy_family.py").write_text(
+        "from studio_toy_registry import REGISTRY\n"
+        "from worker.engine.adapters.spec import MethodSpec\n"
+        "from worker.engine.placement import PlacementRules\n"
+        "REGISTRY.register(MethodSpec(name='toy', kind='other', description='a toy',\n"
+        "    params=(), rules=PlacementRules(method='toy'), learning_rate=1e-3,\n"
+        "    check_params=lambda p, f, r: p, build=lambda *a: None))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sys
+
+    from studio_toy_registry import REGISTRY as toy_registry
+
+    assert "studio_toy_family" not in sys.modules
+    assert toy_registry.names() == ["toy"]
+    assert toy_registry.get("TOY").description == "a toy"
+    with pytest.raises(ConfigError, match="unknown adapter method 'nope'; choose one of toy$"):
+        toy_registry.get("nope")

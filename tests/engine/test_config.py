@@ -115,6 +115,7 @@ def test_new_fields_and_their_defaults():
             "config.adapter.placement.layers must be 'all', a list of layer indices",
         ),
         ({"name": ""}, "config.name must not be empty"),
+        ({"training": {"learning_rate": float("inf")}}, "learning_rate must be a finite number"),
     ],
 )
 def test_bounds_and_choices_name_the_key(patch, message):

@@ -23,7 +23,7 @@ def imported_after(code: str) -> dict[str, bool]:
 def test_config_and_adapter_validation_import_without_torch() -> None:
     loaded = imported_after(
         "import worker.engine.config, worker.engine.errors, worker.engine.families\n"
-        "import worker.engine.placement\n"
+        "import worker.engine.placement, worker.engine.runner\n"
         "from worker.engine.adapters import validate_adapter, method_catalogue\n"
         "from worker.engine.adapters import catalogue, registry, spec, param_schema\n"
         "from worker.engine.adapters.bottleneck import BottleneckConfig\n"

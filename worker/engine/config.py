@@ -61,7 +61,10 @@ class ConfigSection(BaseModel):
     # Responses always carry every field, so their schema marks them required (the generated
     # client then types a returned config as complete).
     model_config = ConfigDict(
-        strict=True, extra="forbid", json_schema_serialization_defaults_required=True
+        strict=True,
+        extra="forbid",
+        allow_inf_nan=False,  # Python's json reads NaN and Infinity; no setting wants them
+        json_schema_serialization_defaults_required=True,
     )
 
     # Messages for keys a neighbouring format has but this one refuses (e.g. the API's).
@@ -91,6 +94,7 @@ _TYPE_WORDS = {
     "int_from_float": "an integer",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "string_type": "a string",
@@ -100,14 +104,14 @@ _TYPE_WORDS = {
     "model_attributes_type": "an object",
 }
 _BOUND_WORDS = {
-    "greater_than": ("gt", "greater than"),
-    "greater_than_equal": ("ge", "at least"),
-    "less_than": ("lt", "less than"),
-    "less_than_equal": ("le", "at most"),
-    "too_short": ("min_length", "at least this many items:"),
-    "too_long": ("max_length", "at most this many items:"),
-    "string_too_short": ("min_length", "at least this many characters:"),
-    "string_too_long": ("max_length", "at most this many characters:"),
+    "greater_than": ("gt", "must be greater than {}"),
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "less_than": ("lt", "must be less than {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+    "too_short": ("min_length", "must have at least {} items"),
+    "too_long": ("max_length", "must have at most {} items"),
+    "string_too_short": ("min_length", "must have at least {} characters"),
+    "string_too_long": ("max_length", "must have at most {} characters"),
 }
 
 
@@ -129,7 +133,7 @@ def _message(error: dict[str, Any], cls: type[ConfigSection], field: str) -> tup
         key, words = _BOUND_WORDS[kind]
         if kind == "string_too_short" and ctx[key] == 1:
             return INVALID_VALUE, "must not be empty"
-        return INVALID_VALUE, f"must be {words} {_number(ctx[key])}, got {_got(value)}"
+        return INVALID_VALUE, f"{words.format(_number(ctx[key]))}, got {_got(value)}"
     if kind == "value_error":
         return INVALID_VALUE, str(ctx.get("error", error["msg"]))
     return INVALID_VALUE, f"{error['msg'][:1].lower()}{error['msg'][1:]}, got {_got(value)}"

@@ -85,26 +85,12 @@ def validate_job(config: JobConfig) -> None:
 
 
 def validate_settings(config: JobConfig) -> None:
-    """The checks that need neither the model nor files (the API runs them on submit)."""
+    """The checks that need neither the model nor files (the API runs them on submit). Types,
+    ranges and choices of every setting are the config models' own (worker/engine/config.py)."""
     from .evaluation import get_benchmark
 
     for name in config.evaluation.benchmarks:
         get_benchmark(name)
-    t = config.training
-    for key in ("batch_size", "micro_batch_size", "cutoff_len"):
-        if getattr(t, key) < 1:
-            raise ConfigError(f"training.{key} must be at least 1")
-    if t.epochs <= 0 and not t.max_steps:
-        raise ConfigError("training.epochs must be positive (or set training.max_steps)")
-    if t.max_steps is not None and t.max_steps < 1:
-        raise ConfigError("training.max_steps must be at least 1")
-    if t.learning_rate is not None and t.learning_rate <= 0:
-        raise ConfigError("training.learning_rate must be positive")
-    ev = config.evaluation
-    if ev.every_n_steps is not None and ev.every_n_steps <= 0:
-        raise ConfigError("evaluation.every_n_steps must be a positive number of steps")
-    if ev.decoding.strategy not in ("greedy", "beam"):
-        raise ConfigError("evaluation.decoding.strategy must be 'greedy' or 'beam'")
 
 
 def run_job(

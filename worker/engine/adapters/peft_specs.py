@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..placement import PlacementRules, ResolvedPlacement
 from . import peft_methods
 from .param_schema import annotation_schema, field_annotations, integer, param, with_bounds
 from .spec import Builder, MethodSpec, ParamCheck, ParamSpec
+
+if TYPE_CHECKING:
+    import torch.nn as nn
+
+    from ..config import AdapterConfig
 
 
 def check(
@@ -32,7 +37,13 @@ def check(
 
 
 def build(method: str, peft_type: str) -> Builder:
-    def build_model(model, adapter, family, resolved, kwargs):  # noqa: ANN001, ANN202
+    def build_model(
+        model: nn.Module,
+        adapter: AdapterConfig,
+        family: str,
+        resolved: ResolvedPlacement,
+        kwargs: dict[str, Any],
+    ) -> nn.Module:
         return peft_methods.apply(model, method, peft_type, kwargs, family, resolved)
 
     return build_model

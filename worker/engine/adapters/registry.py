@@ -63,7 +63,10 @@ class MethodRegistry:
     def _load(self) -> None:
         with self._lock:
             while self._pending:
-                importlib.import_module(self._pending.pop(0))
+                # Popped only once imported: a family that fails to import fails every call,
+                # rather than leaving a registry that silently lacks it.
+                importlib.import_module(self._pending[0])
+                self._pending.pop(0)
 
     def names(self) -> list[str]:
         self._load()
