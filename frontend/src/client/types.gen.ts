@@ -975,7 +975,21 @@ export type JobPublic = {
  * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
  * The one list of states: the API's enum and the generated client's type come from it.
  */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JobStatus = {
+    QUEUED: 'queued',
+    RUNNING: 'running',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled'
+} as const;
+
+/**
+ * JobStatus
+ *
+ * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
+ * The one list of states: the API's enum and the generated client's type come from it.
+ */
+export type JobStatus = typeof JobStatus[keyof typeof JobStatus];
 
 /**
  * JobsPublic
