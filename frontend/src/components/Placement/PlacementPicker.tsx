@@ -15,6 +15,7 @@ import {
   isModuleSelected,
   isSlotSelected,
   pickerRules,
+  positionText,
 } from "./placementRules";
 import type { Placement, Sublayer } from "./placementRules";
 
@@ -179,7 +180,7 @@ export default function PlacementPicker({
                       </button>
                     </span>
                   ))}
-                  {placement.position && <span className="muted small">position: {placement.position}</span>}
+                  {placement.position && <span className="muted small">position: {positionText(placement)}</span>}
                 </span>
               )}
             </div>

@@ -71,12 +71,45 @@ export function canClickSublayer(rules: PickerRules, sublayer: Sublayer): boolea
   return rules.positions.length === 0 && rules.words.has(sublayer);
 }
 
+type PositionMap = { [word: string]: string };
+
+/** A per-module position (`{"gate": "before", "down": "after"}`) as the engine takes it. */
+function positionMap(p: Placement): PositionMap | null {
+  return p.position !== null && typeof p.position === "object" ? p.position : null;
+}
+
+/** The one position every placed word shares, when the placement has no per-module map. */
+function sharedPosition(p: Placement): string | null {
+  return typeof p.position === "string" ? p.position : null;
+}
+
+/** The words a placement names: its modules, or the keys of a per-module position. */
+function placedWords(p: Placement): string[] {
+  const map = positionMap(p);
+  return p.modules ?? (map ? Object.keys(map) : []);
+}
+
+/** Where `word` sits: its own entry of a per-module position, or the one shared position. */
+export function positionOf(p: Placement, word: string): string | null {
+  const map = positionMap(p);
+  return map ? (map[word] ?? null) : sharedPosition(p);
+}
+
+/** The position in words, for a per-module position too ("gate before, down after"). */
+export function positionText(p: Placement): string {
+  const map = positionMap(p);
+  if (!map) return sharedPosition(p) ?? "";
+  return Object.entries(map)
+    .map(([word, where]) => `${word} ${where}`)
+    .join(", ");
+}
+
 export function isSlotSelected(p: Placement, sublayer: Sublayer, position: string): boolean {
-  return p.position === position && (p.modules ?? []).includes(sublayer);
+  return placedWords(p).includes(sublayer) && positionOf(p, sublayer) === position;
 }
 
 export function isModuleSelected(p: Placement, word: string): boolean {
-  return (p.modules ?? []).includes(word);
+  return placedWords(p).includes(word);
 }
 
 function toggle(list: readonly string[], word: string): string[] {
@@ -85,12 +118,29 @@ function toggle(list: readonly string[], word: string): string[] {
 
 /** Clicking a slot: another position starts over there; the same position toggles the word. */
 export function clickSlot(p: Placement, sublayer: Sublayer, position: string): Placement {
+  const map = positionMap(p);
+  if (map) {
+    // Per-module positions: the click sets (or clears) this word's own position only.
+    const next: PositionMap = { ...map };
+    if (next[sublayer] === position) delete next[sublayer];
+    else next[sublayer] = position;
+    const words = Object.keys(next);
+    return { ...p, modules: words.length ? words : null, position: words.length ? next : null };
+  }
   if (p.position !== position) return { ...p, modules: [sublayer], position };
   return { ...p, modules: toggle(p.modules ?? [], sublayer) };
 }
 
 /** Clicking a module word toggles it; a bottleneck method keeps (or takes its first) position. */
 export function clickModule(p: Placement, word: string, rules: PickerRules): Placement {
+  const map = positionMap(p);
+  if (map) {
+    const next: PositionMap = { ...map };
+    if (word in next) delete next[word];
+    else next[word] = rules.positions[0] ?? "after";
+    const words = Object.keys(next);
+    return { ...p, modules: words.length ? words : null, position: words.length ? next : null };
+  }
   const position = rules.positions.length ? (p.position ?? rules.positions[0] ?? null) : null;
   return { ...p, modules: toggle(p.modules ?? [], word), position };
 }
