@@ -14,5 +14,8 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // The New job form renders every catalogue method's card; on a loaded 2-core machine one such
+    // test can take over the 5 s default.
+    testTimeout: 15_000,
   },
 });

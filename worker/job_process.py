@@ -15,7 +15,9 @@ import traceback
 from dataclasses import asdict
 from typing import Any
 
+from backend.app.core.db_outage import Backoff, database_unavailable, retry_while_unavailable
 from worker.engine.progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from worker.progress_journal import JOURNAL_NAME, ProgressJournal, merge_progress, replay
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +31,24 @@ def parent_death_signal() -> None:
 
 
 class DatabaseProgress(ProgressCallback, logging.Handler):
-    """Buffers steps, evals and log lines; writes them at most every `flush_s` seconds."""
+    """Buffers steps, evals and log lines; writes them at most every `flush_s` seconds.
 
-    def __init__(self, settings: Any, job_id: int):
+    The database may be down for a while: training goes on. Each batch goes to the journal
+    first, then to the database; a batch the database refused stays buffered (and journaled)
+    and is retried with backoff, all buffered batches together in one write."""
+
+    def __init__(self, settings: Any, job_id: int, journal: ProgressJournal | None = None):
         ProgressCallback.__init__(self)
         logging.Handler.__init__(self, logging.INFO)
-        self.settings, self.job_id = settings, job_id
+        self.settings, self.job_id, self.journal = settings, job_id, journal
         self.fields: dict[str, Any] = {}
         self.metrics: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.logs: list[tuple[str, str]] = []
+        self.unwritten: list[tuple[int, dict[str, Any]]] = []  # (journal seq, batch)
+        self.outage_since: float | None = None
+        self.retry_at = 0.0
+        self.backoff = Backoff()
         self.last_flush = 0.0
         self.last_cancel_check = 0.0
         self.cancelled = False
@@ -49,17 +59,74 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         self.logs.append((record.levelname.lower(), record.getMessage()))
 
     def flush(self, force: bool = True) -> None:  # noqa: D401 - also logging.Handler.flush
+        """Writes what was buffered; never waits for the database (see `drain`)."""
         if not force and time.monotonic() - self.last_flush < self.settings.metric_flush_s:
             return
+        self.last_flush = time.monotonic()
+        self._take()
+        if self.unwritten and time.monotonic() >= self.retry_at:
+            try:
+                self._write()
+            except Exception as e:
+                if not database_unavailable(e):
+                    raise
+                self._outage(e)
+
+    def drain(self, give_up_after_s: float | None = None) -> None:
+        """Writes everything buffered, waiting through an outage (the end of a job)."""
+        self._take()
+        if self.unwritten:
+            retry_while_unavailable(
+                self._write,
+                what=f"job {self.job_id}: storing progress",
+                give_up_after_s=self.settings.db_outage_max_s
+                if give_up_after_s is None
+                else give_up_after_s,
+            )
+
+    def _take(self) -> None:
+        """Moves the current buffers into one batch, journaled before the database sees it."""
+        if not (self.fields or self.metrics or self.evals or self.logs):
+            return
+        batch = {"fields": self.fields, "metrics": self.metrics, "evals": self.evals}
+        batch["logs"] = self.logs
+        self.fields, self.metrics, self.evals, self.logs = {}, [], [], []
+        seq = self.journal.append("progress", **batch) if self.journal else 0
+        self.unwritten.append((seq, batch))
+
+    def _write(self) -> None:
         from backend.app.services.job_updates import record_progress
 
-        fields, metrics, evals, logs = self.fields, self.metrics, self.evals, self.logs
-        self.fields, self.metrics, self.evals, self.logs = {}, [], [], []
-        if fields or metrics or evals or logs:
-            record_progress(
-                self.settings, self.job_id, fields=fields, metrics=metrics, evals=evals, logs=logs
+        batches = self.unwritten
+        if self.outage_since is not None:
+            down = time.monotonic() - self.outage_since
+            points = sum(len(b["metrics"]) for _, b in batches)
+            message = (
+                f"the database was unreachable for {down:.0f} s; training went on and the "
+                f"{points} metric points kept meanwhile are now stored"
             )
-        self.last_flush = time.monotonic()
+            batches = [*batches, (0, {"logs": [("warning", message)]})]
+        record_progress(self.settings, self.job_id, **merge_progress([b for _, b in batches]))
+        if self.journal:
+            self.journal.ack([seq for seq, _ in self.unwritten if seq])
+        if self.outage_since is not None:
+            log.warning(
+                "job %s: database back; %d buffered batches stored", self.job_id, len(batches) - 1
+            )
+            self.outage_since = None
+            self.backoff.reset()
+        self.unwritten = []
+
+    def _outage(self, error: Exception) -> None:
+        if self.outage_since is None:
+            self.outage_since = time.monotonic()
+            log.warning(
+                "job %s: database unreachable (%s); training goes on, progress is kept in the "
+                "journal",
+                self.job_id,
+                str(error).splitlines()[0][:300],
+            )
+        self.retry_at = time.monotonic() + self.backoff.next()
 
     def on_phase(self, phase: str) -> None:
         self.fields["phase"] = phase
@@ -117,8 +184,12 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         if not self.cancelled and time.monotonic() - self.last_cancel_check >= 1.0:
             from backend.app.services.job_updates import cancel_requested
 
-            self.cancelled = cancel_requested(self.settings, self.job_id)
             self.last_cancel_check = time.monotonic()
+            try:
+                self.cancelled = cancel_requested(self.settings, self.job_id)
+            except Exception as e:
+                if not database_unavailable(e):
+                    raise  # during an outage a cancel waits until the database answers
         return self.cancelled
 
 
@@ -130,14 +201,39 @@ def run(job_id: int) -> int:
     from worker.engine.errors import ConfigError, DataError
     from worker.engine.runner import run_job
 
-    snap = job_updates.job_snapshot(settings, job_id)
+    def patiently(what: str, write: Any) -> Any:
+        return retry_while_unavailable(
+            write, what=f"job {job_id}: {what}", give_up_after_s=settings.db_outage_max_s
+        )
+
+    snap = patiently("reading the job", lambda: job_updates.job_snapshot(settings, job_id))
     if snap is None or snap["status"] != "running":
         return 0
-    progress = DatabaseProgress(settings, job_id)
+    out = settings.storage_dir / snap["artifact_dir"]
+    journal = ProgressJournal(out / JOURNAL_NAME)
+    # A previous process of this job may have died with progress the database never got.
+    if replayed := patiently("replaying the journal", lambda: replay(settings, job_id, journal)):
+        log.info("job %s: %d journal entries of an earlier process stored", job_id, replayed)
+    progress = DatabaseProgress(settings, job_id, journal)
     engine_log = logging.getLogger("worker.engine")
     engine_log.setLevel(logging.INFO)
     engine_log.addHandler(progress)
-    out = settings.storage_dir / snap["artifact_dir"]
+
+    def end(status: str, error: str | None = None, summary: dict[str, Any] | None = None) -> None:
+        """Buffered progress, results and the final state, waiting through an outage (bounded by
+        settings.db_outage_max_s); journaled first, so the record survives this process."""
+        progress.drain()
+        seqs = [journal.append("results", summary=summary)] if summary is not None else []
+        seqs.append(journal.append("finish", status=status, error=error))
+
+        def write() -> None:
+            if summary is not None:
+                job_updates.store_results(settings, job_id, out, summary)
+            job_updates.finish(settings, job_id, status, error)
+
+        patiently("storing the final state", write)
+        journal.ack(seqs)
+
     try:
         config = JobConfig.from_dict(snap["config"])
         config.evaluation.data_dir = str(settings.benchmarks_store)
@@ -145,19 +241,21 @@ def run(job_id: int) -> int:
             raise DataError(f"dataset {snap['dataset_id']} no longer exists")
         records = read_dataset_file(settings, snap["dataset_path"])
         summary = run_job(config, out, progress, train_records=records)
-        progress.flush()
-        job_updates.store_results(settings, job_id, out, asdict(summary))
-        job_updates.finish(settings, job_id, summary.status)
+        end(summary.status, summary=asdict(summary))
         return 0
     except (ConfigError, DataError) as e:
-        progress.flush()
-        job_updates.finish(settings, job_id, "failed", str(e))
+        end("failed", str(e))
         return 0
     except Exception as e:  # noqa: BLE001 - recorded on the job, then the process fails
         progress.logs.append(("error", traceback.format_exc()))
-        progress.flush()
-        job_updates.finish(settings, job_id, "failed", f"{type(e).__name__}: {e}")
+        try:
+            end("failed", f"{type(e).__name__}: {e}")
+        except Exception:  # noqa: BLE001 - e.g. the database stayed away; the task records it
+            log.exception("job %s: could not store the failure", job_id)
         return 1
+    finally:
+        engine_log.removeHandler(progress)
+        journal.close()
 
 
 def generate(generation_id: int) -> int:

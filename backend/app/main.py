@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from worker.engine.errors import ConfigError, DataError
@@ -23,6 +25,7 @@ from worker.engine.errors import ConfigError, DataError
 from .api.main import api_router
 from .core.config import Settings
 from .core.config import settings as env_settings
+from .core.db_outage import database_unavailable, ping_database
 from .core.errors import ConflictError, NotFoundError
 from .core.headers import SecurityHeaders
 from .services.reaper import reap_stale_jobs
@@ -37,6 +40,16 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     ConflictError: 409,
     NotFoundError: 404,
 }
+
+
+# The exception classes a database outage raises (database_unavailable tells them apart from
+# the same classes' bugs, such as SQLite's "no such table").
+DATABASE_OUTAGE_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -57,11 +70,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async def reaper() -> None:
+            # After a database outage, workers that rode it out need a heartbeat interval to
+            # write again: reap only once the database has been back a heartbeat timeout.
+            grace_until = 0.0
             while True:
                 try:
-                    await run_in_threadpool(reap_stale_jobs, settings)
-                except Exception:  # noqa: BLE001 - keep reaping after a transient DB error
-                    log.exception("reaper pass failed")
+                    if time.monotonic() < grace_until:  # only watch whether it is still down
+                        await run_in_threadpool(ping_database, settings.sqlalchemy_url)
+                    else:
+                        await run_in_threadpool(reap_stale_jobs, settings)
+                except Exception as e:  # noqa: BLE001 - keep reaping after a transient DB error
+                    if database_unavailable(e):
+                        if time.monotonic() >= grace_until:
+                            log.warning("reaper waits: the database is unreachable")
+                        grace_until = time.monotonic() + settings.heartbeat_timeout_s
+                    else:
+                        log.exception("reaper pass failed")
                 await asyncio.sleep(settings.reaper_interval_s)
 
         task = asyncio.create_task(reaper())
@@ -94,6 +118,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for kind, code in STATUS_OF_ERROR.items():
         app.add_exception_handler(kind, _refusal(code))
+
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        # Only connection-class errors: any other database error is a bug and stays a 500.
+        if not database_unavailable(exc):
+            raise exc
+        log.warning("%s %s: database unreachable: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": "the database is unreachable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(settings.db_retry_after_s)},
+        )
+
+    for kind in DATABASE_OUTAGE_ERRORS:
+        app.add_exception_handler(kind, database_unreachable)
 
     @app.exception_handler(RequestValidationError)
     async def one_shape_for_errors(request: Request, exc: RequestValidationError) -> Response:

@@ -51,6 +51,23 @@ class Message(BaseModel):
     message: str
 
 
+class DependencyHealth(BaseModel):
+    """One thing the API needs, as /health found it."""
+
+    ok: bool
+    detail: str = Field(description="'ok', or why it cannot be reached")
+    latency_ms: float = Field(description="how long the check took")
+
+
+class Health(BaseModel):
+    """`ok` when the database and the broker both answer; `degraded` (HTTP 503) otherwise."""
+
+    status: Literal["ok", "degraded"]
+    message: str = Field(description="'ok', or which dependency is down")
+    database: DependencyHealth
+    broker: DependencyHealth
+
+
 class ErrorMessage(BaseModel):
     """Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
     (field and message), the same shape as an upload's."""

@@ -5,11 +5,13 @@
 import { queryOptions } from "@tanstack/react-query";
 
 import {
+  JobStatus,
   benchmarksListBenchmarks,
   datasetsListDatasets,
   datasetsPreviewDataset,
   datasetsReadDataset,
   jobsListJobs,
+  jobsReadDefaults,
   jobsReadAccuracy,
   jobsReadJob,
   jobsReadLogs,
@@ -25,17 +27,13 @@ import {
   tokensListTokens,
   usersReadMe,
 } from "./client";
-import type { JobPublic, LeaderboardReadLeaderboardData } from "./client";
+import type { LeaderboardReadLeaderboardData } from "./client";
 
-export type JobStatus = JobPublic["status"];
-export const JOB_STATUSES: readonly JobStatus[] = [
-  "queued",
-  "running",
-  "succeeded",
-  "failed",
-  "cancelled",
-];
-export const FINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+export type { JobStatus };
+/** Every job state, in lifecycle order: the API's JobStatus enum. */
+export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
+/** The states a job never leaves (DESIGN.md's lifecycle). */
+export const FINAL_STATUSES: readonly JobStatus[] = [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED];
 
 export const isFinal = (status: JobStatus): boolean => FINAL_STATUSES.includes(status);
 
@@ -92,6 +90,14 @@ export const methodsQuery = () =>
   queryOptions({
     queryKey: ["methods"],
     queryFn: async ({ signal }) => (await methodsListMethods({ signal })).data,
+    staleTime: 5 * 60_000,
+  });
+
+/** The config a new job starts from (the engine's defaults), GET /jobs/defaults. */
+export const jobDefaultsQuery = () =>
+  queryOptions({
+    queryKey: ["jobs", "defaults"],
+    queryFn: async ({ signal }) => (await jobsReadDefaults({ signal })).data,
     staleTime: 5 * 60_000,
   });
 

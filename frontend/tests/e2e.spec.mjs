@@ -247,6 +247,12 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("training.val_set_size", 4);
   await fill("evaluation.max_new_tokens", 4);
   await shot("04-new-job");
+  // the same form at a desktop and a phone width (the method params of series, the advanced part open)
+  for (const [width, name] of [[1440, "04b-new-job-1440px"], [390, "04c-new-job-390px"]]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(name);
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 });
   const requests = watchRequests();
   await page.click('button[type="submit"]:has-text("Start training")');
   await page.waitForURL(/\/jobs\/\d+$/);
@@ -353,4 +359,37 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await ciRow.locator('.badge:has-text("revoked")').waitFor();
   assert.equal(await page.locator('[data-testid="new-token"]').count(), 0);
   assert.equal((await asCi()).status, 401);
+
+  // --- clone and edit keeps what was set through REST ---------------------------------------
+  const datasetId = config.dataset_id;
+  const restOnly = {
+    training: { prompt_template: "chat", lr_scheduler: "cosine", weight_decay: 0.01, save_steps: 3 },
+    evaluation: { batch_size: 2 },
+  };
+  const restJob = await api("/jobs", {
+    method: "POST",
+    body: JSON.stringify({
+      config: {
+        name: "rest-set",
+        base_model: "tiny:llama",
+        dataset_id: datasetId,
+        adapter: { method: "lora", params: { r: 4 } },
+        training: { max_steps: 1, ...restOnly.training },
+        evaluation: restOnly.evaluation,
+      },
+    }),
+  });
+  await api(`/jobs/${restJob.id}/cancel`, { method: "POST" }).catch(() => {}); // it need not run
+  await page.goto(`${baseUrl}/jobs/new?clone=${restJob.id}`);
+  await page.waitForSelector('form[aria-label="New job"]');
+  await fill("training.batch_size", 8);
+  await page.click('button[type="submit"]:has-text("Start training")');
+  await page.waitForURL(/\/jobs\/\d+$/);
+  const copy = await api(`/jobs/${jobIdFromUrl()}`);
+  await api(`/jobs/${copy.id}/cancel`, { method: "POST" }).catch(() => {});
+  assert.equal(copy.name, "rest-set (copy)");
+  assert.equal(copy.config.training.batch_size, 8);
+  for (const part of ["training", "evaluation"]) {
+    for (const [key, value] of Object.entries(restOnly[part])) assert.equal(copy.config[part][key], value, `${part}.${key}`);
+  }
 });

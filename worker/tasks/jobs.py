@@ -13,6 +13,7 @@ import sys
 import time
 
 from backend.app.core.config import settings
+from backend.app.core.db_outage import retry_while_unavailable
 from backend.app.services import job_updates
 from backend.app.services.broker import GENERATE_TASK, TRAIN_TASK
 from backend.app.services.storage import job_artifact_rel
@@ -36,8 +37,13 @@ def _run_child(args: list[str], log_path, job_id: int | None) -> int:  # noqa: A
         while proc.poll() is None:
             time.sleep(0.2)
             if job_id is not None and time.monotonic() - last_beat >= settings.heartbeat_interval_s:
-                job_updates.heartbeat(settings, job_id)
-                last_beat = time.monotonic()
+                try:
+                    job_updates.heartbeat(settings, job_id)
+                    last_beat = time.monotonic()
+                except Exception as e:  # noqa: BLE001 - never fatal: the job trains on
+                    # e.g. a database outage; the next beat is tried in a second
+                    log.warning("job %s: heartbeat not written (%s); retrying", job_id, e)
+                    last_beat = time.monotonic() - settings.heartbeat_interval_s + 1.0
     return proc.returncode
 
 
@@ -66,7 +72,11 @@ def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
     )
     # A no-op when the job process set the final state itself; otherwise the job never stays
     # running after this task.
-    job_updates.finish(settings, job_id, "failed", reason)
+    retry_while_unavailable(
+        lambda: job_updates.finish(settings, job_id, "failed", reason),
+        what=f"job {job_id}: recording its end",
+        give_up_after_s=settings.db_outage_max_s,
+    )
     return "done"
 
 

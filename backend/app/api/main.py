@@ -19,7 +19,8 @@ from .routes import (
     utils,
 )
 
-# Documented on every operation: not signed in, not found (or another team's), refused input.
+# Documented on every operation: not signed in, not found (or another team's), refused input,
+# the database unreachable (an outage: the client retries).
 # 422 is also the engine's refusal of a config, with `detail` as one sentence.
 api_router = APIRouter(
     responses={
@@ -27,6 +28,10 @@ api_router = APIRouter(
         401: {"model": ErrorMessage, "description": "not signed in"},
         404: {"model": ErrorMessage, "description": "not found (or another team's)"},
         422: {"model": ErrorMessage, "description": "the input is refused"},
+        503: {
+            "model": ErrorMessage,
+            "description": "the database is unreachable; retry after the `Retry-After` seconds",
+        },
     }
 )
 for module in (

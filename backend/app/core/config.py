@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = 60.0
     reaper_interval_s: float = 5.0
     metric_flush_s: float = 1.0
+    # A job process rides out a database outage this long at its start and end (training
+    # itself never waits for the database); the API's 503s ask clients to retry after this.
+    db_outage_max_s: float = 900.0
+    db_retry_after_s: int = 5
     # Tokenizer for the token-length statistics of uploads: a model reference, or "bytes".
     stats_tokenizer: str = "demo:smollm2-135m"
     cors_origins: list[str] = []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from worker.engine.evaluation import BENCHMARKS
 
@@ -85,11 +85,35 @@ def record_progress(
     evals: list[dict[str, Any]],
     logs: list[tuple[str, str]],
 ) -> None:
-    """One transaction per flush: progress fields, new metric/eval points, log lines."""
+    """One transaction per flush: progress fields, new metric/eval points, log lines.
+
+    Idempotent for points: a metric point replaces the job's point of the same kind and step,
+    an eval point the one of the same benchmark and step (a retried or replayed write, or a
+    step trained again after a resume, is stored once)."""
     with session_scope(settings.sqlalchemy_url) as s:
         if metrics:
+            metrics = list({(m["kind"], m["step"]): m for m in metrics}.values())
+            for kind in {m["kind"] for m in metrics}:
+                steps = [m["step"] for m in metrics if m["kind"] == kind]
+                s.execute(
+                    delete(MetricPoint).where(
+                        MetricPoint.job_id == job_id,
+                        MetricPoint.kind == kind,
+                        MetricPoint.step.in_(steps),
+                    )
+                )
             s.execute(insert(MetricPoint), [{"job_id": job_id, **m} for m in metrics])
         if evals:
+            evals = list({(e["benchmark"], e["step"]): e for e in evals}.values())
+            for benchmark in {e["benchmark"] for e in evals}:
+                steps = [e["step"] for e in evals if e["benchmark"] == benchmark]
+                s.execute(
+                    delete(EvalPoint).where(
+                        EvalPoint.job_id == job_id,
+                        EvalPoint.benchmark == benchmark,
+                        EvalPoint.step.in_(steps),
+                    )
+                )
             s.execute(insert(EvalPoint), [{"job_id": job_id, **e} for e in evals])
         if logs:
             s.execute(
@@ -113,8 +137,12 @@ def record_progress(
 def store_results(
     settings: Settings, job_id: int, output_dir: Path, summary: dict[str, Any]
 ) -> None:
-    """Final accuracy per benchmark, per-sample predictions, and the run's summary figures."""
+    """Final accuracy per benchmark, per-sample predictions, and the run's summary figures.
+
+    Replaces what an earlier attempt of this write stored (idempotent when retried)."""
     with session_scope(settings.sqlalchemy_url) as s:
+        s.execute(delete(JobResult).where(JobResult.job_id == job_id))
+        s.execute(delete(Prediction).where(Prediction.job_id == job_id))
         results_file = output_dir / "eval_results.json"
         if results_file.is_file():
             for name, r in json.loads(results_file.read_text()).items():

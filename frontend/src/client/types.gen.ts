@@ -370,6 +370,30 @@ export type DecodingConfigOutput = {
 };
 
 /**
+ * DependencyHealth
+ *
+ * One thing the API needs, as /health found it.
+ */
+export type DependencyHealth = {
+    /**
+     * Detail
+     *
+     * 'ok', or why it cannot be reached
+     */
+    detail: string;
+    /**
+     * Latency Ms
+     *
+     * how long the check took
+     */
+    latency_ms: number;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * ErrorMessage
  *
  * Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
@@ -564,6 +588,26 @@ export type GenerationPublic = {
      * Status
      */
     status: string;
+};
+
+/**
+ * Health
+ *
+ * `ok` when the database and the broker both answer; `degraded` (HTTP 503) otherwise.
+ */
+export type Health = {
+    broker: DependencyHealth;
+    database: DependencyHealth;
+    /**
+     * Message
+     *
+     * 'ok', or which dependency is down
+     */
+    message: string;
+    /**
+     * Status
+     */
+    status: 'ok' | 'degraded';
 };
 
 /**
@@ -931,7 +975,21 @@ export type JobPublic = {
  * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
  * The one list of states: the API's enum and the generated client's type come from it.
  */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JobStatus = {
+    QUEUED: 'queued',
+    RUNNING: 'running',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled'
+} as const;
+
+/**
+ * JobStatus
+ *
+ * A job's lifecycle (DESIGN.md): queued -> running -> succeeded | failed | cancelled.
+ * The one list of states: the API's enum and the generated client's type come from it.
+ */
+export type JobStatus = typeof JobStatus[keyof typeof JobStatus];
 
 /**
  * JobsPublic
@@ -2145,6 +2203,10 @@ export type AuthLoginErrors = {
      * too many failed sign-ins for the account or from the address; the Retry-After header says when to try again
      */
     429: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLoginError = AuthLoginErrors[keyof AuthLoginErrors];
@@ -2182,6 +2244,10 @@ export type AuthLogoutErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type AuthLogoutError = AuthLogoutErrors[keyof AuthLogoutErrors];
@@ -2219,6 +2285,10 @@ export type BenchmarksListBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksListBenchmarksError = BenchmarksListBenchmarksErrors[keyof BenchmarksListBenchmarksErrors];
@@ -2260,6 +2330,10 @@ export type BenchmarksImportBenchmarksErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type BenchmarksImportBenchmarksError = BenchmarksImportBenchmarksErrors[keyof BenchmarksImportBenchmarksErrors];
@@ -2312,6 +2386,10 @@ export type DatasetsListDatasetsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsListDatasetsError = DatasetsListDatasetsErrors[keyof DatasetsListDatasetsErrors];
@@ -2353,6 +2431,10 @@ export type DatasetsUploadDatasetErrors = {
      * Unprocessable Entity
      */
     422: UploadError;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsUploadDatasetError = DatasetsUploadDatasetErrors[keyof DatasetsUploadDatasetErrors];
@@ -2399,6 +2481,10 @@ export type DatasetsDeleteDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsDeleteDatasetError = DatasetsDeleteDatasetErrors[keyof DatasetsDeleteDatasetErrors];
@@ -2441,6 +2527,10 @@ export type DatasetsReadDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsReadDatasetError = DatasetsReadDatasetErrors[keyof DatasetsReadDatasetErrors];
@@ -2492,6 +2582,10 @@ export type DatasetsPreviewDatasetErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type DatasetsPreviewDatasetError = DatasetsPreviewDatasetErrors[keyof DatasetsPreviewDatasetErrors];
@@ -2529,6 +2623,10 @@ export type UtilsHealthErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * degraded: the database or the broker is down
+     */
+    503: Health;
 };
 
 export type UtilsHealthError = UtilsHealthErrors[keyof UtilsHealthErrors];
@@ -2537,7 +2635,7 @@ export type UtilsHealthResponses = {
     /**
      * Successful Response
      */
-    200: Message;
+    200: Health;
 };
 
 export type UtilsHealthResponse = UtilsHealthResponses[keyof UtilsHealthResponses];
@@ -2593,6 +2691,10 @@ export type JobsListJobsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsListJobsError = JobsListJobsErrors[keyof JobsListJobsErrors];
@@ -2630,6 +2732,10 @@ export type JobsCreateJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCreateJobError = JobsCreateJobErrors[keyof JobsCreateJobErrors];
@@ -2667,6 +2773,10 @@ export type JobsReadDefaultsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadDefaultsError = JobsReadDefaultsErrors[keyof JobsReadDefaultsErrors];
@@ -2713,6 +2823,10 @@ export type JobsDeleteJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDeleteJobError = JobsDeleteJobErrors[keyof JobsDeleteJobErrors];
@@ -2755,6 +2869,10 @@ export type JobsReadJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadJobError = JobsReadJobErrors[keyof JobsReadJobErrors];
@@ -2797,6 +2915,10 @@ export type JobsReadAccuracyErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadAccuracyError = JobsReadAccuracyErrors[keyof JobsReadAccuracyErrors];
@@ -2839,6 +2961,10 @@ export type JobsDownloadArtifactErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsDownloadArtifactError = JobsDownloadArtifactErrors[keyof JobsDownloadArtifactErrors];
@@ -2885,6 +3011,10 @@ export type JobsCancelJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCancelJobError = JobsCancelJobErrors[keyof JobsCancelJobErrors];
@@ -2927,6 +3057,10 @@ export type JobsCloneJobErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsCloneJobError = JobsCloneJobErrors[keyof JobsCloneJobErrors];
@@ -2969,6 +3103,10 @@ export type JobsStreamEventsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsStreamEventsError = JobsStreamEventsErrors[keyof JobsStreamEventsErrors];
@@ -3018,6 +3156,10 @@ export type JobsReadLogsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadLogsError = JobsReadLogsErrors[keyof JobsReadLogsErrors];
@@ -3065,6 +3207,10 @@ export type JobsReadMetricsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadMetricsError = JobsReadMetricsErrors[keyof JobsReadMetricsErrors];
@@ -3124,6 +3270,10 @@ export type JobsReadPredictionsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type JobsReadPredictionsError = JobsReadPredictionsErrors[keyof JobsReadPredictionsErrors];
@@ -3208,6 +3358,10 @@ export type LeaderboardReadLeaderboardErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type LeaderboardReadLeaderboardError = LeaderboardReadLeaderboardErrors[keyof LeaderboardReadLeaderboardErrors];
@@ -3245,6 +3399,10 @@ export type MethodsListMethodsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsListMethodsError = MethodsListMethodsErrors[keyof MethodsListMethodsErrors];
@@ -3282,6 +3440,10 @@ export type MethodsEstimateParametersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type MethodsEstimateParametersError = MethodsEstimateParametersErrors[keyof MethodsEstimateParametersErrors];
@@ -3319,6 +3481,10 @@ export type ModelsListModelsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsListModelsError = ModelsListModelsErrors[keyof ModelsListModelsErrors];
@@ -3360,6 +3526,10 @@ export type ModelsRegisterModelErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type ModelsRegisterModelError = ModelsRegisterModelErrors[keyof ModelsRegisterModelErrors];
@@ -3401,6 +3571,10 @@ export type PlaygroundCreateGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundCreateGenerationError = PlaygroundCreateGenerationErrors[keyof PlaygroundCreateGenerationErrors];
@@ -3443,6 +3617,10 @@ export type PlaygroundReadGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type PlaygroundReadGenerationError = PlaygroundReadGenerationErrors[keyof PlaygroundReadGenerationErrors];
@@ -3480,6 +3658,10 @@ export type TeamsListTeamsErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListTeamsError = TeamsListTeamsErrors[keyof TeamsListTeamsErrors];
@@ -3521,6 +3703,10 @@ export type TeamsCreateTeamErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsCreateTeamError = TeamsCreateTeamErrors[keyof TeamsCreateTeamErrors];
@@ -3563,6 +3749,10 @@ export type TeamsListMembersErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsListMembersError = TeamsListMembersErrors[keyof TeamsListMembersErrors];
@@ -3609,6 +3799,10 @@ export type TeamsAddMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsAddMemberError = TeamsAddMemberErrors[keyof TeamsAddMemberErrors];
@@ -3663,6 +3857,10 @@ export type TeamsRemoveMemberErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TeamsRemoveMemberError = TeamsRemoveMemberErrors[keyof TeamsRemoveMemberErrors];
@@ -3700,6 +3898,10 @@ export type TokensListTokensErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensListTokensError = TokensListTokensErrors[keyof TokensListTokensErrors];
@@ -3737,6 +3939,10 @@ export type TokensCreateTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensCreateTokenError = TokensCreateTokenErrors[keyof TokensCreateTokenErrors];
@@ -3779,6 +3985,10 @@ export type TokensRevokeTokenErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type TokensRevokeTokenError = TokensRevokeTokenErrors[keyof TokensRevokeTokenErrors];
@@ -3824,6 +4034,10 @@ export type UsersCreateUserErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersCreateUserError = UsersCreateUserErrors[keyof UsersCreateUserErrors];
@@ -3861,6 +4075,10 @@ export type UsersReadMeErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
 };
 
 export type UsersReadMeError = UsersReadMeErrors[keyof UsersReadMeErrors];

@@ -1,12 +1,23 @@
-/** Catalogue responses captured from the real API (GET /models, /methods, /benchmarks). */
-import type { BaseModelsPublic, BenchmarksPublic, MethodPublic, MethodsPublic } from "../client";
+/**
+ * Responses captured from the real API by frontend/scripts/capture_fixtures.py (GET /models,
+ * /methods, /benchmarks, /datasets, /jobs/defaults, and a job created through REST).
+ */
+import type { BaseModelsPublic, BenchmarksPublic, DatasetsPublic, JobDefaults, JobPublic, MethodPublic, MethodsPublic } from "../client";
 import benchmarksJson from "./fixtures/benchmarks.json";
+import datasetsJson from "./fixtures/datasets.json";
+import defaultsJson from "./fixtures/defaults.json";
+import jobJson from "./fixtures/job.json";
 import methodsJson from "./fixtures/methods.json";
 import modelsJson from "./fixtures/models.json";
 
 export const models = (modelsJson as unknown as BaseModelsPublic).data;
 export const methods = (methodsJson as unknown as MethodsPublic).data;
 export const benchmarks = (benchmarksJson as unknown as BenchmarksPublic).data;
+export const datasets = (datasetsJson as unknown as DatasetsPublic).data;
+/** GET /jobs/defaults: the config a new job starts from */
+export const defaults = defaultsJson as unknown as JobDefaults;
+/** a job created through REST with settings the New job form does not show */
+export const restJob = jobJson as unknown as JobPublic;
 
 export function method(name: string): MethodPublic {
   const m = methods.find((x) => x.name === name);

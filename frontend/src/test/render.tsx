@@ -4,34 +4,28 @@ import type { ReactElement } from "react";
 import { MemoryRouter } from "react-router";
 import { vi } from "vitest";
 
-/** Renders inside a fresh QueryClient (no retries) and a router. */
-export function renderWithProviders(ui: ReactElement) {
+/** Renders inside a fresh QueryClient (no retries) and a router, at `route` (default "/"). */
+export function renderWithProviders(ui: ReactElement, { route = "/" }: { route?: string } = {}) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
   return render(
     <QueryClientProvider client={client}>
-      <MemoryRouter>{ui}</MemoryRouter>
+      <MemoryRouter initialEntries={[route]}>{ui}</MemoryRouter>
     </QueryClientProvider>,
   );
 }
 
-/** fetch() answering POST /methods/estimate like the API does, and 404 for anything else. */
-export function stubEstimateFetch() {
-  const fetchMock = vi.fn(async (input: RequestInfo | URL) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    if (url.endsWith("/api/v1/methods/estimate")) {
-      return new Response(JSON.stringify({ trainable_parameters: 2192, total_parameters: 107200, trainable_percent: 2.04 }), {
-        status: 200,
-        headers: { "Content-Type": "application/json" },
-      });
-    }
-    return new Response(JSON.stringify({ detail: "not found" }), { status: 404, headers: { "Content-Type": "application/json" } });
-  });
-  vi.stubGlobal("fetch", fetchMock);
-  return fetchMock;
-}
-
 type Reply = { status?: number; body: unknown };
 type Handler = (request: Request) => Reply | Promise<Reply>;
+
+export const ESTIMATE: Reply = { body: { trainable_parameters: 2192, total_parameters: 107200, trainable_percent: 2.04 } };
+
+/**
+ * fetch() answering POST /methods/estimate like the API does (`estimate` may answer per
+ * request, e.g. a 422 naming a problem), and 404 for anything else.
+ */
+export function stubEstimateFetch(estimate: Reply | Handler = ESTIMATE) {
+  return stubApiFetch({ "POST /api/v1/methods/estimate": estimate });
+}
 
 /**
  * fetch() answering "METHOD /api/v1/path" from `routes` (a Reply or a function of the Request),

@@ -8,6 +8,7 @@ export function NumberField({
   onChange,
   step = "any",
   min,
+  max,
   optional,
   help,
 }: {
@@ -17,6 +18,7 @@ export function NumberField({
   readonly onChange: (v: number | null) => void;
   readonly step?: number | "any";
   readonly min?: number;
+  readonly max?: number;
   readonly optional?: boolean;
   readonly help?: ReactNode;
 }) {
@@ -28,6 +30,7 @@ export function NumberField({
         name={name}
         step={step}
         min={min}
+        max={max}
         placeholder={optional ? "not set" : undefined}
         required={!optional}
         value={value === null || Number.isNaN(value) ? "" : value}
@@ -52,39 +55,12 @@ export function CheckField({
   readonly help?: ReactNode;
 }) {
   return (
-    <label className="inline" title={typeof help === "string" ? help : undefined}>
-      <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
-      {label}
-    </label>
-  );
-}
-
-export function SelectField({
-  label,
-  name,
-  value,
-  options,
-  onChange,
-  help,
-}: {
-  readonly label: string;
-  readonly name: string;
-  readonly value: string;
-  readonly options: readonly { value: string; label: string }[];
-  readonly onChange: (v: string) => void;
-  readonly help?: ReactNode;
-}) {
-  return (
-    <label>
-      {label}
-      <select name={name} value={value} onChange={(e) => onChange(e.target.value)}>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
+    <div className="check-field">
+      <label className="inline">
+        <input type="checkbox" name={name} checked={checked} onChange={(e) => onChange(e.target.checked)} />
+        {label}
+      </label>
       {help && <span className="field-help">{help}</span>}
-    </label>
+    </div>
   );
 }

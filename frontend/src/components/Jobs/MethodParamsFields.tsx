@@ -1,11 +1,10 @@
 import type { MethodParamPublic, MethodPublic } from "../../client";
-import { CheckField, NumberField } from "./FormFields";
-import { paramKind } from "./jobDraft";
+import SchemaField from "./SchemaField";
 
 /** Fields beyond this count go under "more parameters": peft tuners have dozens. */
 const SHOWN = 6;
 
-/** The method's parameters, rendered from the catalogue (name, type, default, help, choices). */
+/** The method's parameters, each rendered from its JSON-Schema fragment in the catalogue. */
 export default function MethodParamsFields({
   method,
   values,
@@ -18,9 +17,15 @@ export default function MethodParamsFields({
   if (method.params.length === 0) {
     return <p className="muted small">{method.name} has no parameters to set.</p>;
   }
-  const set = (name: string, v: unknown) => onChange({ ...values, [name]: v });
   const field = (p: MethodParamPublic) => (
-    <ParamField key={p.name} param={p} value={values[p.name]} onChange={(v) => set(p.name, v)} />
+    <SchemaField
+      key={p.name}
+      label={p.name}
+      name={`params.${p.name}`}
+      schema={p.schema}
+      value={values[p.name]}
+      onChange={(v) => onChange({ ...values, [p.name]: v })}
+    />
   );
   const first = method.params.slice(0, SHOWN);
   const rest = method.params.slice(SHOWN);
@@ -40,69 +45,4 @@ export default function MethodParamsFields({
       )}
     </div>
   );
-}
-
-function ParamField({
-  param,
-  value,
-  onChange,
-}: {
-  readonly param: MethodParamPublic;
-  readonly value: unknown;
-  readonly onChange: (v: unknown) => void;
-}) {
-  const k = paramKind(param);
-  const name = `params.${param.name}`;
-  const help = param.help || undefined;
-  switch (k.kind) {
-    case "bool":
-      return <CheckField label={param.name} name={name} checked={Boolean(value)} onChange={onChange} help={help} />;
-    case "int":
-    case "float":
-      return (
-        <NumberField
-          label={param.name}
-          name={name}
-          value={typeof value === "number" ? value : null}
-          onChange={onChange}
-          step={k.kind === "int" ? 1 : "any"}
-          optional={param.default === null}
-          help={help}
-        />
-      );
-    case "select":
-      return (
-        <label>
-          {param.name}
-          <select
-            name={name}
-            value={JSON.stringify(value ?? null)}
-            onChange={(e) => onChange(JSON.parse(e.target.value))}
-          >
-            {k.options.map((o) => (
-              <option key={JSON.stringify(o)} value={JSON.stringify(o)}>
-                {String(o)}
-              </option>
-            ))}
-          </select>
-          {help && <span className="field-help">{help}</span>}
-        </label>
-      );
-    default:
-      return (
-        <label>
-          {param.name}
-          <input
-            name={name}
-            value={typeof value === "string" ? value : ""}
-            placeholder={param.default === null ? "not set" : undefined}
-            onChange={(e) => onChange(e.target.value)}
-          />
-          <span className="field-help">
-            {help ? `${help} ` : ""}
-            <code>{param.type}</code>
-          </span>
-        </label>
-      );
-  }
 }

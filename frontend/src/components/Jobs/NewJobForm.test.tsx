@@ -2,8 +2,9 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { DatasetPublic, MethodPublic } from "../../client";
-import { benchmarks, method, methods, models } from "../../test/fixtures";
-import { renderWithProviders, stubEstimateFetch } from "../../test/render";
+import { benchmarks, defaults, method, methods, models, restJob } from "../../test/fixtures";
+import { ESTIMATE, renderWithProviders, stubEstimateFetch } from "../../test/render";
+import { DecodingConfig_OutputSchema, EvaluationConfig_OutputSchema, TrainingConfig_OutputSchema } from "../../client/schemas.gen";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
 
@@ -27,10 +28,10 @@ const newcomer: MethodPublic = {
   family: "other",
   description: "Shiny: a method invented after this dashboard was written.",
   params: [
-    { name: "sparkle", type: "int", default: 7, help: "how much it sparkles" },
-    { name: "mode", type: "str", default: "soft", help: "sparkle mode", choices: ["soft", "hard"] },
-    { name: "glow", type: "bool", default: true, help: "" },
-    { name: "pattern", type: "dict", default: { a: 1 }, help: "free-form" },
+    { name: "sparkle", schema: { type: "integer", minimum: 0, default: 7, description: "how much it sparkles" } },
+    { name: "mode", schema: { type: "string", enum: ["soft", "hard"], default: "soft", description: "sparkle mode" } },
+    { name: "glow", schema: { type: "boolean", default: true, description: "" } },
+    { name: "pattern", schema: { type: "object", default: { a: 1 }, description: "free-form" } },
   ],
   extra_params_from: null,
   placement_words: ["q", "v"],
@@ -52,7 +53,7 @@ function renderForm(extraMethods: MethodPublic[] = [], onSubmit = vi.fn(), submi
       methods={all}
       datasets={[dataset]}
       benchmarks={benchmarks}
-      initialDraft={newDraft(method("lora"), "tiny:llama", dataset.id)}
+      initialDraft={newDraft(defaults, method("lora"), "tiny:llama", dataset.id)}
       submitError={submitError}
       onSubmit={onSubmit}
     />,
@@ -160,22 +161,59 @@ describe("NewJobForm", () => {
     expect(screen.getByTestId("submit-error")).toHaveTextContent("layer 5 is beyond the model");
   });
 
+  it("shows the API's refusal of the adapter settings and does not submit while it stands", async () => {
+    const detail = "placement.modules is an empty list; leave it out for the method's default";
+    stubEstimateFetch(async (request) => {
+      const body = (await request.json()) as { adapter: { placement?: { modules?: string[] | null } } };
+      return body.adapter.placement?.modules?.length === 0 ? { status: 422, body: { detail } } : ESTIMATE;
+    });
+    const onSubmit = renderForm();
+    fireEvent.click(document.querySelector('[data-method="series"]') as HTMLElement);
+    await waitFor(() => expect(screen.getByTestId("estimate-series")).toHaveTextContent("trainable"));
+    expect(screen.queryByTestId("adapter-problem")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "after MLP" }));
+    expect(await screen.findByTestId("adapter-problem")).toHaveTextContent(detail);
+    expect(screen.getByRole("button", { name: "Start training" })).toBeDisabled();
+    fireEvent.click(screen.getByRole("button", { name: "after MLP" }));
+    await waitFor(() => expect(screen.queryByTestId("adapter-problem")).toBeNull());
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
+  it("shows every training, evaluation and decoding field of the config's schema, its description as help", () => {
+    renderForm();
+    const sections: [string, Record<string, { description?: string; type?: string }>][] = [
+      ["training", TrainingConfig_OutputSchema.properties],
+      ["evaluation", EvaluationConfig_OutputSchema.properties],
+      ["evaluation", DecodingConfig_OutputSchema.properties], // decoding fields keep their evaluation.* names
+    ];
+    const notShown = ["evaluation.benchmarks", "evaluation.decoding", "evaluation.data_dir"];
+    for (const [prefix, properties] of sections) {
+      for (const [key, schema] of Object.entries(properties)) {
+        const name = `${prefix}.${key}`;
+        if (notShown.includes(name)) continue;
+        const input = field(name);
+        const box = (input.closest(".check-field") ?? input.closest(".field") ?? input.closest("label")) as HTMLElement;
+        expect(box.querySelector(".field-help")?.textContent, name).toContain(schema.description);
+      }
+    }
+    // choices and bounds come from the schema too
+    const schedules = [...(field("training.lr_scheduler") as unknown as HTMLSelectElement).options].map((o) => o.text);
+    expect(schedules).toEqual(TrainingConfig_OutputSchema.properties.lr_scheduler.enum);
+    expect(field("training.cutoff_len").min).toBe(String(TrainingConfig_OutputSchema.properties.cutoff_len.minimum));
+  });
+
   it("a stored config comes back as the same form (clone and edit)", () => {
-    const config = {
-      name: "run-a",
-      base_model: "tiny:llama",
-      dataset_id: 7,
-      adapter: { method: "series", placement: { modules: ["mlp"], layers: [1], position: "after" }, params: { bottleneck_size: 8 } },
-      training: { max_steps: 6, batch_size: 4 },
-      evaluation: { benchmarks: ["svamp"], every_n_steps: 2, decoding: { max_new_tokens: 4 } },
-    };
-    const draft = draftFromConfig(config, methods);
-    expect(draft.name).toBe("run-a (copy)");
+    const draft = draftFromConfig(restJob.config, methods);
+    expect(draft.name).toBe("rest-series (copy)");
     expect(draft.placement).toEqual({ modules: ["mlp"], layers: [1], position: "after" });
     expect(draft.params.bottleneck_size).toBe(8);
     expect(draft.params.non_linearity).toBe("tanh");
     expect(draft.training.max_steps).toBe(6);
     expect(draft.training.epochs).toBe(3);
-    expect(draft.evaluation.max_new_tokens).toBe(4);
+    expect(draft.decoding.max_new_tokens).toBe(4);
+    // every field of the stored config, also those set through REST only
+    expect(draft.training).toEqual(restJob.config.training);
+    expect(draft.evaluation.batch_size).toBe(2);
   });
 });

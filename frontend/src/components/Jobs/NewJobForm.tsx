@@ -1,18 +1,24 @@
+import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
-import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, MethodPublic } from "../../client";
+import { ApiError } from "../../api";
+import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, JobConfigCreate, MethodPublic } from "../../client";
 import { formatCount, formatInteger } from "../../format";
+import { estimateQuery } from "../../queries";
 import PlacementPicker from "../Placement/PlacementPicker";
-import { pickerRules, placementForConfig, placementProblem } from "../Placement/placementRules";
-import { CheckField, NumberField, SelectField } from "./FormFields";
+import { pickerRules, placementForConfig } from "../Placement/placementRules";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
+import SchemaField from "./SchemaField";
+import { advancedFields, mainFields } from "./configFields";
+import type { ConfigField } from "./configFields";
 import { configFromDraft, draftForMethod, paramsForConfig } from "./jobDraft";
-import type { EvaluationDraft, JobDraft, TrainingDraft } from "./jobDraft";
+import type { JobDraft } from "./jobDraft";
 
 /**
  * The New job form. Every method-specific part — cards, placement, parameters — is built from
- * the catalogues (GET /models, /methods, /benchmarks), so a new method needs no UI change.
+ * the catalogues (GET /models, /methods, /benchmarks), so a new method needs no UI change; the
+ * training and evaluation fields from the job config's schema, so a new setting needs none either.
  */
 export default function NewJobForm({
   models,
@@ -31,18 +37,39 @@ export default function NewJobForm({
   readonly initialDraft: JobDraft;
   readonly submitting?: boolean;
   readonly submitError?: string | null;
-  readonly onSubmit: (config: Record<string, unknown>) => void;
+  /** `initial` is the config the form would have sent untouched (what a clone changes from) */
+  readonly onSubmit: (config: JobConfigCreate, initial: JobConfigCreate | null) => void;
 }) {
   const [draft, setDraft] = useState<JobDraft>(initialDraft);
+  const [initialConfig] = useState(() => {
+    const m = methods.find((x) => x.name === initialDraft.method);
+    const f = models.find((x) => x.reference === initialDraft.base_model)?.family;
+    return m ? configFromDraft(initialDraft, m, f) : null;
+  });
   const model = models.find((m) => m.reference === draft.base_model);
   const method = methods.find((m) => m.name === draft.method);
   const family = model?.family;
   const rules = method ? pickerRules(method, family) : null;
 
-  const setTraining = <K extends keyof TrainingDraft>(key: K, value: TrainingDraft[K]) =>
-    setDraft((d) => ({ ...d, training: { ...d.training, [key]: value } }));
-  const setEvaluation = <K extends keyof EvaluationDraft>(key: K, value: EvaluationDraft[K]) =>
-    setDraft((d) => ({ ...d, evaluation: { ...d.evaluation, [key]: value } }));
+  const setBenchmarks = (benchmarks: string[]) =>
+    setDraft((d) => ({ ...d, evaluation: { ...d.evaluation, benchmarks } }));
+  // One input per config field, built from its schema (type, bounds, choices, description).
+  const configField = (f: ConfigField) => {
+    const values = draft[f.section] as Record<string, unknown>;
+    const extraHelp =
+      f.name === "training.learning_rate" && method ? ` (${method.name}'s default: ${method.default_learning_rate})` : "";
+    return (
+      <SchemaField
+        key={f.name}
+        label={f.label}
+        name={f.name}
+        schema={extraHelp ? { ...f.schema, description: `${f.schema.description ?? ""}${extraHelp}` } : f.schema}
+        value={values[f.key]}
+        onChange={(v) => setDraft((d) => ({ ...d, [f.section]: { ...d[f.section], [f.key]: v } }))}
+      />
+    );
+  };
+  const advanced = [...advancedFields("training"), ...advancedFields("evaluation"), ...advancedFields("decoding")];
 
   const selectedAdapter = useMemo(
     () =>
@@ -56,13 +83,21 @@ export default function NewJobForm({
     [method, family, draft.placement, draft.params],
   );
 
+  const refused = method && family ? method.refused_families[family] : undefined;
+  // The API judges the adapter (placement and params): its 422 names the problem. The same query
+  // as the method card's estimate, so it is asked once.
+  const estimate = useQuery({
+    ...estimateQuery(draft.base_model, selectedAdapter ?? {}),
+    enabled: Boolean(draft.base_model) && selectedAdapter !== null && !refused,
+  });
+  const adapterProblem =
+    estimate.error instanceof ApiError && estimate.error.status === 422 ? estimate.error.message : null;
+
   const problems: string[] = [];
   if (!draft.base_model) problems.push("Pick a base model.");
   if (!method) problems.push("Pick an adapter method.");
   if (draft.dataset_id === null) problems.push("Pick a training dataset.");
-  const placementIssue = method && rules ? placementProblem(draft.placement, rules) : null;
-  if (placementIssue) problems.push(placementIssue);
-  const refused = method && family ? method.refused_families[family] : undefined;
+  if (adapterProblem) problems.push("The adapter settings are refused (see above).");
   if (refused) problems.push(refused);
 
   const imported = benchmarks.filter((b) => b.imported);
@@ -74,7 +109,7 @@ export default function NewJobForm({
       aria-label="New job"
       onSubmit={(e) => {
         e.preventDefault();
-        if (method && !problems.length) onSubmit(configFromDraft(draft, method, family));
+        if (method && !problems.length) onSubmit(configFromDraft(draft, method, family), initialConfig);
       }}
     >
       <fieldset>
@@ -160,41 +195,15 @@ export default function NewJobForm({
           <MethodParamsFields method={method} values={draft.params} onChange={(params) => setDraft({ ...draft, params })} />
         </fieldset>
       )}
+      {adapterProblem && (
+        <p className="error-box" role="alert" data-testid="adapter-problem">
+          {adapterProblem}
+        </p>
+      )}
 
       <fieldset>
         <legend>Training</legend>
-        <div className="fields">
-          <NumberField label="Epochs" name="training.epochs" value={draft.training.epochs} min={0} onChange={(v) => setTraining("epochs", v)} />
-          <NumberField
-            label="Max steps"
-            name="training.max_steps"
-            step={1}
-            min={1}
-            optional
-            value={draft.training.max_steps}
-            onChange={(v) => setTraining("max_steps", v)}
-            help="stops early; overrides epochs"
-          />
-          <NumberField
-            label="Learning rate"
-            name="training.learning_rate"
-            value={draft.training.learning_rate}
-            optional
-            onChange={(v) => setTraining("learning_rate", v)}
-            help={method ? `${method.name} default: ${method.default_learning_rate}` : undefined}
-          />
-          <NumberField label="Batch size" name="training.batch_size" step={1} min={1} value={draft.training.batch_size} onChange={(v) => setTraining("batch_size", v)} />
-          <NumberField
-            label="Micro batch size"
-            name="training.micro_batch_size"
-            step={1}
-            min={1}
-            value={draft.training.micro_batch_size}
-            onChange={(v) => setTraining("micro_batch_size", v)}
-            help="per forward pass; the rest is gradient accumulation"
-          />
-          <NumberField label="Cutoff length (tokens)" name="training.cutoff_len" step={1} min={8} value={draft.training.cutoff_len} onChange={(v) => setTraining("cutoff_len", v)} />
-        </div>
+        <div className="fields">{mainFields("training").map(configField)}</div>
       </fieldset>
 
       <fieldset>
@@ -216,8 +225,7 @@ export default function NewJobForm({
                       name={`benchmark.${b.name}`}
                       checked={draft.evaluation.benchmarks.includes(b.name)}
                       onChange={(e) =>
-                        setEvaluation(
-                          "benchmarks",
+                        setBenchmarks(
                           e.target.checked
                             ? [...draft.evaluation.benchmarks, b.name]
                             : draft.evaluation.benchmarks.filter((x) => x !== b.name),
@@ -231,26 +239,7 @@ export default function NewJobForm({
           ))
         )}
         <div className="fields" style={{ marginTop: "0.6rem" }}>
-          <NumberField
-            label="Evaluate every N steps"
-            name="evaluation.every_n_steps"
-            step={1}
-            min={1}
-            optional
-            value={draft.evaluation.every_n_steps}
-            onChange={(v) => setEvaluation("every_n_steps", v)}
-            help="empty: only at the end"
-          />
-          <NumberField
-            label="Max examples per benchmark"
-            name="evaluation.max_examples"
-            step={1}
-            min={1}
-            optional
-            value={draft.evaluation.max_examples}
-            onChange={(v) => setEvaluation("max_examples", v)}
-            help="empty: the whole set"
-          />
+          {mainFields("evaluation").map(configField)}
         </div>
       </fieldset>
 
@@ -258,51 +247,8 @@ export default function NewJobForm({
         <summary>Advanced settings</summary>
         <fieldset>
           <legend>Advanced</legend>
-          <div className="fields">
-            <NumberField label="Validation set size" name="training.val_set_size" step={1} min={0} value={draft.training.val_set_size} onChange={(v) => setTraining("val_set_size", v)} />
-            <NumberField label="Warm-up steps" name="training.warmup_steps" step={1} min={0} value={draft.training.warmup_steps} onChange={(v) => setTraining("warmup_steps", v)} />
-            <NumberField label="Seed" name="training.seed" step={1} value={draft.training.seed} onChange={(v) => setTraining("seed", v)} />
-            <SelectField
-              label="Precision"
-              name="training.precision"
-              value={draft.training.precision}
-              options={["auto", "fp32", "fp16", "bf16"].map((v) => ({ value: v, label: v }))}
-              onChange={(v) => setTraining("precision", v)}
-            />
-            <SelectField
-              label="Quantization"
-              name="training.quantization"
-              value={draft.training.quantization}
-              options={["none", "8bit", "4bit"].map((v) => ({ value: v, label: v }))}
-              onChange={(v) => setTraining("quantization", v)}
-              help="CUDA only"
-            />
-            <SelectField
-              label="Decoding"
-              name="evaluation.strategy"
-              value={draft.evaluation.strategy}
-              options={[
-                { value: "greedy", label: "greedy" },
-                { value: "beam", label: "beam search" },
-              ]}
-              onChange={(v) => setEvaluation("strategy", v)}
-            />
-            <NumberField label="Beams" name="evaluation.num_beams" step={1} min={1} value={draft.evaluation.num_beams} onChange={(v) => setEvaluation("num_beams", v)} />
-            <NumberField
-              label="Max new tokens"
-              name="evaluation.max_new_tokens"
-              step={1}
-              min={1}
-              value={draft.evaluation.max_new_tokens}
-              onChange={(v) => setEvaluation("max_new_tokens", v)}
-              help="per benchmark answer"
-            />
-          </div>
-          <div className="row" style={{ marginTop: "0.6rem" }}>
-            <CheckField label="Train on inputs" name="training.train_on_inputs" checked={draft.training.train_on_inputs} onChange={(v) => setTraining("train_on_inputs", v)} />
-            <CheckField label="Gradient checkpointing" name="training.gradient_checkpointing" checked={draft.training.gradient_checkpointing} onChange={(v) => setTraining("gradient_checkpointing", v)} />
-            <CheckField label="Packing" name="training.packing" checked={draft.training.packing} onChange={(v) => setTraining("packing", v)} />
-          </div>
+          <div className="fields">{advanced.filter((f) => !f.isFlag).map(configField)}</div>
+          <div className="fields flags">{advanced.filter((f) => f.isFlag).map(configField)}</div>
         </fieldset>
       </details>
 

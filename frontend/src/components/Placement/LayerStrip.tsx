@@ -29,9 +29,11 @@ export default function LayerStrip({
         <span className="muted small">
           {layers === "all"
             ? `all ${numLayers}`
-            : layers.length === 0
-              ? "none chosen"
-              : `${layers.length} of ${numLayers}: ${layers.join(", ")}`}
+            : typeof layers === "string"
+              ? `“${layers}”, as set through the API`
+              : layers.length === 0
+                ? "none chosen"
+                : `${layers.length} of ${numLayers}: ${layers.join(", ")}`}
         </span>
       </div>
       <div className="layer-strip" role="group" aria-label="Layers">

@@ -110,7 +110,9 @@ describe("PlacementPicker: clicking", () => {
     render(<Stateful m={method("series")} family="llama" onChange={onChange} />);
     fireEvent.click(spot("after MLP"));
     expect(pressed("after MLP")).toBe(false);
-    expect(screen.getByRole("alert")).toHaveTextContent(/at least one place/);
+    // nothing chosen goes to the API as is: whether that is allowed is the API's answer
+    expect(onChange.mock.lastCall?.[0]).toEqual({ modules: [], layers: "all", position: "after" });
+    expect(screen.queryByRole("alert")).toBeNull();
     fireEvent.click(spot("after attention"));
     fireEvent.click(spot("after MLP"));
     expect(onChange.mock.lastCall?.[0]).toEqual({ modules: ["attn", "mlp"], layers: "all", position: "after" });
@@ -161,6 +163,15 @@ describe("placement rules", () => {
     expect(clickLayer([2], 0, 3)).toEqual([0, 2]);
     expect(clickLayer([0, 2], 1, 3)).toBe("all");
     expect(clickLayer("all", 2, 3)).toEqual([0, 1]);
+    // a range written through the API is not parsed here: a click starts a list there
+    expect(clickLayer("0-1", 2, 3)).toEqual([2]);
+  });
+
+  it("the layer strip shows an API-written range as text and lights no cell", () => {
+    const m = method("lora");
+    render(<PlacementPicker method={m} family="llama" numLayers={4} placement={{ ...defaultPlacement(m), layers: "1-2" }} onChange={vi.fn()} />);
+    expect(screen.getByText(/“1-2”, as set through the API/)).toBeInTheDocument();
+    expect(screen.getAllByRole("button", { name: /^layer \d+$/ }).some((c) => c.getAttribute("aria-pressed") === "true")).toBe(false);
   });
 
   it("a new method is read from its catalogue entry alone", () => {

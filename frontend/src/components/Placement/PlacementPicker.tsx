@@ -15,7 +15,7 @@ import {
   isModuleSelected,
   isSlotSelected,
   pickerRules,
-  placementProblem,
+  positionText,
 } from "./placementRules";
 import type { Placement, Sublayer } from "./placementRules";
 
@@ -38,7 +38,6 @@ export default function PlacementPicker({
   readonly onChange: (placement: Placement) => void;
 }) {
   const rules = pickerRules(method, family);
-  const problem = placementProblem(placement, rules);
   const [rawName, setRawName] = useState("");
   const addRawName = () => {
     const names = rawName.split(",").map((n) => n.trim()).filter(Boolean);
@@ -164,7 +163,9 @@ export default function PlacementPicker({
             <div>
               <strong className="small">Chosen: </strong>
               {placement.modules === null ? (
-                <span className="muted small">the method's own default targets</span>
+                <span className="muted small">
+                  the method's own default targets{placement.position ? ` · position: ${placement.position}` : ""}
+                </span>
               ) : (
                 <span className="chips">
                   {placement.modules.map((m) => (
@@ -179,7 +180,7 @@ export default function PlacementPicker({
                       </button>
                     </span>
                   ))}
-                  {placement.position && <span className="muted small">position: {placement.position}</span>}
+                  {placement.position && <span className="muted small">position: {positionText(placement)}</span>}
                 </span>
               )}
             </div>
@@ -212,11 +213,6 @@ export default function PlacementPicker({
                 onChange={(layers) => onChange({ ...placement, layers })}
               />
             ) : null}
-            {problem && (
-              <p className="error small" role="alert">
-                {problem}
-              </p>
-            )}
             <button
               type="button"
               className="link small"

@@ -1,17 +1,19 @@
 /**
  * What the placement picker lets a user click, derived only from the method catalogue
  * (GET /methods) and the base model's family — a new method needs no change here.
+ * Whether a placement is valid is the API's call (POST /methods/estimate answers 422 naming the
+ * problem); this module only knows what the picker draws.
  */
-import type { MethodPublic } from "../../client";
+import type { MethodPublic, PlacementConfigOutput } from "../../client";
 
-export type Layers = "all" | number[];
+/** The placement of the job config (family-independent words, layers and a position). */
+export type Placement = PlacementConfigOutput;
 
-/** The placement of the job config: family-independent words, layers and a position. */
-export interface Placement {
-  modules: string[] | null;
-  layers: Layers;
-  position: string | null;
-}
+/**
+ * "all", the indices the layer strip picked, or another string the API accepted (a range like
+ * "0-11" set through REST): kept as written, since reading it is the engine's job.
+ */
+export type Layers = Placement["layers"];
 
 export type Sublayer = "attn" | "mlp";
 export const SUBLAYERS: readonly Sublayer[] = ["attn", "mlp"];
@@ -20,9 +22,6 @@ export const LINEARS: Record<Sublayer, readonly string[]> = {
   attn: ["q", "k", "v", "o"],
   mlp: ["gate", "up", "down"],
 };
-export const POSITIONS = ["before", "after", "beside"] as const;
-export type Position = (typeof POSITIONS)[number];
-
 export interface PickerRules {
   /** placement words this method offers on this family */
   words: ReadonlySet<string>;
@@ -72,12 +71,45 @@ export function canClickSublayer(rules: PickerRules, sublayer: Sublayer): boolea
   return rules.positions.length === 0 && rules.words.has(sublayer);
 }
 
+type PositionMap = { [word: string]: string };
+
+/** A per-module position (`{"gate": "before", "down": "after"}`) as the engine takes it. */
+function positionMap(p: Placement): PositionMap | null {
+  return p.position !== null && typeof p.position === "object" ? p.position : null;
+}
+
+/** The one position every placed word shares, when the placement has no per-module map. */
+function sharedPosition(p: Placement): string | null {
+  return typeof p.position === "string" ? p.position : null;
+}
+
+/** The words a placement names: its modules, or the keys of a per-module position. */
+function placedWords(p: Placement): string[] {
+  const map = positionMap(p);
+  return p.modules ?? (map ? Object.keys(map) : []);
+}
+
+/** Where `word` sits: its own entry of a per-module position, or the one shared position. */
+export function positionOf(p: Placement, word: string): string | null {
+  const map = positionMap(p);
+  return map ? (map[word] ?? null) : sharedPosition(p);
+}
+
+/** The position in words, for a per-module position too ("gate before, down after"). */
+export function positionText(p: Placement): string {
+  const map = positionMap(p);
+  if (!map) return sharedPosition(p) ?? "";
+  return Object.entries(map)
+    .map(([word, where]) => `${word} ${where}`)
+    .join(", ");
+}
+
 export function isSlotSelected(p: Placement, sublayer: Sublayer, position: string): boolean {
-  return p.position === position && (p.modules ?? []).includes(sublayer);
+  return placedWords(p).includes(sublayer) && positionOf(p, sublayer) === position;
 }
 
 export function isModuleSelected(p: Placement, word: string): boolean {
-  return (p.modules ?? []).includes(word);
+  return placedWords(p).includes(word);
 }
 
 function toggle(list: readonly string[], word: string): string[] {
@@ -86,19 +118,39 @@ function toggle(list: readonly string[], word: string): string[] {
 
 /** Clicking a slot: another position starts over there; the same position toggles the word. */
 export function clickSlot(p: Placement, sublayer: Sublayer, position: string): Placement {
+  const map = positionMap(p);
+  if (map) {
+    // Per-module positions: the click sets (or clears) this word's own position only.
+    const next: PositionMap = { ...map };
+    if (next[sublayer] === position) delete next[sublayer];
+    else next[sublayer] = position;
+    const words = Object.keys(next);
+    return { ...p, modules: words.length ? words : null, position: words.length ? next : null };
+  }
   if (p.position !== position) return { ...p, modules: [sublayer], position };
   return { ...p, modules: toggle(p.modules ?? [], sublayer) };
 }
 
 /** Clicking a module word toggles it; a bottleneck method keeps (or takes its first) position. */
 export function clickModule(p: Placement, word: string, rules: PickerRules): Placement {
+  const map = positionMap(p);
+  if (map) {
+    const next: PositionMap = { ...map };
+    if (word in next) delete next[word];
+    else next[word] = rules.positions[0] ?? "after";
+    const words = Object.keys(next);
+    return { ...p, modules: words.length ? words : null, position: words.length ? next : null };
+  }
   const position = rules.positions.length ? (p.position ?? rules.positions[0] ?? null) : null;
   return { ...p, modules: toggle(p.modules ?? [], word), position };
 }
 
-/** Clicking a layer cell: from "all" it leaves that layer out; a full list becomes "all". */
+/**
+ * Clicking a layer cell: from "all" it leaves that layer out; a full list becomes "all". A
+ * range written through the API is not read here: a click starts a list from that one layer.
+ */
 export function clickLayer(layers: Layers, index: number, numLayers: number): Layers {
-  const current = layers === "all" ? Array.from({ length: numLayers }, (_, i) => i) : layers;
+  const current = layers === "all" ? Array.from({ length: numLayers }, (_, i) => i) : typeof layers === "string" ? [] : layers;
   const next = current.includes(index)
     ? current.filter((i) => i !== index)
     : [...current, index].sort((a, b) => a - b);
@@ -106,7 +158,7 @@ export function clickLayer(layers: Layers, index: number, numLayers: number): La
 }
 
 export function isLayerSelected(layers: Layers, index: number): boolean {
-  return layers === "all" || layers.includes(index);
+  return layers === "all" || (Array.isArray(layers) && layers.includes(index));
 }
 
 /** The placement a method starts with (the paper's best where the paper has one). */
@@ -114,48 +166,13 @@ export function defaultPlacement(method: MethodPublic): Placement {
   const d = method.default_placement;
   return {
     modules: d.modules ? [...d.modules] : null,
-    layers: typeof d.layers === "string" ? "all" : [...d.layers],
+    layers: typeof d.layers === "string" ? d.layers : [...d.layers],
     position: d.position,
   };
-}
-
-/** What is wrong with a placement before the server says so (null when fine). */
-export function placementProblem(p: Placement, rules: PickerRules): string | null {
-  if (rules.takesModules && p.modules !== null && p.modules.length === 0) {
-    return "Pick at least one place in the block, or reset to the method's default.";
-  }
-  if (rules.takesLayers && p.layers !== "all" && p.layers.length === 0) {
-    return "Pick at least one layer, or all of them.";
-  }
-  return null;
 }
 
 /** The placement as the job config wants it. */
 export function placementForConfig(p: Placement, rules: PickerRules): Record<string, unknown> {
   if (!rules.takesModules) return { modules: null, layers: "all", position: null };
   return { modules: p.modules, layers: p.layers, position: p.position };
-}
-
-/** A placement read back from a stored job config (clone-and-edit). */
-export function placementFromConfig(raw: unknown, fallback: Placement): Placement {
-  if (!raw || typeof raw !== "object") return fallback;
-  const r = raw as Record<string, unknown>;
-  let modules = Array.isArray(r.modules) ? r.modules.map(String) : null;
-  let position = typeof r.position === "string" ? r.position : null;
-  // 'after_mlp'-style shorthand: modules ['mlp'], position 'after'
-  const shorthand = position?.match(/^(before|after|beside)_(attn|mlp)$/);
-  if (shorthand) {
-    position = shorthand[1] ?? null;
-    modules = [shorthand[2] as string];
-  }
-  let layers: Layers = "all";
-  if (Array.isArray(r.layers)) layers = r.layers.map(Number);
-  else if (typeof r.layers === "string" && r.layers !== "all") {
-    const m = r.layers.match(/^(\d+)\s*-\s*(\d+)$/);
-    if (m) {
-      const [a, b] = [Number(m[1]), Number(m[2])];
-      layers = Array.from({ length: b - a + 1 }, (_, i) => a + i);
-    } else if (/^\d+$/.test(r.layers)) layers = [Number(r.layers)];
-  }
-  return { modules, layers, position };
 }

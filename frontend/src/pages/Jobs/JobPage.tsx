@@ -50,9 +50,7 @@ export default function JobPage() {
   }
   const j = job.data;
   const benchmarks = Object.keys(accuracy.data?.benchmarks ?? {});
-  const configured = Array.isArray((j.config.evaluation as { benchmarks?: unknown } | undefined)?.benchmarks)
-    ? ((j.config.evaluation as { benchmarks: string[] }).benchmarks ?? [])
-    : [];
+  const configured = j.config.evaluation.benchmarks;
 
   return (
     <>

@@ -2,11 +2,12 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { errorMessage } from "../../api";
-import { jobsCreateJob } from "../../client";
+import { jobsCloneJob, jobsCreateJob } from "../../client";
+import type { JobConfigCreate, JobDefaults } from "../../client";
 import QueryState from "../../components/Layout/QueryState";
 import NewJobForm from "../../components/Jobs/NewJobForm";
-import { draftFromConfig, newDraft } from "../../components/Jobs/jobDraft";
-import { benchmarksQuery, datasetsQuery, jobQuery, methodsQuery, modelsQuery } from "../../queries";
+import { cloneOverrides, draftFromConfig, newDraft } from "../../components/Jobs/jobDraft";
+import { benchmarksQuery, datasetsQuery, jobDefaultsQuery, jobQuery, methodsQuery, modelsQuery } from "../../queries";
 import { useTeam } from "../../team";
 
 /** /jobs/new, /jobs/new?clone=12 (clone-and-edit), /jobs/new?dataset=3 */
@@ -22,11 +23,22 @@ export default function NewJobPage() {
   const methods = useQuery(methodsQuery());
   const datasets = useQuery(datasetsQuery(teamId));
   const benchmarks = useQuery(benchmarksQuery());
+  const defaults = useQuery({ ...jobDefaultsQuery(), enabled: cloneId === null });
   const source = useQuery({ ...jobQuery(cloneId ?? 0), enabled: cloneId !== null });
 
+  // A clone goes through the API's clone with only what the form changed, so the fields of the
+  // stored config that the form does not show (set through REST) are kept.
   const create = useMutation({
-    mutationFn: async (config: Record<string, unknown>) =>
-      (await jobsCreateJob({ body: { team_id: teamId, config } })).data,
+    mutationFn: async ({ config, initial }: { config: JobConfigCreate; initial: JobConfigCreate | null }) => {
+      const method = methods.data?.data.find((m) => m.name === config.adapter.method);
+      if (cloneId !== null && method) {
+        // the name travels as the clone's own field (the API names a nameless clone "… (copy)")
+        const { name: _name, ...overrides } = cloneOverrides(initial ?? {}, config, method);
+        const body = { name: config.name, overrides };
+        return (await jobsCloneJob({ path: { job_id: cloneId }, body })).data;
+      }
+      return (await jobsCreateJob({ body: { team_id: teamId, config } })).data;
+    },
     onSuccess: (job) => {
       queryClient.setQueryData(jobQuery(job.id).queryKey, job);
       void queryClient.invalidateQueries({ queryKey: ["jobs", "list"] });
@@ -35,18 +47,20 @@ export default function NewJobPage() {
     },
   });
 
-  const loading = [models, methods, datasets, benchmarks].find((q) => q.isPending || q.isError);
+  const loading = [models, methods, datasets, benchmarks, ...(cloneId === null ? [defaults] : [])].find(
+    (q) => q.isPending || q.isError,
+  );
   const ready =
-    models.data && methods.data && datasets.data && benchmarks.data && (cloneId === null || source.data);
+    models.data && methods.data && datasets.data && benchmarks.data && (cloneId === null ? defaults.data : source.data);
 
   let form = null;
   if (ready) {
     const methodList = methods.data.data;
-    const defaultMethod = methodList.find((m) => m.name === "lora") ?? methodList[0];
     const initial = source.data
       ? draftFromConfig(source.data.config, methodList)
       : newDraft(
-          defaultMethod,
+          defaults.data as JobDefaults,
+          methodList.find((m) => m.name === defaults.data?.adapter.method) ?? methodList[0],
           models.data.data[0]?.reference ?? "",
           datasetParam ?? datasets.data.data[0]?.id ?? null,
         );
@@ -60,7 +74,7 @@ export default function NewJobPage() {
         initialDraft={initial}
         submitting={create.isPending}
         submitError={create.isError ? errorMessage(create.error) : null}
-        onSubmit={(config) => create.mutate(config)}
+        onSubmit={(config, initialConfig) => create.mutate({ config, initial: initialConfig })}
       />
     );
   }
