@@ -5,6 +5,7 @@ callback that writes to the database in batches, stores results, and sets the fi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -24,10 +25,8 @@ log = logging.getLogger(__name__)
 
 def parent_death_signal() -> None:
     """Runs in the child before exec: die with the worker (Linux), so no job outlives it."""
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the job then relies on the reaper
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class DatabaseProgress(ProgressCallback, logging.Handler):
@@ -58,7 +57,7 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.logs.append((record.levelname.lower(), record.getMessage()))
 
-    def flush(self, force: bool = True) -> None:  # noqa: D401 - also logging.Handler.flush
+    def flush(self, force: bool = True) -> None:  # also logging.Handler.flush
         """Writes what was buffered; never waits for the database (see `drain`)."""
         if not force and time.monotonic() - self.last_flush < self.settings.metric_flush_s:
             return
@@ -280,7 +279,8 @@ def generate(generation_id: int) -> int:
     set_generation(settings, generation_id, status="running")
     try:
         loaded = load_model(config.base_model, config.training.precision)
-        model = load_adapter(loaded.model, settings.storage_dir / artifact / "adapter")
+        # Any: nn.Module types the wrapper's disable_adapter as a Tensor attribute
+        model: Any = load_adapter(loaded.model, settings.storage_dir / artifact / "adapter")
         model.eval()
         prompt = build_prompt(prompt_text, "", config.training.prompt_template, loaded.tokenizer)
         decoding = DecodingConfig(max_new_tokens=max_new)
