@@ -170,7 +170,13 @@ ANNOTATIONS = [
 
 @pytest.mark.parametrize("annotation,expected", ANNOTATIONS, ids=[str(a) for a, _ in ANNOTATIONS])
 def test_annotation_schema(annotation, expected) -> None:
-    assert annotation_schema(annotation) == expected
+    got = annotation_schema(annotation)
+    if "anyOf" in expected:
+        # typing caches unions by equality, and Union[a, b] == Union[b, a]: the members' order
+        # is whichever spelling was made first in the process (peft's, or this table's).
+        assert sorted(map(repr, got.pop("anyOf"))) == sorted(map(repr, expected["anyOf"]))
+        expected = {k: v for k, v in expected.items() if k != "anyOf"}
+    assert got == expected
 
 
 def test_a_none_default_is_admitted() -> None:
