@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from worker.engine.evaluation import BENCHMARKS
 
@@ -76,6 +77,20 @@ def cancel_requested(settings: Settings, job_id: int) -> bool:
         return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+def _replace_points(s: Session, table: Any, series: str, job_id: int, rows: list[dict]) -> None:
+    """Stores `rows` as the job's points, replacing any of the same series (`kind` of a metric,
+    `benchmark` of an eval) and step: a retried, replayed or re-trained step is stored once."""
+    rows = list({(r[series], r["step"]): r for r in rows}.values())
+    for name in {r[series] for r in rows}:
+        steps = [r["step"] for r in rows if r[series] == name]
+        s.execute(
+            delete(table).where(
+                table.job_id == job_id, getattr(table, series) == name, table.step.in_(steps)
+            )
+        )
+    s.execute(insert(table), [{"job_id": job_id, **r} for r in rows])
+
+
 def record_progress(
     settings: Settings,
     job_id: int,
@@ -92,29 +107,9 @@ def record_progress(
     step trained again after a resume, is stored once)."""
     with session_scope(settings.sqlalchemy_url) as s:
         if metrics:
-            metrics = list({(m["kind"], m["step"]): m for m in metrics}.values())
-            for kind in {m["kind"] for m in metrics}:
-                steps = [m["step"] for m in metrics if m["kind"] == kind]
-                s.execute(
-                    delete(MetricPoint).where(
-                        MetricPoint.job_id == job_id,
-                        MetricPoint.kind == kind,
-                        MetricPoint.step.in_(steps),
-                    )
-                )
-            s.execute(insert(MetricPoint), [{"job_id": job_id, **m} for m in metrics])
+            _replace_points(s, MetricPoint, "kind", job_id, metrics)
         if evals:
-            evals = list({(e["benchmark"], e["step"]): e for e in evals}.values())
-            for benchmark in {e["benchmark"] for e in evals}:
-                steps = [e["step"] for e in evals if e["benchmark"] == benchmark]
-                s.execute(
-                    delete(EvalPoint).where(
-                        EvalPoint.job_id == job_id,
-                        EvalPoint.benchmark == benchmark,
-                        EvalPoint.step.in_(steps),
-                    )
-                )
-            s.execute(insert(EvalPoint), [{"job_id": job_id, **e} for e in evals])
+            _replace_points(s, EvalPoint, "benchmark", job_id, evals)
         if logs:
             s.execute(
                 insert(JobLog),
