@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from backend.app.core.db_outage import Backoff, database_unavailable, retry_while_unavailable
@@ -192,6 +193,16 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         return self.cancelled
 
 
+def last_checkpoint_step(folder: Path) -> int:
+    """The step of the newest complete checkpoint (transformers' `checkpoint-N` folders)."""
+    steps = [
+        int(p.name.split("-", 1)[1])
+        for p in folder.glob("checkpoint-*")
+        if p.is_dir() and p.name.split("-", 1)[1].isdigit() and (p / "trainer_state.json").is_file()
+    ]
+    return max(steps, default=0)
+
+
 def run(job_id: int) -> int:
     from backend.app.core.config import settings
     from backend.app.services import job_updates
@@ -236,6 +247,25 @@ def run(job_id: int) -> int:
     try:
         config = JobConfig.from_dict(snap["config"])
         config.evaluation.data_dir = str(settings.benchmarks_store)
+        # Checkpoints by default, so that a run whose worker is lost resumes instead of
+        # starting over (the reaper re-queues it; backend/app/services/reaper.py).
+        if config.training.save_steps is None:
+            config.training.save_steps = settings.default_save_steps
+        if snap.get("attempts", 1) > 1:
+            config.training.resume = True
+            step = last_checkpoint_step(out / "checkpoints")
+            patiently(
+                "dropping the lost run's points",
+                lambda: job_updates.forget_after(settings, job_id, step),
+            )
+            progress.on_log(
+                f"run {snap['attempts']} of this job (its earlier worker was lost): "
+                + (
+                    f"resuming from the checkpoint at step {step}"
+                    if step
+                    else "no checkpoint was saved, so training starts over"
+                )
+            )
         if snap["dataset_path"] is None:
             raise DataError(f"dataset {snap['dataset_id']} no longer exists")
         records = read_dataset_file(settings, snap["dataset_path"])

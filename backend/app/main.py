@@ -28,6 +28,7 @@ from .core.config import settings as env_settings
 from .core.db_outage import database_unavailable, ping_database
 from .core.errors import ConflictError, NotFoundError
 from .core.headers import SecurityHeaders
+from .services.dispatch import dispatch_pending, watch_queued
 from .services.reaper import reap_stale_jobs
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         log.exception("reaper pass failed")
                 await asyncio.sleep(settings.reaper_interval_s)
 
-        task = asyncio.create_task(reaper())
+        async def dispatcher() -> None:
+            # The outbox: jobs the broker has not taken yet are sent; stale queued jobs say why
+            # (and are sent again when their message was lost).
+            while True:
+                try:
+                    await run_in_threadpool(dispatch_pending, settings)
+                    await run_in_threadpool(watch_queued, settings)
+                except Exception as e:  # noqa: BLE001 - keep dispatching after a transient error
+                    if not database_unavailable(e):
+                        log.exception("dispatcher pass failed")
+                await asyncio.sleep(settings.dispatch_interval_s)
+
+        tasks = [asyncio.create_task(reaper()), asyncio.create_task(dispatcher())]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
 
     app = FastAPI(
         title="Adapter Studio",

@@ -186,9 +186,14 @@ class Job(Timestamped, Base):
     total_steps: Mapped[int | None] = mapped_column(Integer)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The nonce of the job's current dispatch: a message carrying another one is stale.
     task_id: Mapped[str | None] = mapped_column(String(64))
+    # The outbox: None while the current dispatch has not reached the broker (services/dispatch).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a queued job is still waiting ("waiting for the queue: the broker is unreachable").
+    queue_reason: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(255))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims by a worker, so far
     error: Mapped[str | None] = mapped_column(Text)
     trainable_parameters: Mapped[int | None] = mapped_column(BigInteger)
     total_parameters: Mapped[int | None] = mapped_column(BigInteger)

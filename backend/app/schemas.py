@@ -382,6 +382,8 @@ class StateChange(BaseModel):
     status: JobStatus
     at: datetime
     reason: str | None = None
+    attempt: int | None = Field(default=None, description="which run of the job this entry is")
+    worker: str | None = Field(default=None, description="the worker of that run")
 
 
 class JobPublic(BaseModel):
@@ -401,6 +403,15 @@ class JobPublic(BaseModel):
     fraction: float
     eta_seconds: float | None
     cancel_requested: bool
+    queue_reason: str | None = Field(
+        default=None, description="why a queued job is still waiting (null when it is not queued)"
+    )
+    dispatched: bool = Field(
+        default=True, description="false while the job's message has not reached the queue"
+    )
+    attempts: int = Field(
+        default=0, description="runs started so far (a lost worker's job runs again)"
+    )
     worker: str | None
     error: str | None
     trainable_parameters: int | None

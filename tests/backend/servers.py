@@ -69,9 +69,14 @@ class RedisServer:
             pytest.skip("no redis-server on PATH")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.binary, self.folder = binary, folder
+        self.start()
+
+    def start(self) -> None:
+        """Starts (again) on the same port; nothing is kept on disk, so a restart empties it."""
         self.proc = subprocess.Popen(
             [
-                binary,
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -81,7 +86,7 @@ class RedisServer:
                 "--appendonly",
                 "no",
                 "--dir",
-                str(folder),
+                str(self.folder),
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -94,6 +99,9 @@ class RedisServer:
         except redis.RedisError:
             return False
 
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    close = stop

@@ -56,6 +56,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     users = seed_users(settings)
     dispose_engines()
     env = stack_env(settings.data_dir, PG_URL, BROKER)
+    # No retries here: a lost worker's job fails at once (test_faults.py covers the re-queue).
+    env["STUDIO_JOB_MAX_RETRIES"] = "0"
     server = Server(env, tmp / "api.log")
     worker = Worker(env, tmp / "worker.log")
     client = httpx.Client(
@@ -195,13 +197,14 @@ def test_cancel_a_running_job(stack: Stack):
     assert c.get(f"/api/v1/jobs/{job_id}/artifact").status_code == 200
 
 
-def test_killed_worker_leaves_the_job_failed_with_a_reason(stack: Stack):
+def test_killed_worker_out_of_retries_leaves_the_job_failed_with_a_reason(stack: Stack):
     c = stack.client
     job_id = start_long_job(stack, "doomed")
     stack.worker.kill()
     job = until_not_running(c, job_id, "the job stayed running after its worker was killed")
     assert job["status"] == "failed"
     assert "stopped sending heartbeats" in job["error"]
+    assert "retry budget (job_max_retries = 0) is spent" in job["error"]
     step = job["step"]
     time.sleep(2)  # the job's own process died with its worker: no more progress
     assert c.get(f"/api/v1/jobs/{job_id}").json()["step"] == step

@@ -63,10 +63,18 @@ class Settings(BaseSettings):
     login_failures_per_account: int = 5
     login_failures_per_address: int = 20
     login_window_s: float = 60.0
-    # A running job whose worker has not written a heartbeat for this long is failed.
+    # A running job whose worker has not written a heartbeat for this long is taken for lost:
+    # re-queued to resume from its last checkpoint, at most job_max_retries times, then failed.
     heartbeat_interval_s: float = 5.0
     heartbeat_timeout_s: float = 60.0
     reaper_interval_s: float = 5.0
+    job_max_retries: int = 2
+    # Jobs whose config sets no save_steps checkpoint this often, so a re-queued job resumes.
+    default_save_steps: int = 50
+    # The outbox: jobs not yet handed to the broker are sent (again) this often; a queued job
+    # nobody has taken for queue_stale_s says why, and is sent again if its message was lost.
+    dispatch_interval_s: float = 2.0
+    queue_stale_s: float = 120.0
     metric_flush_s: float = 1.0
     # A job process rides out a database outage this long at its start and end (training
     # itself never waits for the database); the API's 503s ask clients to retry after this.

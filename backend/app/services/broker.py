@@ -34,7 +34,10 @@ def broker_connection(s: Settings) -> tuple[str, dict[str, Any]]:
     if s.broker_url:
         # Long jobs: a message unacked for this long is redelivered (the task refuses to run a
         # job twice; see job_updates.claim).
-        return s.broker_url, {"visibility_timeout": 24 * 3600}
+        return s.broker_url, {
+            "visibility_timeout": 24 * 3600,
+            "socket_connect_timeout": 2,  # an unreachable broker fails a send quickly
+        }
     folders = broker_folders(s)
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
@@ -76,8 +79,15 @@ def producer(s: Settings) -> Celery:
     return _producers[key]
 
 
+# A broker that is down is reported within about a second (the caller keeps the job in the
+# outbox), instead of Celery's default of retrying the publish for longer.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
 def send(s: Settings, task: str, args: list[Any], task_id: str | None = None) -> None:
-    producer(s).send_task(task, args=args, queue=QUEUE, task_id=task_id)
+    producer(s).send_task(
+        task, args=args, queue=QUEUE, task_id=task_id, retry=True, retry_policy=_PUBLISH_RETRY
+    )
 
 
 def revoke(s: Settings, task_id: str) -> None:

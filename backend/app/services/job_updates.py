@@ -18,7 +18,6 @@ from worker.engine.evaluation import BENCHMARKS
 from ..core.config import Settings
 from ..core.db import session_scope
 from ..models import (
-    FINAL_STATES,
     Dataset,
     EvalPoint,
     Generation,
@@ -50,17 +49,17 @@ def claim(settings: Settings, job_id: int, nonce: str, worker: str) -> str | Non
         if job.task_id != nonce:
             return f"stale message for job {job_id}"
         if job.status == "running":
-            # A redelivered message: the worker that had it died. Do not run it twice.
-            reason = f"worker {job.worker} was lost while running the job"
-            job.error = reason
-            transition(job, "failed", reason)
-            return reason
+            # A second copy of the message (the outbox re-sent it, or the broker redelivered
+            # it): the job runs once. If its worker is gone, the reaper re-queues it.
+            return f"job {job_id} is already running on {job.worker}"
         if job.status != "queued":
             return f"job {job_id} is {job.status}"
         job.worker = worker
         job.attempts += 1
         job.heartbeat_at = now()
         job.phase = "starting"
+        job.queue_reason = None
+        job.error = None
         transition(job, "running")
     return None
 
@@ -185,10 +184,12 @@ def store_results(
 
 
 def finish(settings: Settings, job_id: int, status: str, error: str | None = None) -> bool:
-    """Moves a running job to a final state; False if it already was final (e.g. reaped)."""
+    """Moves a running job to a final state; False if it was not running (e.g. reaped)."""
     with session_scope(settings.sqlalchemy_url) as s:
         job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job is None or job.status in FINAL_STATES:
+        # Only a running job: one already final (e.g. cancelled) or re-queued after its worker
+        # was taken for lost is not this run's to end.
+        if job is None or job.status != "running":
             return False
         job.error = error
         transition(job, status, error)
@@ -217,7 +218,17 @@ def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
             "dataset_id": job.dataset_id,
             "artifact_dir": job.artifact_dir,
             "name": job.name,
+            "attempts": job.attempts,
         }
+
+
+def forget_after(settings: Settings, job_id: int, step: int) -> None:
+    """A resumed run starts again after `step` (its checkpoint): the lost run's points beyond
+    it are dropped, so the curves are continuous and no step is stored twice."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        s.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id, MetricPoint.step > step))
+        s.execute(delete(EvalPoint).where(EvalPoint.job_id == job_id, EvalPoint.step > step))
+        s.execute(update(Job).where(Job.id == job_id).values(step=step))
 
 
 def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:

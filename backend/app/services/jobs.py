@@ -20,7 +20,7 @@ from ..core.config import Settings
 from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
 from ..schemas import JobPublic, StateChange
-from . import broker
+from . import broker, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ def transition(job: Job, status: str, reason: str | None = None) -> None:
     entry: dict[str, Any] = {"status": status, "at": now.isoformat()}
     if reason:
         entry["reason"] = reason
+    if status == "running":
+        entry["attempt"], entry["worker"] = job.attempts, job.worker
     job.history = [*(job.history or []), entry]
     if status == "running":
         job.started_at = now
@@ -92,14 +94,11 @@ def create_job(
     )
     transition(job, "queued")
     session.add(job)
+    # The row and its dispatch are one unit: committed undispatched, then sent; if the broker
+    # does not take it now, the dispatcher does later (services/dispatch.py).
     session.commit()
-    enqueue(settings, job)
+    dispatch.send(session, settings, job)
     return job
-
-
-def enqueue(settings: Settings, job: Job) -> None:
-    """Sends `jobs.train`; the task id doubles as a nonce so a stale message never runs a job."""
-    broker.send(settings, broker.TRAIN_TASK, [job.id, job.task_id], task_id=job.task_id)
 
 
 def cancel_job(session: Session, settings: Settings, job: Job) -> None:
@@ -178,6 +177,9 @@ def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> 
         fraction=min(1.0, fraction),
         eta_seconds=job.eta_seconds,
         cancel_requested=job.cancel_requested,
+        queue_reason=job.queue_reason if job.status == "queued" else None,
+        dispatched=job.dispatched_at is not None,
+        attempts=job.attempts,
         worker=job.worker,
         error=job.error,
         trainable_parameters=job.trainable_parameters,

@@ -1320,6 +1320,12 @@ export const JobMetricsSchema = {
 
 export const JobPublicSchema = {
     properties: {
+        attempts: {
+            default: 0,
+            description: 'runs started so far (a lost worker\'s job runs again)',
+            title: 'Attempts',
+            type: 'integer'
+        },
         base_model: {
             title: 'Base Model',
             type: 'string'
@@ -1358,6 +1364,12 @@ export const JobPublicSchema = {
                 }
             ],
             title: 'Dataset Id'
+        },
+        dispatched: {
+            default: true,
+            description: 'false while the job\'s message has not reached the queue',
+            title: 'Dispatched',
+            type: 'boolean'
         },
         error: {
             anyOf: [
@@ -1459,6 +1471,18 @@ export const JobPublicSchema = {
                 }
             ],
             title: 'Phase'
+        },
+        queue_reason: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'why a queued job is still waiting (null when it is not queued)',
+            title: 'Queue Reason'
         },
         results: {
             additionalProperties: {
@@ -2796,6 +2820,18 @@ export const StateChangeSchema = {
             title: 'At',
             type: 'string'
         },
+        attempt: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'which run of the job this entry is',
+            title: 'Attempt'
+        },
         reason: {
             anyOf: [
                 {
@@ -2809,6 +2845,18 @@ export const StateChangeSchema = {
         },
         status: {
             $ref: '#/components/schemas/JobStatus'
+        },
+        worker: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the worker of that run',
+            title: 'Worker'
         }
     },
     required: [

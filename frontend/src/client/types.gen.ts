@@ -845,6 +845,12 @@ export type JobMetrics = {
  */
 export type JobPublic = {
     /**
+     * Attempts
+     *
+     * runs started so far (a lost worker's job runs again)
+     */
+    attempts?: number;
+    /**
      * Base Model
      */
     base_model: string;
@@ -868,6 +874,12 @@ export type JobPublic = {
      * Dataset Id
      */
     dataset_id: number | null;
+    /**
+     * Dispatched
+     *
+     * false while the job's message has not reached the queue
+     */
+    dispatched?: boolean;
     /**
      * Error
      */
@@ -916,6 +928,12 @@ export type JobPublic = {
      * Phase
      */
     phase: string | null;
+    /**
+     * Queue Reason
+     *
+     * why a queued job is still waiting (null when it is not queued)
+     */
+    queue_reason?: string | null;
     /**
      * Results
      */
@@ -1636,10 +1654,22 @@ export type StateChange = {
      */
     at: string;
     /**
+     * Attempt
+     *
+     * which run of the job this entry is
+     */
+    attempt?: number | null;
+    /**
      * Reason
      */
     reason?: string | null;
     status: JobStatus;
+    /**
+     * Worker
+     *
+     * the worker of that run
+     */
+    worker?: string | null;
 };
 
 /**
@@ -2745,6 +2775,10 @@ export type JobsCreateJobResponses = {
      * Successful Response
      */
     201: JobPublic;
+    /**
+     * stored and queued, but the queue (broker) is unreachable: the job is sent once it answers; `queue_reason` says so
+     */
+    202: JobPublic;
 };
 
 export type JobsCreateJobResponse = JobsCreateJobResponses[keyof JobsCreateJobResponses];
@@ -3070,6 +3104,10 @@ export type JobsCloneJobResponses = {
      * Successful Response
      */
     201: JobPublic;
+    /**
+     * stored and queued, but the queue (broker) is unreachable: the job is sent once it answers; `queue_reason` says so
+     */
+    202: JobPublic;
 };
 
 export type JobsCloneJobResponse = JobsCloneJobResponses[keyof JobsCloneJobResponses];
@@ -3572,9 +3610,9 @@ export type PlaygroundCreateGenerationErrors = {
      */
     422: ErrorMessage;
     /**
-     * the database is unreachable; retry after the `Retry-After` seconds
+     * the queue (broker) is unreachable
      */
-    503: ErrorMessage;
+    503: Message;
 };
 
 export type PlaygroundCreateGenerationError = PlaygroundCreateGenerationErrors[keyof PlaygroundCreateGenerationErrors];

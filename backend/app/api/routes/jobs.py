@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -46,19 +46,40 @@ def get_team_job(session: Session, user: User, job_id: int) -> Job:
     return team_object(session, user, Job, job_id, "job")
 
 
+# A job stored while the broker is down: accepted, queued, sent once the broker answers.
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": JobPublic,
+        "description": "stored and queued, but the queue (broker) is unreachable: the job is "
+        "sent once it answers; `queue_reason` says so",
+    }
+}
+
+
 def _create(
-    session: Session, settings: Settings, user: User, team_id: int | None, config: dict[str, Any]
+    session: Session,
+    settings: Settings,
+    user: User,
+    team_id: int | None,
+    config: dict[str, Any],
+    response: Response,
 ) -> JobPublic:
     team = resolve_team(session, user, team_id)
     job = job_service.create_job(session, settings, user, team, config)
+    if job.dispatched_at is None:
+        response.status_code = status.HTTP_202_ACCEPTED
     return job_service.one_public(session, job)
 
 
-@router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED, responses=ACCEPTED)
 def create_job(
-    body: JobCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    body: JobCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> JobPublic:
-    return _create(session, settings, user, body.team_id, body.config.to_dict())
+    return _create(session, settings, user, body.team_id, body.config.to_dict(), response)
 
 
 @router.get("/defaults", response_model=JobDefaults)
@@ -111,14 +132,24 @@ def cancel_job(
     return job_service.one_public(session, job)
 
 
-@router.post("/{job_id}/clone", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{job_id}/clone",
+    response_model=JobPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=ACCEPTED,
+)
 def clone_job(
-    job_id: Id, body: JobClone, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    job_id: Id,
+    body: JobClone,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> JobPublic:
     job = get_team_job(session, user, job_id)
     config = job_service.clone_config(job.config, body.overrides)
     config["name"] = body.name or body.overrides.get("name") or f"{job.name} (copy)"
-    return _create(session, settings, user, job.team_id, config)
+    return _create(session, settings, user, job.team_id, config, response)
 
 
 @router.delete("/{job_id}", response_model=Message, responses=CONFLICT)

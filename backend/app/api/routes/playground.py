@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
-from ...schemas import GenerationCreate, GenerationPublic
+from ...schemas import GenerationCreate, GenerationPublic, Message
 from ...services import broker
 from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_object
 from .jobs import get_team_job
@@ -17,7 +17,13 @@ router = APIRouter(prefix="/playground", tags=["playground"])
 
 
 @router.post(
-    "", response_model=GenerationPublic, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+    "",
+    response_model=GenerationPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **CONFLICT,
+        503: {"model": Message, "description": "the queue (broker) is unreachable"},
+    },
 )
 def create_generation(
     body: GenerationCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
@@ -32,7 +38,16 @@ def create_generation(
     )
     session.add(gen)
     session.commit()
-    broker.send(settings, broker.GENERATE_TASK, [gen.id])
+    try:
+        broker.send(settings, broker.GENERATE_TASK, [gen.id])
+    except Exception as e:  # noqa: BLE001 - a playground answer is not worth queueing for later
+        gen.status, gen.error = "failed", f"the queue (broker) is unreachable: {e}"
+        session.commit()
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the queue (broker) is unreachable; try again shortly",
+            headers={"Retry-After": str(settings.db_retry_after_s)},
+        ) from e
     return GenerationPublic.model_validate(gen, from_attributes=True)
 
 

@@ -53,6 +53,11 @@ export default function JobsTable({
               </td>
               <td>
                 <StatusBadge status={j.status} phase={j.phase} />
+                {j.status === "queued" && j.queue_reason && (
+                  <div className="muted small" title={j.queue_reason}>
+                    {j.dispatched ? "waiting" : "waiting for the queue"}
+                  </div>
+                )}
               </td>
               <td>
                 <ProgressBar fraction={j.fraction} label={`progress of job ${j.id}`} />

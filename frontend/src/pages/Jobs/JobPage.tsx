@@ -90,6 +90,11 @@ export default function JobPage() {
         </div>
       </div>
       {cancel.isError && <p className="error-box">{errorMessage(cancel.error)}</p>}
+      {j.status === "queued" && j.queue_reason && (
+        <p className="notice-box" role="status" data-testid="queue-reason">
+          {j.queue_reason}
+        </p>
+      )}
       {j.status === "failed" && j.error && (
         <p className="error-box" role="alert">
           {j.error}
@@ -170,6 +175,7 @@ export default function JobPage() {
                   <StatusBadge status={h.status} />
                 </td>
                 <td>{formatDate(h.at)}</td>
+                <td className="muted small">{h.attempt ? `run ${h.attempt} on ${h.worker ?? "?"}` : ""}</td>
                 <td className="muted">{h.reason ?? ""}</td>
               </tr>
             ))}
