@@ -9,6 +9,8 @@ continuous, each step stored once, each run in its history."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -205,3 +207,32 @@ def test_a_job_whose_worker_is_killed_resumes_from_its_checkpoint(stack: FaultSt
         f"\nworker killed; job running again on w2 {resumed_after:.1f} s later, resumed from "
         f"step {checkpoint}; finished {time.monotonic() - killed:.1f} s after the kill"
     )
+
+
+def job_process_pid(job_id: int) -> int | None:
+    """The pid of `python -m worker.job_process JOB_ID` (the job's own process)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"worker.job_process" in argv and str(job_id).encode() in argv:
+            return int(proc.name)
+    return None
+
+
+def test_a_killed_job_process_fails_its_job_at_once_and_the_worker_goes_on(stack: FaultStack):
+    job_id = stack.submit("its-process-is-killed", steps=300).json()["id"]
+    wait_for(lambda: stack.job(job_id)["step"] >= 3, 120, "never trained")
+    pid = job_process_pid(job_id)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    done = stack.ended(job_id, timeout=30)
+    failed_after = time.monotonic() - killed
+    # The crash is the job's own (the worker is alive): failed with the exit code, no retry.
+    assert done["status"] == "failed" and "exited with code -9" in done["error"]
+    assert done["attempts"] == 1
+    after = stack.submit("the-worker-goes-on", steps=4).json()
+    assert stack.ended(after["id"])["status"] == "succeeded"
+    print(f"\njob process SIGKILLed; the job failed {failed_after:.1f} s later")
