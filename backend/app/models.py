@@ -85,6 +85,8 @@ class User(Timestamped, Base):
     full_name: Mapped[str] = mapped_column(String(255), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Invited with a one-time password: nothing but setting a new one until it is replaced.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
 

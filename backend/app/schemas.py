@@ -91,6 +91,11 @@ class UserPublic(BaseModel):
     email: str
     full_name: str
     is_admin: bool
+    must_change_password: bool = Field(
+        default=False,
+        description="invited with a one-time password: set a new one (POST /users/me/password) "
+        "before anything else",
+    )
     teams: list[TeamMembershipPublic]
 
 
@@ -159,11 +164,31 @@ class MemberAdd(BaseModel):
     role: Literal["owner", "member"] = "member"
 
 
+class InviteCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    email: ApiText = Field(min_length=3, max_length=255, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")
+    full_name: ApiText = Field(default="", max_length=255)
+    role: Literal["owner", "member"] = "member"
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(strict=True)
+    current_password: ApiText = Field(max_length=256)
+    new_password: ApiText = Field(min_length=1, max_length=256)
+
+
 class MemberPublic(BaseModel):
     user_id: int
     email: str
     full_name: str
     role: Literal["owner", "member"]
+
+
+class InviteCreated(BaseModel):
+    member: MemberPublic
+    one_time_password: str = Field(
+        description="shown once: the invited person signs in with it and must then set their own"
+    )
 
 
 class MembersPublic(Page):

@@ -12,6 +12,7 @@ import NewJobPage from "./pages/Jobs/NewJobPage";
 import LeaderboardPage from "./pages/Leaderboard/LeaderboardPage";
 import PlaygroundPage from "./pages/Playground/PlaygroundPage";
 import SettingsPage from "./pages/Settings/SettingsPage";
+import SetPasswordPage from "./pages/SignIn/SetPasswordPage";
 import SignInPage from "./pages/SignIn/SignInPage";
 import { meQuery } from "./queries";
 import { TeamProvider } from "./team";
@@ -30,6 +31,7 @@ export default function App() {
       </p>
     );
   }
+  if (me.data.must_change_password) return <SetPasswordPage user={me.data} />;
   return (
     <TeamProvider>
       <AppShell user={me.data}>

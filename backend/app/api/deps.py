@@ -87,6 +87,12 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+# What an invited person may do before replacing the one-time password.
+_ALLOWED_BEFORE_NEW_PASSWORD = frozenset(
+    f"/api/v1{p}" for p in ("/users/me", "/users/me/password", "/auth/logout")
+)
+
+
 def get_current_user(
     request: Request,
     session: SessionDep,
@@ -119,6 +125,12 @@ def get_current_user(
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's user no longer exists")
     request.state.token_id = token.id
+    if user.must_change_password and request.url.path not in _ALLOWED_BEFORE_NEW_PASSWORD:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "set a new password first (you signed in with a one-time password): "
+            "POST /api/v1/users/me/password",
+        )
     return user
 
 

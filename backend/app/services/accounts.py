@@ -68,5 +68,6 @@ def user_public(session: Session, user: User) -> UserPublic:
         email=user.email,
         full_name=user.full_name,
         is_admin=user.is_admin,
+        must_change_password=user.must_change_password,
         teams=[TeamMembershipPublic(id=i, name=n, role=r) for i, n, r in rows],
     )

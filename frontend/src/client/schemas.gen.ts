@@ -987,6 +987,58 @@ export const HistogramPublicSchema = {
     type: 'object'
 } as const;
 
+export const InviteCreateSchema = {
+    properties: {
+        email: {
+            maxLength: 255,
+            minLength: 3,
+            pattern: '^[^@\\s\\x00]+@[^@\\s\\x00]+$',
+            title: 'Email',
+            type: 'string'
+        },
+        full_name: {
+            default: '',
+            maxLength: 255,
+            pattern: '^[^\\x00]*$',
+            title: 'Full Name',
+            type: 'string'
+        },
+        role: {
+            default: 'member',
+            enum: [
+                'owner',
+                'member'
+            ],
+            title: 'Role',
+            type: 'string'
+        }
+    },
+    required: [
+        'email'
+    ],
+    title: 'InviteCreate',
+    type: 'object'
+} as const;
+
+export const InviteCreatedSchema = {
+    properties: {
+        member: {
+            $ref: '#/components/schemas/MemberPublic'
+        },
+        one_time_password: {
+            description: 'shown once: the invited person signs in with it and must then set their own',
+            title: 'One Time Password',
+            type: 'string'
+        }
+    },
+    required: [
+        'member',
+        'one_time_password'
+    ],
+    title: 'InviteCreated',
+    type: 'object'
+} as const;
+
 export const JobAccuracySchema = {
     properties: {
         benchmarks: {
@@ -2427,6 +2479,30 @@ export const ParamSchemaSchema = {
     type: 'object'
 } as const;
 
+export const PasswordChangeSchema = {
+    properties: {
+        current_password: {
+            maxLength: 256,
+            pattern: '^[^\\x00]*$',
+            title: 'Current Password',
+            type: 'string'
+        },
+        new_password: {
+            maxLength: 256,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'New Password',
+            type: 'string'
+        }
+    },
+    required: [
+        'current_password',
+        'new_password'
+    ],
+    title: 'PasswordChange',
+    type: 'object'
+} as const;
+
 export const PlacementConfig_InputSchema = {
     additionalProperties: false,
     properties: {
@@ -3759,6 +3835,12 @@ export const UserPublicSchema = {
         },
         is_admin: {
             title: 'Is Admin',
+            type: 'boolean'
+        },
+        must_change_password: {
+            default: false,
+            description: 'invited with a one-time password: set a new one (POST /users/me/password) before anything else',
+            title: 'Must Change Password',
             type: 'boolean'
         },
         teams: {

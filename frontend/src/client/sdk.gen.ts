@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
+import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -345,6 +345,22 @@ export const teamsCreateTeam = <ThrowOnError extends boolean = true>(options: Op
 });
 
 /**
+ * Invite Member
+ *
+ * A team owner adds someone who has no account yet: the account is made with a one-time
+ * password (answered once, never stored in clear) that must be replaced at the first sign-in.
+ */
+export const teamsInviteMember = <ThrowOnError extends boolean = true>(options: Options<TeamsInviteMemberData, ThrowOnError>) => (options.client ?? client).post<TeamsInviteMemberResponses, TeamsInviteMemberErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/teams/{team_id}/invites',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * List Members
  */
 export const teamsListMembers = <ThrowOnError extends boolean = true>(options: Options<TeamsListMembersData, ThrowOnError>) => (options.client ?? client).get<TeamsListMembersResponses, TeamsListMembersErrors, ThrowOnError>({
@@ -426,4 +442,20 @@ export const usersReadMe = <ThrowOnError extends boolean = true>(options?: Optio
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/users/me',
     ...options
+});
+
+/**
+ * Change Password
+ *
+ * Sets a new password (the first thing an invited person does). Other sessions and API
+ * tokens stay valid; revoke them in Settings if the old password may have leaked.
+ */
+export const usersChangePassword = <ThrowOnError extends boolean = true>(options: Options<UsersChangePasswordData, ThrowOnError>) => (options.client ?? client).post<UsersChangePasswordResponses, UsersChangePasswordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/users/me/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

@@ -625,6 +625,37 @@ export type HistogramPublic = {
 };
 
 /**
+ * InviteCreate
+ */
+export type InviteCreate = {
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Full Name
+     */
+    full_name?: string;
+    /**
+     * Role
+     */
+    role?: 'owner' | 'member';
+};
+
+/**
+ * InviteCreated
+ */
+export type InviteCreated = {
+    member: MemberPublic;
+    /**
+     * One Time Password
+     *
+     * shown once: the invited person signs in with it and must then set their own
+     */
+    one_time_password: string;
+};
+
+/**
  * JobAccuracy
  */
 export type JobAccuracy = {
@@ -1470,6 +1501,20 @@ export type ParamSchema = {
 };
 
 /**
+ * PasswordChange
+ */
+export type PasswordChange = {
+    /**
+     * Current Password
+     */
+    current_password: string;
+    /**
+     * New Password
+     */
+    new_password: string;
+};
+
+/**
  * PlacementConfig
  */
 export type PlacementConfigInput = {
@@ -2199,6 +2244,12 @@ export type UserPublic = {
      * Is Admin
      */
     is_admin: boolean;
+    /**
+     * Must Change Password
+     *
+     * invited with a one-time password: set a new one (POST /users/me/password) before anything else
+     */
+    must_change_password?: boolean;
     /**
      * Teams
      */
@@ -3758,6 +3809,60 @@ export type TeamsCreateTeamResponses = {
 
 export type TeamsCreateTeamResponse = TeamsCreateTeamResponses[keyof TeamsCreateTeamResponses];
 
+export type TeamsInviteMemberData = {
+    body: InviteCreate;
+    path: {
+        /**
+         * Team Id
+         */
+        team_id: number;
+    };
+    query?: never;
+    url: '/api/v1/teams/{team_id}/invites';
+};
+
+export type TeamsInviteMemberErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not allowed for your role
+     */
+    403: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type TeamsInviteMemberError = TeamsInviteMemberErrors[keyof TeamsInviteMemberErrors];
+
+export type TeamsInviteMemberResponses = {
+    /**
+     * Successful Response
+     */
+    201: InviteCreated;
+};
+
+export type TeamsInviteMemberResponse = TeamsInviteMemberResponses[keyof TeamsInviteMemberResponses];
+
 export type TeamsListMembersData = {
     body?: never;
     path: {
@@ -4129,3 +4234,44 @@ export type UsersReadMeResponses = {
 };
 
 export type UsersReadMeResponse = UsersReadMeResponses[keyof UsersReadMeResponses];
+
+export type UsersChangePasswordData = {
+    body: PasswordChange;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/password';
+};
+
+export type UsersChangePasswordErrors = {
+    /**
+     * the current password is wrong
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the new password is too weak
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type UsersChangePasswordError = UsersChangePasswordErrors[keyof UsersChangePasswordErrors];
+
+export type UsersChangePasswordResponses = {
+    /**
+     * Successful Response
+     */
+    200: UserPublic;
+};
+
+export type UsersChangePasswordResponse = UsersChangePasswordResponses[keyof UsersChangePasswordResponses];

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy import select
 
-from ...core.security import verify_sign_in
+from ...core.config import weak_password_reason
+from ...core.security import hash_password, verify_sign_in
 from ...models import ApiToken
 from ...schemas import (
     ErrorMessage,
     LoginRequest,
     LoginResponse,
     Message,
+    PasswordChange,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -88,6 +90,34 @@ def logout(request: Request, user: CurrentUser, session: SessionDep, response: R
 
 @users_router.get("/users/me", response_model=UserPublic)
 def read_me(user: CurrentUser, session: SessionDep) -> UserPublic:
+    return user_public(session, user)
+
+
+@users_router.post(
+    "/users/me/password",
+    response_model=UserPublic,
+    responses={
+        400: {"model": ErrorMessage, "description": "the current password is wrong"},
+        422: {"model": ErrorMessage, "description": "the new password is too weak"},
+    },
+)
+def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> UserPublic:
+    """Sets a new password (the first thing an invited person does). Other sessions and API
+    tokens stay valid; revoke them in Settings if the old password may have leaked."""
+    if not verify_sign_in(body.current_password, user.password_hash):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the current password is wrong")
+    reason = weak_password_reason(body.new_password, user.email)
+    if reason:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the new password is too weak: {reason}"
+        )
+    if body.new_password == body.current_password:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the new password must differ from the current"
+        )
+    user.password_hash = hash_password(body.new_password)
+    user.must_change_password = False
+    session.commit()
     return user_public(session, user)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import Membership, Team, User
 from ...schemas import (
+    InviteCreate,
+    InviteCreated,
     MemberAdd,
     MemberPublic,
     MembersPublic,
@@ -93,6 +97,34 @@ def add_member(
     return MemberPublic(
         user_id=other.id, email=other.email, full_name=other.full_name, role=body.role
     )
+
+
+@router.post(
+    "/teams/{team_id}/invites",
+    response_model=InviteCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={**FORBIDDEN, **CONFLICT},
+)
+def invite_member(
+    team_id: Id, body: InviteCreate, user: CurrentUser, session: SessionDep
+) -> InviteCreated:
+    """A team owner adds someone who has no account yet: the account is made with a one-time
+    password (answered once, never stored in clear) that must be replaced at the first sign-in."""
+    _require_owner(session, user, team_id)
+    if get_user_by_email(session, body.email) is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{body.email!r} already has an account: add them with POST /teams/{team_id}/members",
+        )
+    one_time = secrets.token_urlsafe(12)
+    invited = accounts.create_user(session, body.email, one_time, body.full_name)
+    invited.must_change_password = True
+    session.add(Membership(user_id=invited.id, team_id=team_id, role=body.role))
+    session.commit()
+    member = MemberPublic(
+        user_id=invited.id, email=invited.email, full_name=invited.full_name, role=body.role
+    )
+    return InviteCreated(member=member, one_time_password=one_time)
 
 
 @router.delete(

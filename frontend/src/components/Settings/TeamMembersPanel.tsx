@@ -4,6 +4,7 @@ import { useState } from "react";
 import { errorMessage } from "../../api";
 import { teamsAddMember, teamsRemoveMember } from "../../client";
 import type { MemberAdd, TeamPublic } from "../../client";
+import InviteMemberForm from "./InviteMemberForm";
 import { teamMembersQuery } from "../../queries";
 import ConfirmButton from "../Layout/ConfirmButton";
 import QueryState from "../Layout/QueryState";
@@ -105,6 +106,7 @@ export default function TeamMembersPanel({ team }: { readonly team: TeamPublic }
           {errorMessage(add.error)}
         </p>
       )}
+      {team.role === "owner" && <InviteMemberForm team={team} onInvited={() => void refresh()} />}
     </div>
   );
 }
