@@ -21,6 +21,7 @@ from .config import JobConfig
 from .data import load_records, split_validation
 from .errors import ConfigError
 from .progress import CallbackList, EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from .schedule import validation_size
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def run_job(
             )
         return infos
 
-    train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    held = validation_size(tcfg.val_set_size, len(train_records))
+    train_part, val_part = split_validation(train_records, held, tcfg.seed)
     if train_part:
         (out / "prompts.json").write_text(
             json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))

@@ -1956,15 +1956,21 @@ export type TrainingConfigInput = {
     /**
      * Val Set Size
      *
-     * examples held out for validation loss
+     * rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data
      */
     val_set_size?: number;
     /**
+     * Warmup Ratio
+     *
+     * linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins
+     */
+    warmup_ratio?: number;
+    /**
      * Warmup Steps
      *
-     * linear warm-up steps
+     * linear warm-up steps; null = from warmup_ratio
      */
-    warmup_steps?: number;
+    warmup_steps?: number | null;
     /**
      * Weight Decay
      *
@@ -2082,9 +2088,69 @@ export type TrainingConfigOutput = {
     /**
      * Val Set Size
      *
-     * examples held out for validation loss
+     * rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data
      */
     val_set_size: number;
+    /**
+     * Warmup Ratio
+     *
+     * linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins
+     */
+    warmup_ratio: number;
+    /**
+     * Warmup Steps
+     *
+     * linear warm-up steps; null = from warmup_ratio
+     */
+    warmup_steps: number | null;
+    /**
+     * Weight Decay
+     *
+     * AdamW weight decay
+     */
+    weight_decay: number;
+};
+
+/**
+ * TrainingPlanPublic
+ */
+export type TrainingPlanPublic = {
+    /**
+     * Peak Fraction
+     *
+     * the share of the peak learning rate the schedule reaches (below 1 when warm-up is as long as training)
+     */
+    peak_fraction: number;
+    /**
+     * Rows
+     *
+     * records in the dataset
+     */
+    rows: number;
+    /**
+     * Steps Per Epoch
+     *
+     * optimiser steps in one pass over the training rows
+     */
+    steps_per_epoch: number;
+    /**
+     * Total Steps
+     *
+     * optimiser steps in all (max_steps when set)
+     */
+    total_steps: number;
+    /**
+     * Training Rows
+     *
+     * records trained on
+     */
+    training_rows: number;
+    /**
+     * Validation Rows
+     *
+     * records held out for the validation loss
+     */
+    validation_rows: number;
     /**
      * Warmup Steps
      *
@@ -2092,11 +2158,27 @@ export type TrainingConfigOutput = {
      */
     warmup_steps: number;
     /**
-     * Weight Decay
+     * Warnings
      *
-     * AdamW weight decay
+     * what in the plan is likely a mistake, in words
      */
-    weight_decay: number;
+    warnings: Array<string>;
+};
+
+/**
+ * TrainingPlanRequest
+ */
+export type TrainingPlanRequest = {
+    /**
+     * Dataset Id
+     *
+     * an uploaded dataset of your teams
+     */
+    dataset_id: number;
+    /**
+     * the job config's training section
+     */
+    training?: TrainingConfigInput;
 };
 
 /**
@@ -2789,6 +2871,47 @@ export type JobsReadDefaultsResponses = {
 };
 
 export type JobsReadDefaultsResponse = JobsReadDefaultsResponses[keyof JobsReadDefaultsResponses];
+
+export type JobsPlanJobTrainingData = {
+    body: TrainingPlanRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/plan';
+};
+
+export type JobsPlanJobTrainingErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsPlanJobTrainingError = JobsPlanJobTrainingErrors[keyof JobsPlanJobTrainingErrors];
+
+export type JobsPlanJobTrainingResponses = {
+    /**
+     * Successful Response
+     */
+    200: TrainingPlanPublic;
+};
+
+export type JobsPlanJobTrainingResponse = JobsPlanJobTrainingResponses[keyof JobsPlanJobTrainingResponses];
 
 export type JobsDeleteJobData = {
     body?: never;
