@@ -150,6 +150,7 @@ def run_job(
     set_seed(tcfg.seed)  # adapter initialisation is part of what the seed repeats
     model = apply_adapter(loaded.model, config.adapter)
     trainable, total = count_parameters(model)
+    progress.on_parameters(trainable, total)
     progress.on_log(
         f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.3f} %)"
     )

@@ -556,6 +556,27 @@ export const DecodingConfig_OutputSchema = {
     type: 'object'
 } as const;
 
+export const DemoStartSchema = {
+    properties: {
+        team_id: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'default: your first team',
+            title: 'Team Id'
+        }
+    },
+    title: 'DemoStart',
+    type: 'object'
+} as const;
+
 export const DependencyHealthSchema = {
     description: 'One thing the API needs, as /health found it.',
     properties: {
@@ -600,6 +621,18 @@ export const ErrorMessageSchema = {
 
 export const EstimatePublicSchema = {
     properties: {
+        note: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'why there is no estimate, when trainable_parameters is null',
+            title: 'Note'
+        },
         total_parameters: {
             anyOf: [
                 {
@@ -631,6 +664,7 @@ export const EstimatePublicSchema = {
                     type: 'null'
                 }
             ],
+            description: 'trainable parameters as a share of the base model\'s parameters, in %',
             title: 'Trainable Percent'
         }
     },
@@ -1460,6 +1494,18 @@ export const JobPublicSchema = {
             ],
             title: 'Phase'
         },
+        queue_position: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'place in the training queue while queued (1 = the next to start); null otherwise',
+            title: 'Queue Position'
+        },
         results: {
             additionalProperties: {
                 type: 'number'
@@ -1543,6 +1589,7 @@ export const JobPublicSchema = {
                     type: 'null'
                 }
             ],
+            description: 'trainable parameters as a share of the base model\'s parameters, in %',
             title: 'Trainable Percent'
         },
         updated_at: {

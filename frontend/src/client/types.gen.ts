@@ -370,6 +370,18 @@ export type DecodingConfigOutput = {
 };
 
 /**
+ * DemoStart
+ */
+export type DemoStart = {
+    /**
+     * Team Id
+     *
+     * default: your first team
+     */
+    team_id?: number | null;
+};
+
+/**
  * DependencyHealth
  *
  * One thing the API needs, as /health found it.
@@ -411,6 +423,12 @@ export type ErrorMessage = {
  */
 export type EstimatePublic = {
     /**
+     * Note
+     *
+     * why there is no estimate, when trainable_parameters is null
+     */
+    note?: string | null;
+    /**
      * Total Parameters
      */
     total_parameters: number | null;
@@ -420,6 +438,8 @@ export type EstimatePublic = {
     trainable_parameters: number | null;
     /**
      * Trainable Percent
+     *
+     * trainable parameters as a share of the base model's parameters, in %
      */
     trainable_percent: number | null;
 };
@@ -917,6 +937,12 @@ export type JobPublic = {
      */
     phase: string | null;
     /**
+     * Queue Position
+     *
+     * place in the training queue while queued (1 = the next to start); null otherwise
+     */
+    queue_position?: number | null;
+    /**
      * Results
      */
     results: {
@@ -953,6 +979,8 @@ export type JobPublic = {
     trainable_parameters: number | null;
     /**
      * Trainable Percent
+     *
+     * trainable parameters as a share of the base model's parameters, in %
      */
     trainable_percent: number | null;
     /**
@@ -2680,6 +2708,54 @@ export type DatasetsPreviewDatasetResponses = {
 };
 
 export type DatasetsPreviewDatasetResponse = DatasetsPreviewDatasetResponses[keyof DatasetsPreviewDatasetResponses];
+
+export type DemoStartDemoData = {
+    /**
+     * Body
+     */
+    body?: DemoStart | null;
+    path?: never;
+    query?: never;
+    url: '/api/v1/demo';
+};
+
+export type DemoStartDemoErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type DemoStartDemoError = DemoStartDemoErrors[keyof DemoStartDemoErrors];
+
+export type DemoStartDemoResponses = {
+    /**
+     * Successful Response
+     */
+    201: JobPublic;
+};
+
+export type DemoStartDemoResponse = DemoStartDemoResponses[keyof DemoStartDemoResponses];
 
 export type UtilsHealthData = {
     body?: never;

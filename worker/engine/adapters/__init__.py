@@ -182,9 +182,11 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
         with torch.device("meta"):
             wrapped = apply_adapter(model, adapter)
     except PeftRefusal as e:
+        if not _needs_weights(e):
+            raise  # peft refuses the method on this model (a size it needs, ...): say why
         # Some peft initialisations compute on the weights (SVD, bincount, ...), which meta
         # tensors lack.
-        log.warning("cannot estimate %s parameters without weights: %s", adapter.method, e)
+        log.info("cannot estimate %s parameters without weights: %s", adapter.method, e)
         return None
     except ConfigError:
         raise  # our own placement checks (a raw name that is not there, ...)
@@ -192,6 +194,16 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
         log.warning("cannot estimate %s parameters without weights: %s", adapter.method, e)
         return None
     return count_parameters(wrapped)[0]
+
+
+_META_WORDS = ("meta tensor", "meta kernel", "fake impl", "device meta", "'meta'")
+
+
+def _needs_weights(error: Exception) -> bool:
+    """Whether a refusal on the meta device comes from computing on weights that are not there
+    (an SVD, a bincount) rather than from the method and the model's shapes."""
+    text = str(error).lower()
+    return any(word in text for word in _META_WORDS)
 
 
 def _is_peft_model(model: nn.Module) -> bool:

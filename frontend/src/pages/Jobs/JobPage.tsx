@@ -9,7 +9,7 @@ import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
-import ProgressBar from "../../components/Layout/ProgressBar";
+import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
 import StatusBadge from "../../components/Layout/StatusBadge";
 import {
@@ -97,16 +97,11 @@ export default function JobPage() {
       )}
 
       <div className="card">
-        <div className="row" style={{ justifyContent: "space-between" }}>
-          <div style={{ flex: 1, maxWidth: 520 }}>
-            <ProgressBar fraction={j.fraction} label="job progress" />
+        <div className="row" style={{ justifyContent: "space-between", alignItems: "flex-start" }}>
+          <div style={{ flex: 1, maxWidth: 560 }}>
+            <JobProgress job={j} />
           </div>
-          <span className="muted small">
-            step {j.step}
-            {j.total_steps ? ` of ${j.total_steps}` : ""}
-            {!isFinal(j.status) && j.eta_seconds !== null ? ` · about ${formatDuration(j.eta_seconds)} left` : ""}
-            {live ? " · live" : ""}
-          </span>
+          {live && <span className="muted small">live</span>}
         </div>
         <JobFigures job={j} />
       </div>
@@ -183,8 +178,8 @@ export default function JobPage() {
 function JobFigures({ job }: { readonly job: JobPublic }) {
   const figures: [string, string][] = [
     ["Trainable parameters", formatCount(job.trainable_parameters)],
-    ["of the model", formatPercent(job.trainable_percent)],
-    ["Train loss", formatLoss(job.train_loss)],
+    ["of the base model", formatPercent(job.trainable_percent)],
+    [job.status === "running" ? "Train loss so far" : "Train loss", formatLoss(job.train_loss)],
     ["Best accuracy", formatAccuracy(job.best_accuracy)],
     ["Peak memory", formatBytes(job.peak_memory_bytes)],
     ["Wall time", formatDuration(job.wall_seconds)],
