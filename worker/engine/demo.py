@@ -253,6 +253,7 @@ def run_demo(
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, save_adapter
+    from .adapters.portable import make_portable
     from .evaluation import Scorer, evaluate_records, write_predictions
     from .models import load_model
     from .training import train_adapter
@@ -354,6 +355,13 @@ def run_demo(
             "held_out": len(held_out),
             "train_steps": trained.steps,
         },
+    )
+    make_portable(
+        adapter_dir,
+        config.base_model,
+        method=config.adapter.method,
+        prompt_template=tcfg.prompt_template,
+        bottleneck=False,
     )
     lap("save", t)
 

@@ -129,6 +129,8 @@ def run_job(
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
+    from .adapters.bottleneck import is_bottleneck_folder
+    from .adapters.portable import make_portable
     from .evaluation import evaluate_benchmark, write_predictions
     from .models import load_model
     from .training import train_adapter
@@ -263,6 +265,13 @@ def run_job(
             "config": config.to_dict(),
             "summary": asdict(summary),
         },
+    )
+    make_portable(
+        out / "adapter",
+        config.base_model,
+        method=config.adapter.method,
+        prompt_template=tcfg.prompt_template,
+        bottleneck=is_bottleneck_folder(out / "adapter"),
     )
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
     return summary
