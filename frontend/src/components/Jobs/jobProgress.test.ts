@@ -8,10 +8,10 @@ const job = (over: Partial<JobPublic>): JobPublic => ({ ...restJob, ...over });
 
 describe("phaseProgress", () => {
   it("says a queued job's place in the queue", () => {
-    expect(phaseProgress(job({ status: "queued", queue_position: 1 })).label).toBe("queued · next to start");
+    expect(phaseProgress(job({ status: "queued", queue_position: 1 }))).toMatchObject({ label: "queued · next to start", detail: "" });
     const third = phaseProgress(job({ status: "queued", queue_position: 3 }));
     expect(third.label).toBe("queued · 3rd in the queue");
-    expect(third.detail).toBe("2 jobs ahead");
+    expect(third.detail).toBe("2 jobs ahead of it");
     expect(third.fraction).toBeNull();
   });
 

@@ -51,7 +51,8 @@ export function phaseProgress(job: JobPublic): PhaseProgress {
     case "queued": {
       const place = job.queue_position;
       const where = place == null ? "" : place === 1 ? " · next to start" : ` · ${ordinal(place)} in the queue`;
-      return { label: `queued${where}`, fraction: null, detail: place ? `${place - 1} job${place === 2 ? "" : "s"} ahead` : "", eta: null };
+      const ahead = place != null && place > 1 ? `${place - 1} job${place === 2 ? "" : "s"} ahead of it` : "";
+      return { label: `queued${where}`, fraction: null, detail: ahead, eta: null };
     }
     case "succeeded":
       return { label: "done", fraction: 1, detail: total ? `${formatInteger(total)} steps` : "", eta: null };

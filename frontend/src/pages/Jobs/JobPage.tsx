@@ -38,7 +38,9 @@ export default function JobPage() {
   useJobEvents(id, live);
   // A job page opens at its top, not at the scroll position of the page it came from (the
   // New job form's Start button sits at the bottom of a long form).
-  useEffect(() => window.scrollTo(0, 0), [id]);
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [id]);
 
   const cancel = useMutation({
     mutationFn: async () => (await jobsCancelJob({ path: { job_id: id } })).data,
