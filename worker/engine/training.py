@@ -121,7 +121,9 @@ class _Bridge(TrainerCallback):
     ) -> None:
         self.progress.on_phase("training")
         self._tokens_at_start = self.tokens
-        if state.global_step == 0 and self.eval_every:
+        # A job cancelled while its model loaded skips the evaluation before training (the
+        # Trainer stops it at the first step).
+        if state.global_step == 0 and self.eval_every and not self.progress.should_stop():
             self._run_eval(model, 0)
         self._mark = time.perf_counter()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,14 +197,15 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
     return count_parameters(wrapped)[0]
 
 
-_META_WORDS = ("meta tensor", "meta kernel", "fake impl", "device meta", "'meta'")
+# How torch words an operation the meta device cannot run ("... with Meta tensors", "no fake
+# impl or Meta kernel", "register_meta function for torch.nonzero() ...").
+_META_OPERATION = re.compile(r"\bmeta\b|register_meta|fake impl", re.IGNORECASE)
 
 
 def _needs_weights(error: Exception) -> bool:
     """Whether a refusal on the meta device comes from computing on weights that are not there
-    (an SVD, a bincount) rather than from the method and the model's shapes."""
-    text = str(error).lower()
-    return any(word in text for word in _META_WORDS)
+    (an SVD, a bincount, a nonzero) rather than from the method and the model's shapes."""
+    return bool(_META_OPERATION.search(str(error)))
 
 
 def _is_peft_model(model: nn.Module) -> bool:
