@@ -53,6 +53,11 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         self.last_cancel_check = 0.0
         self.cancelled = False
         self.parent = os.getppid()
+        # The mean training loss so far, over steps (the Trainer's own figure at the end), so the
+        # job page shows one from the first logged step on.
+        self.loss_sum = 0.0
+        self.loss_steps = 0
+        self.last_loss_step = 0
 
     # logging.Handler: engine and library log lines become job log lines.
     def emit(self, record: logging.LogRecord) -> None:
@@ -133,10 +138,21 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         self.logs.append(("info", f"phase: {phase}"))
         self.flush()
 
+    def on_parameters(self, trainable: int, total: int) -> None:
+        self.fields.update(trainable_parameters=trainable, total_parameters=total)
+        self.flush()
+
     def on_step(self, info: StepInfo) -> None:
         self.fields.update(
             step=info.step, total_steps=info.total_steps, eta_seconds=info.eta_seconds
         )
+        if info.loss is not None and info.step > self.last_loss_step:
+            # A logged loss is the mean over the steps since the last one logged.
+            steps = info.step - self.last_loss_step
+            self.loss_sum += info.loss * steps
+            self.loss_steps += steps
+            self.last_loss_step = info.step
+            self.fields["train_loss"] = self.loss_sum / self.loss_steps
         if info.loss is not None or info.learning_rate is not None:
             self.metrics.append(
                 {

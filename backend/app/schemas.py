@@ -368,7 +368,12 @@ class EstimateRequest(BaseModel):
 class EstimatePublic(BaseModel):
     trainable_parameters: int | None
     total_parameters: int | None
-    trainable_percent: float | None
+    trainable_percent: float | None = Field(
+        description="trainable parameters as a share of the base model's parameters, in %"
+    )
+    note: str | None = Field(
+        default=None, description="why there is no estimate, when trainable_parameters is null"
+    )
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -441,7 +446,14 @@ class JobPublic(BaseModel):
     error: str | None
     trainable_parameters: int | None
     total_parameters: int | None
-    trainable_percent: float | None
+    trainable_percent: float | None = Field(
+        description="trainable parameters as a share of the base model's parameters, in %"
+    )
+    queue_position: int | None = Field(
+        default=None,
+        description="place in the training queue while queued (1 = the next to start); null "
+        "otherwise",
+    )
     peak_memory_bytes: int | None
     wall_seconds: float | None
     train_loss: float | None

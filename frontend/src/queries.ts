@@ -11,6 +11,7 @@ import {
   datasetsPreviewDataset,
   datasetsReadDataset,
   jobsListJobs,
+  jobsPlanJobTraining,
   jobsReadDefaults,
   jobsReadAccuracy,
   jobsReadJob,
@@ -108,6 +109,17 @@ export const estimateQuery = (baseModel: string, adapter: Record<string, unknown
       (await methodsEstimateParameters({ signal, body: { base_model: baseModel, adapter } })).data,
     staleTime: 5 * 60_000,
     enabled: Boolean(baseModel),
+  });
+
+/** What a training config does with a dataset (rows held out and trained on, steps, warm-up). */
+export const trainingPlanQuery = (datasetId: number | null, training: Record<string, unknown>) =>
+  queryOptions({
+    queryKey: ["jobs", "plan", datasetId, training],
+    queryFn: async ({ signal }) =>
+      (await jobsPlanJobTraining({ signal, body: { dataset_id: datasetId as number, training } })).data,
+    staleTime: 5 * 60_000,
+    enabled: datasetId !== null,
+    retry: false,
   });
 
 export interface JobFilters {

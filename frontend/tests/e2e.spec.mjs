@@ -3,7 +3,7 @@
 // Run with `npm run e2e` after `npm run build`. Screenshots of every screen go to
 // frontend/test-results/screenshots/.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const REPO = resolve(FRONTEND, "..");
 const SHOTS = join(FRONTEND, "test-results", "screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const JOB_TIMEOUT = 240_000;
+const JOB_TIMEOUT = 480_000; // a job may wait behind the cancelled demo's first evaluation
 
 let studio; // the `studio up` child process
 let studioLog = "";
@@ -120,7 +120,7 @@ async function fill(name, value) {
 }
 
 async function waitForJobToFinish(expectedStatus = "succeeded") {
-  await page.waitForSelector('[role="progressbar"][aria-label="job progress"][aria-valuenow="100"]', { timeout: JOB_TIMEOUT });
+  await page.waitForSelector('[data-testid^="job-progress-"] [role="progressbar"][aria-valuenow="100"]', { timeout: JOB_TIMEOUT });
   await page.waitForSelector(`.page-head .badge[data-status="${expectedStatus}"]`, { timeout: JOB_TIMEOUT });
 }
 
@@ -140,6 +140,25 @@ function watchRequests() {
     stop: () => page.off("request", onRequest),
     count: (path) => paths.filter((p) => p === path).length,
   };
+}
+
+/** The fresh screen at a desktop and a phone width, then back to the test's size. */
+async function shotBothWidths(name) {
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(`${name}-${width}px`);
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 });
+}
+
+/** adapter_config.json's base model and the README of a downloaded adapter zip (read with Python's zipfile). */
+function readAdapterZip(bytes) {
+  const path = join(scratch, `adapter-${Date.now()}.zip`);
+  writeFileSync(path, bytes);
+  const script =
+    "import json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\n" +
+    "print(json.dumps({'base': json.loads(z.read('adapter_config.json'))['base_model_name_or_path'], 'readme': z.read('README.md').decode()}))";
+  return JSON.parse(execFileSync(join(REPO, ".venv", "bin", "python"), ["-c", script, path]).toString());
 }
 
 function jobIdFromUrl() {
@@ -181,7 +200,7 @@ after(async () => {
   else rmSync(scratch, { recursive: true, force: true });
 });
 
-test("a user signs in, uploads data, trains two adapters, compares them and reads the leaderboard", { timeout: 540_000 }, async () => {
+test("a user signs in, uploads data, trains two adapters, compares them and reads the leaderboard", { timeout: 900_000 }, async () => {
   // --- sign in -------------------------------------------------------------------------------
   await page.goto(`${baseUrl}/`);
   await page.waitForSelector('input[name="email"]');
@@ -193,6 +212,31 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("password", password);
   await page.click('button[type="submit"]');
   await page.waitForSelector('nav[aria-label="Screens"]');
+
+  // --- a fresh studio offers the demo as one click --------------------------------------------
+  await page.click('nav >> text="Jobs"');
+  await page.waitForSelector('[data-testid="demo-card"]');
+  await shotBothWidths("00-starter");
+  await page.click('[data-testid="demo-card"] button:has-text("Run the demo")');
+  await page.waitForURL(/\/jobs\/\d+$/);
+  const demoJob = jobIdFromUrl();
+  const demo = await api(`/jobs/${demoJob}`);
+  assert.equal(demo.config.base_model, "demo:smollm2-135m");
+  assert.deepEqual(demo.config.evaluation.benchmarks, ["demo-arithmetic"]);
+  // its phase, with its own progress: queued (with its place), loading, or evaluating before training
+  await page.waitForSelector(`[data-testid="job-progress-${demoJob}"] .progress-text`);
+  assert.match(await page.locator(`[data-testid="job-progress-${demoJob}"] .progress-text`).innerText(), /queued|starting|loading the model|evaluating before training|preparing the data|training/);
+  await shotBothWidths("00b-demo-job");
+  // Cancel asks first (the demo is a ten-minute run: this test only checks it starts)
+  await page.click('.page-head button:has-text("Cancel")');
+  await page.waitForSelector('[role="group"][aria-label*="?"]');
+  assert.equal((await api(`/jobs/${demoJob}`)).cancel_requested, false, "Cancel acted before it was confirmed");
+  await page.click('.page-head button:has-text("Yes")');
+  // queued: cancelled at once; running: it stops at its next step (after the evaluation before
+  // training, a minute or more on two busy cores), so the test goes on meanwhile and the jobs
+  // below wait in the queue behind it
+  await page.waitForSelector('.page-head .badge[data-status="cancelled"], .page-head button:has-text("Cancelling")');
+  assert.equal((await api(`/jobs/${demoJob}`)).cancel_requested || (await api(`/jobs/${demoJob}`)).status === "cancelled", true);
 
   // --- datasets: upload through the drop zone's file input ------------------------------------
   await page.click('nav >> text="Datasets"');
@@ -243,8 +287,24 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("evaluation.every_n_steps", 2);
   await fill("evaluation.max_examples", 4);
   await page.click('summary:has-text("Advanced settings")');
-  await fill("training.warmup_steps", 0);
   await fill("training.val_set_size", 4);
+  // the plan of these settings on the 32 rows, and a warning when warm-up outlasts training
+  await page.waitForSelector('[data-testid="plan-training-rows"]:has-text("28 trained on")');
+  await page.waitForSelector('[data-testid="plan-total-steps"]:has-text("6 steps in all")');
+  await fill("training.warmup_steps", 10);
+  await page.waitForSelector('[data-testid="plan-warnings"]:has-text("never reaches its peak")');
+  await shot("04a-new-job-plan-warning");
+  await fill("training.warmup_steps", 0);
+  await page.waitForSelector('[data-testid="plan-warnings"]:has-text("never reaches")', { state: "detached" });
+  // what stays: six steps are too few to learn much (this test's job is tiny on purpose)
+  await page.waitForSelector('[data-testid="plan-warnings"]:has-text("only 6 optimiser steps")');
+  // an invalid value is flagged beside its field as it is typed, and holds the submit
+  await fill("training.learning_rate", -1);
+  const lrBox = page.locator('label:has([name="training.learning_rate"])');
+  await lrBox.locator('.field-error:has-text("must be greater than 0")').waitFor();
+  assert.ok(await page.locator('button[type="submit"]:has-text("Start training")').isDisabled());
+  await fill("training.learning_rate", 0.0003);
+  await lrBox.locator(".field-error").waitFor({ state: "detached" });
   await fill("evaluation.max_new_tokens", 4);
   await shot("04-new-job");
   // the same form at a desktop and a phone width (the method params of series, the advanced part open)
@@ -257,6 +317,12 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await page.click('button[type="submit"]:has-text("Start training")');
   await page.waitForURL(/\/jobs\/\d+$/);
   const seriesJob = jobIdFromUrl();
+  await page.waitForSelector(".page-head h1");
+  assert.equal(await page.evaluate(() => window.scrollY), 0, "the job page did not open at its top");
+  if ((await api(`/jobs/${seriesJob}`)).status === "queued") {
+    await page.waitForSelector(`[data-testid="job-progress-${seriesJob}"] .progress-text:has-text("queued")`);
+    await shotBothWidths("04d-job-queued");
+  }
 
   // --- job page: live progress through SSE, then the accuracy curve ---------------------------
   await waitForJobToFinish();
@@ -269,11 +335,21 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await waitForCurve('[data-testid="loss-chart"]');
   await page.click('[role="tab"]:has-text("Predictions")');
   await page.waitForSelector('table[aria-label="Predictions"] tbody tr');
+  const firstRow = page.locator('table[aria-label="Predictions"] tbody tr').first();
+  const question = await firstRow.locator(".question").innerText();
+  assert.ok(question.length > 0 && !question.includes("### Instruction") && !question.includes("Below is an instruction"), question);
+  await firstRow.locator('summary:has-text("full prompt")').click();
+  assert.match(await firstRow.locator(".full-prompt pre").innerText(), /### Instruction/);
   await shot("05-job-page");
+  await shotBothWidths("05b-job-page");
   const artifact = await page.request.get(baseUrl + (await page.getAttribute('a:has-text("Download adapter")', "href")));
   assert.equal(artifact.status(), 200);
   assert.equal(artifact.headers()["content-type"], "application/zip");
   assert.equal((await artifact.body()).subarray(0, 2).toString(), "PK");
+  // the series adapter names its base as the user knows it and says to load it with the studio
+  const seriesZip = readAdapterZip(await artifact.body());
+  assert.equal(seriesZip.base, "tiny:llama");
+  assert.match(seriesZip.readme, /peft does not have/);
   await page.click('[role="tab"]:has-text("Logs")');
   await page.waitForSelector('[data-testid="job-logs"]');
   const config = await (async () => {
@@ -302,11 +378,16 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   assert.notEqual(loraJob, seriesJob);
   await waitForJobToFinish();
   await waitForCurve('[data-testid="accuracy-chart"]');
+  const loraZip = readAdapterZip(await (await page.request.get(`${baseUrl}/api/v1/jobs/${loraJob}/artifact`)).body());
+  assert.equal(loraZip.base, "tiny:llama");
+  assert.match(loraZip.readme, /PeftModel\.from_pretrained/);
 
   // --- jobs list -------------------------------------------------------------------------------
   await page.click('nav >> text="Jobs"');
   await page.waitForSelector(`tr[data-job-id="${loraJob}"]`);
+  assert.match(await page.locator(`[data-testid="job-progress-${demoJob}"]`).innerText(), /cancelled/);
   await shot("06-jobs-list");
+  await shotBothWidths("06b-jobs-list");
 
   // --- compare ---------------------------------------------------------------------------------
   await page.check(`[aria-label="compare job ${seriesJob}"]`);
@@ -327,7 +408,18 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await page.waitForSelector(`table[aria-label="Leaderboard"] tr[data-job-id="${loraJob}"]`);
   await page.waitForSelector('table[aria-label="Leaderboard"] .badge-published');
   await page.waitForSelector(".recharts-scatter-symbol", { state: "attached" });
+  // each point is labelled with its job; the table fits a 1440 px screen without scrolling sideways
+  const pointLabels = await page.locator(".recharts-label-list").allInnerTexts();
+  assert.ok(pointLabels.join(" ").includes(`#${seriesJob}`), pointLabels.join(" "));
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const overflow = await page.evaluate(() => {
+    const wrap = document.querySelector("table[aria-label=Leaderboard]").closest(".table-wrap");
+    return wrap.scrollWidth - wrap.clientWidth;
+  });
+  assert.ok(overflow <= 0, `the leaderboard scrolls sideways by ${overflow} px at 1440 px`);
+  await page.waitForSelector('table[aria-label="Leaderboard"] >> text=/\\d+ of \\d+/'); // the examples behind a score
   await shot("08-leaderboard");
+  await shotBothWidths("08b-leaderboard");
   await page.click(`table[aria-label="Leaderboard"] tr[data-job-id="${loraJob}"]`);
   await page.waitForURL(new RegExp(`/jobs/${loraJob}$`));
 

@@ -42,7 +42,8 @@ def _peaky(family="llama"):
 
 
 @needs_data
-@pytest.mark.parametrize("name", sorted(set(BENCHMARKS) - {"hellaswag"}))
+# hellaswag is missing from the shared folder; the demo's set is written by the studio itself.
+@pytest.mark.parametrize("name", sorted(set(BENCHMARKS) - {"hellaswag", "demo-arithmetic"}))
 def test_every_shared_benchmark_loads(name):
     records = load_benchmark(name, SHARED, max_examples=5)
     assert len(records) == 5 and all(r["instruction"] and r["answer"] for r in records)

@@ -102,6 +102,9 @@ CASES = [
     ("winogrande", "option2", "option2", ("option2", True), ("option2", True)),
     ("winogrande", "option12", "option1", ("option1", True), (None, False)),
     ("winogrande", "Option2", "option2", (None, False), ("option2", True)),
+    # The demo's held-out set scores as the paper's arithmetic sets do.
+    ("demo-arithmetic", "47 + 38 = 85. The answer is 85.", "85", ("85", True), ("85", True)),
+    ("demo-arithmetic", "52.0/2", "26", ("2", False), ("26", True)),
 ]  # fmt: skip
 
 

@@ -220,3 +220,25 @@ def test_batch_must_be_multiple_of_micro_batch(tmp_path):
 
     with pytest.raises(ConfigError, match="multiple of training.micro_batch_size"):
         _train(tmp_path, batch_size=6, micro_batch_size=4)
+
+
+def test_cancelled_before_training_skips_the_first_evaluation(tmp_path):
+    class Cancelled(Recorder):
+        def should_stop(self):
+            return True  # cancelled while the model loaded
+
+    calls = []
+
+    def evaluate(model, step):
+        calls.append(step)
+        return []
+
+    rec = Cancelled()
+    cfg = TrainingConfig(
+        epochs=1, max_steps=6, batch_size=4, micro_batch_size=2, warmup_steps=0, val_set_size=0
+    )
+    result = train_adapter(
+        _model(), build_byte_tokenizer(), RECORDS, [], cfg, tmp_path,
+        learning_rate=1e-3, progress=rec, evaluate=evaluate, eval_every=2,
+    )  # fmt: skip
+    assert calls == [] and result.stopped_early and result.steps <= 1

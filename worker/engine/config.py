@@ -24,6 +24,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -52,6 +53,11 @@ LrScheduler = Literal[
     "warmup_stable_decay",
     "greedy",
 ]
+
+# Caps on what the fractional defaults give a large data set (the paper's counts: 120
+# validation rows, 100 warm-up steps), so a fraction fits 64 rows and 100,000 alike.
+VAL_SET_CAP = 120
+WARMUP_CAP = 100
 
 # The error types this module gives pydantic's errors (the API shows them as they are).
 UNKNOWN_KEY = "unknown_key"
@@ -317,11 +323,23 @@ class TrainingConfig(ConfigSection):
         default=4, ge=1, description="examples per forward pass (gradient accumulation)"
     )
     cutoff_len: int = Field(default=256, ge=8, description="truncate examples to this many tokens")
-    val_set_size: int = Field(
-        default=120, ge=0, description="examples held out for validation loss"
+    val_set_size: float = Field(
+        default=0.1,
+        ge=0,
+        description=f"rows held out for the validation loss: a fraction of the data below 1 "
+        f"(at most {VAL_SET_CAP} rows), or a count; at most half of the data",
     )
     train_on_inputs: bool = Field(default=True, description="include the prompt tokens in the loss")
-    warmup_steps: int = Field(default=100, ge=0, description="linear warm-up steps")
+    warmup_ratio: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description=f"linear warm-up as a fraction of the optimiser steps (at most {WARMUP_CAP} "
+        "steps); warmup_steps, when set, wins",
+    )
+    warmup_steps: int | None = Field(
+        default=None, ge=0, description="linear warm-up steps; null = from warmup_ratio"
+    )
     lr_scheduler: LrScheduler = Field(
         default="linear", description="learning-rate schedule (a transformers scheduler name)"
     )
@@ -351,6 +369,13 @@ class TrainingConfig(ConfigSection):
     resume: bool = Field(
         default=False, description="resume from the last checkpoint in the output folder"
     )
+
+    @field_validator("val_set_size")
+    @classmethod
+    def _whole_count(cls, value: float) -> float:
+        if value >= 1 and not float(value).is_integer():
+            raise ValueError(f"must be a fraction below 1 or a whole count, got {value}")
+        return value
 
 
 class DecodingConfig(ConfigSection):

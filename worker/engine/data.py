@@ -659,10 +659,11 @@ def load_records(path: str | Path, *, require_answer: bool = False) -> list[dict
 
 
 def split_validation(
-    records: list[dict[str, str]], val_set_size: int, seed: int
+    records: list[dict[str, str]], size: int, seed: int
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """A seeded hold-out of `val_set_size` records (kept below half of the data)."""
-    size = min(val_set_size, len(records) // 2)
+    """A seeded hold-out of `size` records (kept below half of the data; schedule.validation_size
+    turns the config's fraction or count into `size`)."""
+    size = min(size, len(records) // 2)
     if size <= 0:
         return list(records), []
     order = list(range(len(records)))

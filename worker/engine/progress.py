@@ -56,6 +56,10 @@ class ProgressCallback:
     def on_log(self, message: str) -> None:
         pass
 
+    def on_parameters(self, trainable: int, total: int) -> None:
+        """The adapter is on the model: its trainable and the model's total parameter counts
+        (told before training starts, so a dashboard need not wait for the end)."""
+
     def should_stop(self) -> bool:
         return False
 
@@ -85,6 +89,10 @@ class CallbackList(ProgressCallback):
     def on_log(self, message: str) -> None:
         for c in self.callbacks:
             c.on_log(message)
+
+    def on_parameters(self, trainable: int, total: int) -> None:
+        for c in self.callbacks:
+            c.on_parameters(trainable, total)
 
     def should_stop(self) -> bool:
         return any(c.should_stop() for c in self.callbacks)

@@ -21,6 +21,7 @@ from .config import JobConfig
 from .data import load_records, split_validation
 from .errors import ConfigError
 from .progress import CallbackList, EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from .schedule import validation_size
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ def run_job(
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
+    from .adapters.bottleneck import is_bottleneck_folder
+    from .adapters.portable import make_portable
     from .evaluation import evaluate_benchmark, write_predictions
     from .models import load_model
     from .training import train_adapter
@@ -149,6 +152,7 @@ def run_job(
     set_seed(tcfg.seed)  # adapter initialisation is part of what the seed repeats
     model = apply_adapter(loaded.model, config.adapter)
     trainable, total = count_parameters(model)
+    progress.on_parameters(trainable, total)
     progress.on_log(
         f"trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.3f} %)"
     )
@@ -189,7 +193,8 @@ def run_job(
             )
         return infos
 
-    train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
+    held = validation_size(tcfg.val_set_size, len(train_records))
+    train_part, val_part = split_validation(train_records, held, tcfg.seed)
     if train_part:
         (out / "prompts.json").write_text(
             json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
@@ -260,6 +265,13 @@ def run_job(
             "config": config.to_dict(),
             "summary": asdict(summary),
         },
+    )
+    make_portable(
+        out / "adapter",
+        config.base_model,
+        method=config.adapter.method,
+        prompt_template=tcfg.prompt_template,
+        bottleneck=is_bottleneck_folder(out / "adapter"),
     )
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
     return summary

@@ -36,6 +36,7 @@ from .dropout import use_sparse_dropout
 from .errors import ConfigError
 from .head_loss import FusedCausalLoss, fused_causal_loss
 from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from .schedule import total_steps, warmup_steps
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,9 @@ class _Bridge(TrainerCallback):
     ) -> None:
         self.progress.on_phase("training")
         self._tokens_at_start = self.tokens
-        if state.global_step == 0 and self.eval_every:
+        # A job cancelled while its model loaded skips the evaluation before training (the
+        # Trainer stops it at the first step).
+        if state.global_step == 0 and self.eval_every and not self.progress.should_stop():
             self._run_eval(model, 0)
         self._mark = time.perf_counter()
 
@@ -291,6 +294,7 @@ def _training_arguments(
     device: torch.device,
     has_validation: bool,
     eval_every: int | None,
+    training_rows: int,
 ) -> TrainingArguments:
     if cfg.batch_size % cfg.micro_batch_size:
         raise ConfigError(
@@ -308,7 +312,8 @@ def _training_arguments(
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps if cfg.max_steps else -1,
         learning_rate=learning_rate,
-        warmup_steps=cfg.warmup_steps,
+        # An integer: the Trainer reads a float below 1 as a ratio of its own.
+        warmup_steps=warmup_steps(cfg, total_steps(training_rows, cfg)),
         lr_scheduler_type=cfg.lr_scheduler,
         weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps,
@@ -411,6 +416,7 @@ def train_adapter(
         device=device,
         has_validation=bool(val_rows),
         eval_every=eval_every,
+        training_rows=len(train_rows),
     )
     collator = _RightPaddingCollator(tokenizer, cfg.packing)
     bridge = _Bridge(progress, evaluate, eval_every)

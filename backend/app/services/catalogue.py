@@ -80,6 +80,37 @@ def methods() -> list[dict[str, Any]]:
     return out
 
 
+def trainable_percent(trainable: int | None, base_parameters: int | None) -> float | None:
+    """The one definition of the trainable share, wherever it is shown (method card, job page,
+    leaderboard): trainable parameters over the BASE model's parameters (the catalogue's count),
+    as the paper's tables give it, not over the model with the adapter added."""
+    if trainable is None or not base_parameters:
+        return None
+    return 100 * trainable / base_parameters
+
+
+def base_parameters(session: Session, references: set[str]) -> dict[str, int]:
+    """The catalogue's parameter count of each registered model among `references`."""
+    if not references:
+        return {}
+    rows = session.execute(
+        select(BaseModelEntry.reference, BaseModelEntry.parameters).where(
+            BaseModelEntry.reference.in_(references)
+        )
+    )
+    return {ref: n for ref, n in rows if n}
+
+
+def job_base_parameters(
+    counts: dict[str, int], base_model: str, trainable: int | None, total: int | None
+) -> int | None:
+    """A job's base-model size: the catalogue's; for a model no longer registered, the job's
+    total less its trainable parameters (exact for the adapters that add weights)."""
+    if base_model in counts:
+        return counts[base_model]
+    return total - trainable if total is not None and trainable is not None else None
+
+
 def parse_adapter(data: dict[str, Any]) -> AdapterConfig:
     return AdapterConfig.from_dict(data)
 

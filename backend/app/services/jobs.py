@@ -20,7 +20,7 @@ from ..core.config import Settings
 from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
 from ..schemas import JobPublic, StateChange
-from . import broker, dispatch
+from . import broker, catalogue, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +152,16 @@ def results_of(session: Session, job_ids: list[int]) -> dict[int, dict[str, floa
     return out
 
 
-def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> JobPublic:
+def job_public(
+    job: Job,
+    owner_email: str | None,
+    results: dict[str, float],
+    base_parameters: int | None = None,
+    queue_position: int | None = None,
+) -> JobPublic:
     total = job.total_steps or 0
     fraction = 1.0 if job.status == "succeeded" else (job.step / total if total else 0.0)
-    pct = (
-        100 * job.trainable_parameters / job.total_parameters
-        if job.trainable_parameters is not None and job.total_parameters
-        else None
-    )
+    pct = catalogue.trainable_percent(job.trainable_parameters, base_parameters)
     return JobPublic(
         id=job.id,
         team_id=job.team_id,
@@ -185,6 +187,7 @@ def job_public(job: Job, owner_email: str | None, results: dict[str, float]) -> 
         trainable_parameters=job.trainable_parameters,
         total_parameters=job.total_parameters,
         trainable_percent=pct,
+        queue_position=queue_position,
         peak_memory_bytes=job.peak_memory_bytes,
         wall_seconds=job.wall_seconds,
         train_loss=job.train_loss,
@@ -207,7 +210,30 @@ def public_jobs(session: Session, jobs: list[Job]) -> list[JobPublic]:
         )
     }
     results = results_of(session, [j.id for j in jobs])
-    return [job_public(j, owners.get(j.owner_id or -1), results[j.id]) for j in jobs]
+    sizes = catalogue.base_parameters(session, {j.base_model for j in jobs})
+    places = queue_positions(session) if any(j.status == "queued" for j in jobs) else {}
+    return [
+        job_public(
+            j,
+            owners.get(j.owner_id or -1),
+            results[j.id],
+            catalogue.job_base_parameters(
+                sizes, j.base_model, j.trainable_parameters, j.total_parameters
+            ),
+            places.get(j.id),
+        )
+        for j in jobs
+    ]
+
+
+def queue_positions(session: Session) -> dict[int, int]:
+    """Each queued job's place in the one training queue (1 = the next to start): the worker
+    takes messages in the order they were sent, and a job is sent as it becomes queued (its
+    `updated_at`: created, or re-queued after its worker died)."""
+    queued = session.scalars(
+        select(Job.id).where(Job.status == "queued").order_by(Job.updated_at, Job.id)
+    )
+    return {job_id: place for place, job_id in enumerate(queued, 1)}
 
 
 def one_public(session: Session, job: Job) -> JobPublic:

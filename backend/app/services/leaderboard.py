@@ -27,6 +27,7 @@ from worker.engine.evaluation import BENCHMARKS
 
 from ..models import Benchmark, Job, JobResult, LeaderboardScore, User
 from ..schemas import LeaderboardPublic, LeaderboardRow
+from .catalogue import base_parameters, job_base_parameters, trainable_percent
 from .published import published_rows
 
 # The paper's decoding (worker/engine/evaluation/generation.py; a test keeps them equal):
@@ -41,10 +42,6 @@ def _scope_benchmarks(scope: str) -> list[str]:
     if scope in BENCHMARKS:
         return [scope]
     return [name for name, b in BENCHMARKS.items() if b.suite == scope]
-
-
-def _percent(trainable: int | None, total: int | None) -> float | None:
-    return 100 * trainable / total if trainable is not None and total else None
 
 
 def record_scores(session: Session, job: Job) -> None:
@@ -151,6 +148,7 @@ def leaderboard(
             .where(Job.id.in_(ids))
         )
     }  # fmt: skip
+    sizes_of_models = base_parameters(session, {row.base_model for row in jobs.values()})
     rules = dict(
         session.execute(
             select(LeaderboardScore.job_id, LeaderboardScore.scoring).where(
@@ -191,7 +189,15 @@ def leaderboard(
                 "prompt_template": (config.get("training") or {}).get("prompt_template")
                 or TrainingConfig.model_fields["prompt_template"].default,
                 "trainable_parameters": job.trainable_parameters,
-                "trainable_percent": _percent(job.trainable_parameters, job.total_parameters),
+                "trainable_percent": trainable_percent(
+                    job.trainable_parameters,
+                    job_base_parameters(
+                        sizes_of_models,
+                        job.base_model,
+                        job.trainable_parameters,
+                        job.total_parameters,
+                    ),
+                ),
                 "peak_memory_bytes": job.peak_memory_bytes,
                 "wall_seconds": job.wall_seconds,
                 "owner_email": job.email,

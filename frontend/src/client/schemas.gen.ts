@@ -556,6 +556,27 @@ export const DecodingConfig_OutputSchema = {
     type: 'object'
 } as const;
 
+export const DemoStartSchema = {
+    properties: {
+        team_id: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'default: your first team',
+            title: 'Team Id'
+        }
+    },
+    title: 'DemoStart',
+    type: 'object'
+} as const;
+
 export const DependencyHealthSchema = {
     description: 'One thing the API needs, as /health found it.',
     properties: {
@@ -600,6 +621,18 @@ export const ErrorMessageSchema = {
 
 export const EstimatePublicSchema = {
     properties: {
+        note: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'why there is no estimate, when trainable_parameters is null',
+            title: 'Note'
+        },
         total_parameters: {
             anyOf: [
                 {
@@ -631,6 +664,7 @@ export const EstimatePublicSchema = {
                     type: 'null'
                 }
             ],
+            description: 'trainable parameters as a share of the base model\'s parameters, in %',
             title: 'Trainable Percent'
         }
     },
@@ -1524,6 +1558,18 @@ export const JobPublicSchema = {
             ],
             title: 'Phase'
         },
+        queue_position: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'place in the training queue while queued (1 = the next to start); null otherwise',
+            title: 'Queue Position'
+        },
         queue_reason: {
             anyOf: [
                 {
@@ -1619,6 +1665,7 @@ export const JobPublicSchema = {
                     type: 'null'
                 }
             ],
+            description: 'trainable parameters as a share of the base model\'s parameters, in %',
             title: 'Trainable Percent'
         },
         updated_at: {
@@ -3491,18 +3538,32 @@ export const TrainingConfig_InputSchema = {
             type: 'boolean'
         },
         val_set_size: {
-            default: 120,
-            description: 'examples held out for validation loss',
+            default: 0.1,
+            description: 'rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data',
             minimum: 0,
             title: 'Val Set Size',
-            type: 'integer'
+            type: 'number'
+        },
+        warmup_ratio: {
+            default: 0.05,
+            description: 'linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins',
+            exclusiveMaximum: 1,
+            minimum: 0,
+            title: 'Warmup Ratio',
+            type: 'number'
         },
         warmup_steps: {
-            default: 100,
-            description: 'linear warm-up steps',
-            minimum: 0,
-            title: 'Warmup Steps',
-            type: 'integer'
+            anyOf: [
+                {
+                    minimum: 0,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'linear warm-up steps; null = from warmup_ratio',
+            title: 'Warmup Steps'
         },
         weight_decay: {
             default: 0,
@@ -3680,18 +3741,32 @@ export const TrainingConfig_OutputSchema = {
             type: 'boolean'
         },
         val_set_size: {
-            default: 120,
-            description: 'examples held out for validation loss',
+            default: 0.1,
+            description: 'rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data',
             minimum: 0,
             title: 'Val Set Size',
-            type: 'integer'
+            type: 'number'
+        },
+        warmup_ratio: {
+            default: 0.05,
+            description: 'linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins',
+            exclusiveMaximum: 1,
+            minimum: 0,
+            title: 'Warmup Ratio',
+            type: 'number'
         },
         warmup_steps: {
-            default: 100,
-            description: 'linear warm-up steps',
-            minimum: 0,
-            title: 'Warmup Steps',
-            type: 'integer'
+            anyOf: [
+                {
+                    minimum: 0,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'linear warm-up steps; null = from warmup_ratio',
+            title: 'Warmup Steps'
         },
         weight_decay: {
             default: 0,
@@ -3710,6 +3785,7 @@ export const TrainingConfig_OutputSchema = {
         'cutoff_len',
         'val_set_size',
         'train_on_inputs',
+        'warmup_ratio',
         'warmup_steps',
         'lr_scheduler',
         'weight_decay',
@@ -3724,6 +3800,87 @@ export const TrainingConfig_OutputSchema = {
         'resume'
     ],
     title: 'TrainingConfig',
+    type: 'object'
+} as const;
+
+export const TrainingPlanPublicSchema = {
+    properties: {
+        peak_fraction: {
+            description: 'the share of the peak learning rate the schedule reaches (below 1 when warm-up is as long as training)',
+            title: 'Peak Fraction',
+            type: 'number'
+        },
+        rows: {
+            description: 'records in the dataset',
+            title: 'Rows',
+            type: 'integer'
+        },
+        steps_per_epoch: {
+            description: 'optimiser steps in one pass over the training rows',
+            title: 'Steps Per Epoch',
+            type: 'integer'
+        },
+        total_steps: {
+            description: 'optimiser steps in all (max_steps when set)',
+            title: 'Total Steps',
+            type: 'integer'
+        },
+        training_rows: {
+            description: 'records trained on',
+            title: 'Training Rows',
+            type: 'integer'
+        },
+        validation_rows: {
+            description: 'records held out for the validation loss',
+            title: 'Validation Rows',
+            type: 'integer'
+        },
+        warmup_steps: {
+            description: 'linear warm-up steps',
+            title: 'Warmup Steps',
+            type: 'integer'
+        },
+        warnings: {
+            description: 'what in the plan is likely a mistake, in words',
+            items: {
+                type: 'string'
+            },
+            title: 'Warnings',
+            type: 'array'
+        }
+    },
+    required: [
+        'rows',
+        'validation_rows',
+        'training_rows',
+        'steps_per_epoch',
+        'total_steps',
+        'warmup_steps',
+        'peak_fraction',
+        'warnings'
+    ],
+    title: 'TrainingPlanPublic',
+    type: 'object'
+} as const;
+
+export const TrainingPlanRequestSchema = {
+    properties: {
+        dataset_id: {
+            description: 'an uploaded dataset of your teams',
+            maximum: 2147483647,
+            minimum: 1,
+            title: 'Dataset Id',
+            type: 'integer'
+        },
+        training: {
+            $ref: '#/components/schemas/TrainingConfig-Input',
+            description: 'the job config\'s training section'
+        }
+    },
+    required: [
+        'dataset_id'
+    ],
+    title: 'TrainingPlanRequest',
     type: 'object'
 } as const;
 

@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
+import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, DemoStartDemoData, DemoStartDemoErrors, DemoStartDemoResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsPlanJobTrainingData, JobsPlanJobTrainingErrors, JobsPlanJobTrainingResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -112,6 +112,22 @@ export const datasetsPreviewDataset = <ThrowOnError extends boolean = true>(opti
 });
 
 /**
+ * Start Demo
+ *
+ * Queues the demo job: LoRA on the demo model over 480 synthetic two-digit word problems,
+ * evaluated on 100 held-out ones before training and every 20 steps (the accuracy curve).
+ */
+export const demoStartDemo = <ThrowOnError extends boolean = true>(options?: Options<DemoStartDemoData, ThrowOnError>) => (options?.client ?? client).post<DemoStartDemoResponses, DemoStartDemoErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/demo',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
+});
+
+/**
  * Health
  */
 export const utilsHealth = <ThrowOnError extends boolean = true>(options?: Options<UtilsHealthData, ThrowOnError>) => (options?.client ?? client).get<UtilsHealthResponses, UtilsHealthErrors, ThrowOnError>({ url: '/api/v1/health', ...options });
@@ -147,6 +163,22 @@ export const jobsReadDefaults = <ThrowOnError extends boolean = true>(options?: 
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/jobs/defaults',
     ...options
+});
+
+/**
+ * Plan Job Training
+ *
+ * The plan is the one the worker follows (worker/engine/schedule.py); row counts are the
+ * stored dataset's (examples whose answer falls beyond cutoff_len are dropped at training).
+ */
+export const jobsPlanJobTraining = <ThrowOnError extends boolean = true>(options: Options<JobsPlanJobTrainingData, ThrowOnError>) => (options.client ?? client).post<JobsPlanJobTrainingResponses, JobsPlanJobTrainingErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/plan',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

@@ -370,6 +370,18 @@ export type DecodingConfigOutput = {
 };
 
 /**
+ * DemoStart
+ */
+export type DemoStart = {
+    /**
+     * Team Id
+     *
+     * default: your first team
+     */
+    team_id?: number | null;
+};
+
+/**
  * DependencyHealth
  *
  * One thing the API needs, as /health found it.
@@ -411,6 +423,12 @@ export type ErrorMessage = {
  */
 export type EstimatePublic = {
     /**
+     * Note
+     *
+     * why there is no estimate, when trainable_parameters is null
+     */
+    note?: string | null;
+    /**
      * Total Parameters
      */
     total_parameters: number | null;
@@ -420,6 +438,8 @@ export type EstimatePublic = {
     trainable_parameters: number | null;
     /**
      * Trainable Percent
+     *
+     * trainable parameters as a share of the base model's parameters, in %
      */
     trainable_percent: number | null;
 };
@@ -960,6 +980,12 @@ export type JobPublic = {
      */
     phase: string | null;
     /**
+     * Queue Position
+     *
+     * place in the training queue while queued (1 = the next to start); null otherwise
+     */
+    queue_position?: number | null;
+    /**
      * Queue Reason
      *
      * why a queued job is still waiting (null when it is not queued)
@@ -1002,6 +1028,8 @@ export type JobPublic = {
     trainable_parameters: number | null;
     /**
      * Trainable Percent
+     *
+     * trainable parameters as a share of the base model's parameters, in %
      */
     trainable_percent: number | null;
     /**
@@ -2031,15 +2059,21 @@ export type TrainingConfigInput = {
     /**
      * Val Set Size
      *
-     * examples held out for validation loss
+     * rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data
      */
     val_set_size?: number;
     /**
+     * Warmup Ratio
+     *
+     * linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins
+     */
+    warmup_ratio?: number;
+    /**
      * Warmup Steps
      *
-     * linear warm-up steps
+     * linear warm-up steps; null = from warmup_ratio
      */
-    warmup_steps?: number;
+    warmup_steps?: number | null;
     /**
      * Weight Decay
      *
@@ -2157,9 +2191,69 @@ export type TrainingConfigOutput = {
     /**
      * Val Set Size
      *
-     * examples held out for validation loss
+     * rows held out for the validation loss: a fraction of the data below 1 (at most 120 rows), or a count; at most half of the data
      */
     val_set_size: number;
+    /**
+     * Warmup Ratio
+     *
+     * linear warm-up as a fraction of the optimiser steps (at most 100 steps); warmup_steps, when set, wins
+     */
+    warmup_ratio: number;
+    /**
+     * Warmup Steps
+     *
+     * linear warm-up steps; null = from warmup_ratio
+     */
+    warmup_steps: number | null;
+    /**
+     * Weight Decay
+     *
+     * AdamW weight decay
+     */
+    weight_decay: number;
+};
+
+/**
+ * TrainingPlanPublic
+ */
+export type TrainingPlanPublic = {
+    /**
+     * Peak Fraction
+     *
+     * the share of the peak learning rate the schedule reaches (below 1 when warm-up is as long as training)
+     */
+    peak_fraction: number;
+    /**
+     * Rows
+     *
+     * records in the dataset
+     */
+    rows: number;
+    /**
+     * Steps Per Epoch
+     *
+     * optimiser steps in one pass over the training rows
+     */
+    steps_per_epoch: number;
+    /**
+     * Total Steps
+     *
+     * optimiser steps in all (max_steps when set)
+     */
+    total_steps: number;
+    /**
+     * Training Rows
+     *
+     * records trained on
+     */
+    training_rows: number;
+    /**
+     * Validation Rows
+     *
+     * records held out for the validation loss
+     */
+    validation_rows: number;
     /**
      * Warmup Steps
      *
@@ -2167,11 +2261,27 @@ export type TrainingConfigOutput = {
      */
     warmup_steps: number;
     /**
-     * Weight Decay
+     * Warnings
      *
-     * AdamW weight decay
+     * what in the plan is likely a mistake, in words
      */
-    weight_decay: number;
+    warnings: Array<string>;
+};
+
+/**
+ * TrainingPlanRequest
+ */
+export type TrainingPlanRequest = {
+    /**
+     * Dataset Id
+     *
+     * an uploaded dataset of your teams
+     */
+    dataset_id: number;
+    /**
+     * the job config's training section
+     */
+    training?: TrainingConfigInput;
 };
 
 /**
@@ -2680,6 +2790,54 @@ export type DatasetsPreviewDatasetResponses = {
 
 export type DatasetsPreviewDatasetResponse = DatasetsPreviewDatasetResponses[keyof DatasetsPreviewDatasetResponses];
 
+export type DemoStartDemoData = {
+    /**
+     * Body
+     */
+    body?: DemoStart | null;
+    path?: never;
+    query?: never;
+    url: '/api/v1/demo';
+};
+
+export type DemoStartDemoErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type DemoStartDemoError = DemoStartDemoErrors[keyof DemoStartDemoErrors];
+
+export type DemoStartDemoResponses = {
+    /**
+     * Successful Response
+     */
+    201: JobPublic;
+};
+
+export type DemoStartDemoResponse = DemoStartDemoResponses[keyof DemoStartDemoResponses];
+
 export type UtilsHealthData = {
     body?: never;
     path?: never;
@@ -2874,6 +3032,47 @@ export type JobsReadDefaultsResponses = {
 };
 
 export type JobsReadDefaultsResponse = JobsReadDefaultsResponses[keyof JobsReadDefaultsResponses];
+
+export type JobsPlanJobTrainingData = {
+    body: TrainingPlanRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/plan';
+};
+
+export type JobsPlanJobTrainingErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsPlanJobTrainingError = JobsPlanJobTrainingErrors[keyof JobsPlanJobTrainingErrors];
+
+export type JobsPlanJobTrainingResponses = {
+    /**
+     * Successful Response
+     */
+    200: TrainingPlanPublic;
+};
+
+export type JobsPlanJobTrainingResponse = JobsPlanJobTrainingResponses[keyof JobsPlanJobTrainingResponses];
 
 export type JobsDeleteJobData = {
     body?: never;

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,9 +183,11 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
         with torch.device("meta"):
             wrapped = apply_adapter(model, adapter)
     except PeftRefusal as e:
+        if not _needs_weights(e):
+            raise  # peft refuses the method on this model (a size it needs, ...): say why
         # Some peft initialisations compute on the weights (SVD, bincount, ...), which meta
         # tensors lack.
-        log.warning("cannot estimate %s parameters without weights: %s", adapter.method, e)
+        log.info("cannot estimate %s parameters without weights: %s", adapter.method, e)
         return None
     except ConfigError:
         raise  # our own placement checks (a raw name that is not there, ...)
@@ -192,6 +195,17 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
         log.warning("cannot estimate %s parameters without weights: %s", adapter.method, e)
         return None
     return count_parameters(wrapped)[0]
+
+
+# How torch words an operation the meta device cannot run ("... with Meta tensors", "no fake
+# impl or Meta kernel", "register_meta function for torch.nonzero() ...").
+_META_OPERATION = re.compile(r"\bmeta\b|register_meta|fake impl", re.IGNORECASE)
+
+
+def _needs_weights(error: Exception) -> bool:
+    """Whether a refusal on the meta device comes from computing on weights that are not there
+    (an SVD, a bincount, a nonzero) rather than from the method and the model's shapes."""
+    return bool(_META_OPERATION.search(str(error)))
 
 
 def _is_peft_model(model: nn.Module) -> bool:

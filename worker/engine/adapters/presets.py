@@ -26,13 +26,15 @@ _PAPER_BOTTLENECK = {
     "init": "bert",
     "bias": False,
 }
-# The commands' common training settings (3 epochs, batch 16, micro-batch 4, cutoff 256).
+# The commands' common training settings (3 epochs, batch 16, micro-batch 4, cutoff 256,
+# 100 warm-up steps).
 _PAPER_TRAINING = {
     "epochs": 3.0,
     "learning_rate": 3e-4,
     "batch_size": 16,
     "micro_batch_size": 4,
     "cutoff_len": 256,
+    "warmup_steps": 100,  # finetune.py's fixed count (the studio's default is a capped ratio)
     "prompt_template": "llm-adapters",
 }
 # How the paper scored: 4 beams (256/32 new tokens) and its evaluate.py's answer extraction.

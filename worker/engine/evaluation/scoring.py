@@ -185,6 +185,7 @@ SCORERS: dict[str, Scorer] = {
     "openbookqa": _options("answer", 4, paper_n=5),
     "hellaswag": _options("ending", 4),
     "winogrande": _options("option", 2),
+    "demo-arithmetic": NUMBER,  # the demo's held-out set (worker/engine/demo.py)
 }
 
 

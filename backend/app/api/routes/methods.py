@@ -33,7 +33,14 @@ def estimate_parameters(
         )
     trainable = catalogue.estimate(entry, body.adapter)
     total = entry.parameters
-    pct = 100 * trainable / total if trainable is not None and total else None
+    pct = catalogue.trainable_percent(trainable, total)
+    note = None
+    if trainable is None:
+        method = str(body.adapter.get("method", "this method"))
+        note = (
+            f"{method} computes its shape from the model's weights, so it has no estimate "
+            "before training; the job shows the exact count once its model is loaded"
+        )
     return EstimatePublic(
-        trainable_parameters=trainable, total_parameters=total, trainable_percent=pct
+        trainable_parameters=trainable, total_parameters=total, trainable_percent=pct, note=note
     )

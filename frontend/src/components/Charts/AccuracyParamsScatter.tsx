@@ -1,14 +1,26 @@
-import { CartesianGrid, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from "recharts";
+import { CartesianGrid, LabelList, Legend, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from "recharts";
 
 import type { LeaderboardRow } from "../../client";
 import { formatCount } from "../../format";
 import ChartFrame from "./ChartFrame";
 
-/** Leaderboard rows as accuracy (%) against trainable parameters on a log axis. */
+/** "#12 lora-r8": the job's number and name, cut to fit beside its point. */
+function shortLabel(r: Readonly<LeaderboardRow>): string {
+  const name = r.job_name.length > 18 ? `${r.job_name.slice(0, 17)}…` : r.job_name;
+  return `#${r.job_id} ${name}`;
+}
+
+/** Leaderboard rows as accuracy (%) against trainable parameters on a log axis, each point labelled. */
 export default function AccuracyParamsScatter({ rows }: { readonly rows: readonly Readonly<LeaderboardRow>[] }) {
   const points = rows
     .filter((r) => r.trainable_parameters !== null && r.trainable_parameters > 0)
-    .map((r) => ({ x: r.trainable_parameters as number, y: r.accuracy, name: `#${r.job_id} ${r.job_name} (${r.method})` }));
+    .map((r) => ({
+      x: r.trainable_parameters as number,
+      y: r.accuracy,
+      name: `#${r.job_id} ${r.job_name} (${r.method})`,
+      // each point says which run it is (the tooltip alone needs a hover per point)
+      label: shortLabel(r),
+    }));
   const xs = points.map((p) => p.x);
   // A log axis padded by a factor of two each side, so a few close points do not sit on the edges.
   const domain: [number, number] = [Math.min(...xs) / 2, Math.max(...xs) * 2];
@@ -17,7 +29,7 @@ export default function AccuracyParamsScatter({ rows }: { readonly rows: readonl
   }
   return (
     <ChartFrame height={260}>
-      <ScatterChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+      <ScatterChart margin={{ top: 8, right: 120, bottom: 8, left: 0 }}>
         <CartesianGrid strokeDasharray="3 3" />
         <XAxis
           dataKey="x"
@@ -36,7 +48,9 @@ export default function AccuracyParamsScatter({ rows }: { readonly rows: readonl
           labelFormatter={() => ""}
         />
         <Legend />
-        <Scatter name="jobs (x: trainable parameters, log scale)" data={points} fill="#3b5bdb" isAnimationActive={false} />
+        <Scatter name="jobs (x: trainable parameters, log scale)" data={points} fill="#3b5bdb" isAnimationActive={false}>
+          <LabelList dataKey="label" position="right" offset={8} style={{ fontSize: 11, fill: "#1d2330" }} />
+        </Scatter>
       </ScatterChart>
     </ChartFrame>
   );

@@ -11,6 +11,7 @@ export function NumberField({
   max,
   optional,
   help,
+  problem,
 }: {
   readonly label: string;
   readonly name: string;
@@ -21,12 +22,15 @@ export function NumberField({
   readonly max?: number;
   readonly optional?: boolean;
   readonly help?: ReactNode;
+  /** what is wrong with the value typed, shown beside the field (null: nothing) */
+  readonly problem?: string | null;
 }) {
   return (
     <label>
       {label}
       <input
         type="number"
+        aria-invalid={problem ? true : undefined}
         name={name}
         step={step}
         min={min}
@@ -36,6 +40,11 @@ export function NumberField({
         value={value === null || Number.isNaN(value) ? "" : value}
         onChange={(e) => onChange(e.target.value === "" ? null : Number(e.target.value))}
       />
+      {problem && (
+        <span className="field-error" role="alert">
+          {label} {problem}
+        </span>
+      )}
       {help && <span className="field-help">{help}</span>}
     </label>
   );

@@ -2,8 +2,7 @@ import { Link, useNavigate } from "react-router";
 
 import type { JobPublic } from "../../client";
 import { formatAccuracy, formatDate, formatDuration } from "../../format";
-import { isFinal } from "../../queries";
-import ProgressBar from "../Layout/ProgressBar";
+import JobProgress from "./JobProgress";
 import StatusBadge from "../Layout/StatusBadge";
 
 /** Jobs with their live progress; checkboxes pick jobs to compare. */
@@ -27,7 +26,7 @@ export default function JobsTable({
             <th>Name</th>
             <th>Status</th>
             <th style={{ minWidth: 160 }}>Progress</th>
-            <th className="num">ETA</th>
+            <th className="num" title="time left in training">ETA</th>
             <th>Method</th>
             <th>Base model</th>
             <th className="num">Best accuracy</th>
@@ -60,13 +59,9 @@ export default function JobsTable({
                 )}
               </td>
               <td>
-                <ProgressBar fraction={j.fraction} label={`progress of job ${j.id}`} />
-                <span className="muted small">
-                  step {j.step}
-                  {j.total_steps ? ` / ${j.total_steps}` : ""}
-                </span>
+                <JobProgress job={j} compact />
               </td>
-              <td className="num">{isFinal(j.status) ? "—" : formatDuration(j.eta_seconds)}</td>
+              <td className="num">{j.status === "running" && j.phase === "training" ? formatDuration(j.eta_seconds) : "—"}</td>
               <td>{j.method}</td>
               <td className="muted">{j.base_model}</td>
               <td className="num">{formatAccuracy(j.best_accuracy)}</td>

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { DatasetPublic, MethodPublic } from "../../client";
 import { benchmarks, defaults, method, methods, models, restJob } from "../../test/fixtures";
-import { ESTIMATE, renderWithProviders, stubEstimateFetch } from "../../test/render";
+import { ESTIMATE, renderWithProviders, stubApiFetch, stubEstimateFetch } from "../../test/render";
 import { DecodingConfig_OutputSchema, EvaluationConfig_OutputSchema, TrainingConfig_OutputSchema } from "../../client/schemas.gen";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
@@ -215,5 +215,50 @@ describe("NewJobForm", () => {
     // every field of the stored config, also those set through REST only
     expect(draft.training).toEqual(restJob.config.training);
     expect(draft.evaluation.batch_size).toBe(2);
+  });
+
+  it("flags an invalid value beside its field as it is typed, and holds the submit", () => {
+    const onSubmit = renderForm();
+    fireEvent.change(field("training.learning_rate"), { target: { value: "-1" } });
+    const box = field("training.learning_rate").closest("label") as HTMLElement;
+    expect(within(box).getByRole("alert")).toHaveTextContent("Learning rate must be greater than 0");
+    expect(field("training.learning_rate")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByRole("button", { name: "Start training" })).toBeDisabled();
+    expect(screen.getByText(/Fix Learning rate \(marked in red\)/)).toBeInTheDocument();
+    fireEvent.change(field("training.learning_rate"), { target: { value: "0.001" } });
+    expect(within(box).queryByRole("alert")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    expect(onSubmit).toHaveBeenCalledTimes(1);
+  });
+
+  it("shows the training plan of the chosen dataset and its warnings", async () => {
+    const asked: unknown[] = [];
+    stubApiFetch({
+      "POST /api/v1/methods/estimate": ESTIMATE,
+      "POST /api/v1/jobs/plan": async (request) => {
+        const body = (await request.json()) as { training: { warmup_steps?: number } };
+        asked.push(body);
+        const long = body.training.warmup_steps === 100;
+        return {
+          body: {
+            rows: 32,
+            validation_rows: 3,
+            training_rows: 29,
+            steps_per_epoch: 2,
+            total_steps: 6,
+            warmup_steps: long ? 100 : 1,
+            peak_fraction: long ? 0.05 : 1,
+            warnings: long ? ["warm-up (100 steps) is as long as training (6 steps): the learning rate never reaches its peak (it stops at 5 % of it)"] : [],
+          },
+        };
+      },
+    });
+    renderForm();
+    await waitFor(() => expect(screen.getByTestId("training-plan")).toHaveTextContent("29 trained on"));
+    expect(screen.getByTestId("plan-total-steps")).toHaveTextContent("6 steps in all");
+    expect(screen.queryByTestId("plan-warnings")).toBeNull();
+    fireEvent.change(field("training.warmup_steps"), { target: { value: "100" } });
+    await waitFor(() => expect(screen.getByTestId("plan-warnings")).toHaveTextContent("never reaches its peak"));
+    expect(asked.at(-1)).toMatchObject({ dataset_id: dataset.id, training: { warmup_steps: 100, warmup_ratio: 0.05 } });
   });
 });

@@ -10,9 +10,11 @@ import { pickerRules, placementForConfig } from "../Placement/placementRules";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
 import SchemaField from "./SchemaField";
+import { numberProblem } from "./schemaWidgets";
+import TrainingPlanSummary from "./TrainingPlanSummary";
 import { advancedFields, mainFields } from "./configFields";
 import type { ConfigField } from "./configFields";
-import { configFromDraft, draftForMethod, paramsForConfig } from "./jobDraft";
+import { configFromDraft, draftForMethod, paramsForConfig, trainingForConfig } from "./jobDraft";
 import type { JobDraft } from "./jobDraft";
 
 /**
@@ -99,6 +101,11 @@ export default function NewJobForm({
   if (draft.dataset_id === null) problems.push("Pick a training dataset.");
   if (adapterProblem) problems.push("The adapter settings are refused (see above).");
   if (refused) problems.push(refused);
+  const badFields = [...mainFields("training"), ...mainFields("evaluation"), ...advanced].filter((f) => {
+    const v = (draft[f.section] as Record<string, unknown>)[f.key];
+    return typeof v === "number" && numberProblem(f.schema, v) !== null;
+  });
+  if (badFields.length) problems.push(`Fix ${badFields.map((f) => f.label).join(", ")} (marked in red).`);
 
   const imported = benchmarks.filter((b) => b.imported);
   const suites = [...new Set(imported.map((b) => b.suite))];
@@ -204,6 +211,7 @@ export default function NewJobForm({
       <fieldset>
         <legend>Training</legend>
         <div className="fields">{mainFields("training").map(configField)}</div>
+        <TrainingPlanSummary datasetId={draft.dataset_id} training={trainingForConfig(draft.training)} />
       </fieldset>
 
       <fieldset>

@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
+import { errorMessage } from "../../api";
 import type { MethodPublic } from "../../client";
 import { formatCount, formatPercent } from "../../format";
 import { estimateQuery } from "../../queries";
@@ -97,19 +98,26 @@ function MethodCard({
     >
       <span className="name">{method.name}</span>
       <span className="desc">{refused ?? oneLine(method.description)}</span>
-      <span className="estimate" data-testid={`estimate-${method.name}`}>
+      <span className="estimate" data-testid={`estimate-${method.name}`} title={estimateNote(estimate.data?.note, estimate.error)}>
         {refused
           ? "not on this model"
           : estimate.data?.trainable_parameters != null
             ? `${formatCount(estimate.data.trainable_parameters)} trainable (${formatPercent(estimate.data.trainable_percent)})`
-            : estimate.isError
-              ? "no estimate for these settings"
-              : baseModel
-                ? "estimating…"
-                : "pick a model for an estimate"}
+            : estimate.data
+              ? "no estimate before training"
+              : estimate.isError
+                ? `not with these settings: ${errorMessage(estimate.error)}`
+                : baseModel
+                  ? "estimating…"
+                  : "pick a model for an estimate"}
       </span>
     </button>
   );
+}
+
+/** The whole reason behind a card without an estimate (the card shows its start). */
+function estimateNote(note: string | null | undefined, error: Error | null): string | undefined {
+  return note ?? (error ? errorMessage(error) : undefined);
 }
 
 /** The catalogue's description as one plain line (peft docstrings carry Markdown links). */

@@ -4,11 +4,15 @@ import { useState } from "react";
 import { formatInteger } from "../../format";
 import { jobPredictionsQuery } from "../../queries";
 import Pager from "../Layout/Pager";
+import { questionOf } from "./promptQuestion";
 import QueryState from "../Layout/QueryState";
 
 const PAGE = 25;
 
-/** What the adapter answered on each benchmark question, with the extracted answer and gold. */
+/**
+ * What the adapter answered on each benchmark question, with the extracted answer and gold. A
+ * row shows the question (not the template around it); its full prompt opens on demand.
+ */
 export default function PredictionsTable({
   jobId,
   benchmarks,
@@ -73,7 +77,7 @@ export default function PredictionsTable({
                   <th>Benchmark</th>
                   <th className="num">#</th>
                   <th>Question</th>
-                  <th>Raw output</th>
+                  <th>Answer (the model's output)</th>
                   <th>Extracted</th>
                   <th>Gold</th>
                   <th>Correct</th>
@@ -84,7 +88,13 @@ export default function PredictionsTable({
                   <tr key={`${p.benchmark}-${p.index}`}>
                     <td>{p.benchmark}</td>
                     <td className="num muted">{p.index}</td>
-                    <td className="cell-text small">{p.prompt}</td>
+                    <td className="cell-text small">
+                      <span className="question">{questionOf(p.prompt)}</span>
+                      <details className="full-prompt">
+                        <summary>full prompt</summary>
+                        <pre>{p.prompt}</pre>
+                      </details>
+                    </td>
                     <td className="cell-text mono">{p.output}</td>
                     <td className="mono">{p.extracted ?? "—"}</td>
                     <td className="mono">{p.gold}</td>

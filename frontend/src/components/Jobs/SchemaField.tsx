@@ -1,5 +1,5 @@
 import { CheckField, NumberField } from "./FormFields";
-import { optionLabel, widgetFor } from "./schemaWidgets";
+import { numberProblem, optionLabel, widgetFor } from "./schemaWidgets";
 import type { Fragment } from "./schemaWidgets";
 
 /**
@@ -37,6 +37,7 @@ export default function SchemaField({
           max={widget.max}
           optional={widget.nullable || schema.default === null}
           help={help}
+          problem={typeof value === "number" ? numberProblem(schema, value) : null}
         />
       );
     case "select": {
@@ -85,11 +86,17 @@ export default function SchemaField({
                 min={widget.number.min}
                 max={widget.number.max}
                 required
+                aria-invalid={numberProblem(schema, value) ? true : undefined}
                 value={Number.isNaN(value) ? "" : value}
                 onChange={(e) => onChange(e.target.value === "" ? Number.NaN : Number(e.target.value))}
               />
             )}
           </div>
+          {isNumber && !Number.isNaN(value) && numberProblem(schema, value) && (
+            <span className="field-error" role="alert">
+              {label} {numberProblem(schema, value)}
+            </span>
+          )}
           {help && <span className="field-help">{help}</span>}
         </div>
       );

@@ -37,6 +37,7 @@ const NOT_SHOWN: Record<Section, readonly string[]> = {
 /** The order of the advanced fields that exist today; any other comes after them. */
 const ADVANCED_ORDER = [
   "val_set_size",
+  "warmup_ratio",
   "warmup_steps",
   "lr_scheduler",
   "weight_decay",
@@ -60,7 +61,8 @@ const LABELS: Record<string, string> = {
   "training.batch_size": "Batch size",
   "training.micro_batch_size": "Micro batch size",
   "training.cutoff_len": "Cutoff length (tokens)",
-  "training.val_set_size": "Validation set size",
+  "training.val_set_size": "Validation rows (fraction or count)",
+  "training.warmup_ratio": "Warm-up (fraction of the steps)",
   "training.warmup_steps": "Warm-up steps",
   "training.lr_scheduler": "Learning-rate schedule",
   "training.weight_decay": "Weight decay",

@@ -103,6 +103,11 @@ function dropNulls<T extends object>(o: T): Partial<{ [K in keyof T]: NonNullabl
   }>;
 }
 
+/** The training section as the form sends it: empty fields left out (they take the API's defaults). */
+export function trainingForConfig(training: TrainingFields): Partial<TrainingConfigOutput> {
+  return dropNulls(training);
+}
+
 /** The job config the form sends (JobCreate.config); empty fields take the API's defaults. */
 export function configFromDraft(draft: JobDraft, method: MethodPublic, family: string | undefined): JobConfigCreate {
   const rules = pickerRules(method, family);
@@ -115,7 +120,7 @@ export function configFromDraft(draft: JobDraft, method: MethodPublic, family: s
       placement: placementForConfig(draft.placement, rules),
       params: paramsForConfig(method, draft.params),
     },
-    training: dropNulls(draft.training),
+    training: trainingForConfig(draft.training),
     evaluation: {
       ...dropNulls(draft.evaluation),
       benchmarks: draft.evaluation.benchmarks,

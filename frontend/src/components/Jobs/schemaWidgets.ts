@@ -52,6 +52,26 @@ function numberRule(f: Fragment): NumberRule {
   };
 }
 
+const numberWords = (n: number) => (Math.abs(n) >= 1e4 || (n !== 0 && Math.abs(n) < 1e-3) ? n.toExponential() : String(n));
+
+/**
+ * What is wrong with a number typed into a field of schema `schema`, in the API's words ("must be
+ * greater than 0"), or null: the bounds and integer rule of the schema's numeric member, so a
+ * value is flagged beside its field as it is typed instead of after submitting.
+ */
+export function numberProblem(schema: Fragment, value: number): string | null {
+  if (Number.isNaN(value)) return "must be a number";
+  const members = schema.anyOf?.length ? schema.anyOf : [schema];
+  const f = members.find(isNumeric);
+  if (!f) return null;
+  if (f.type === "integer" && !Number.isInteger(value)) return "must be a whole number";
+  if (f.minimum != null && value < f.minimum) return `must be at least ${numberWords(f.minimum)}`;
+  if (f.exclusiveMinimum != null && value <= f.exclusiveMinimum) return `must be greater than ${numberWords(f.exclusiveMinimum)}`;
+  if (f.maximum != null && value > f.maximum) return `must be at most ${numberWords(f.maximum)}`;
+  if (f.exclusiveMaximum != null && value >= f.exclusiveMaximum) return `must be less than ${numberWords(f.exclusiveMaximum)}`;
+  return null;
+}
+
 /** The shape of a JSON field in words (shown instead of any type notation). */
 function shapeWords(f: Fragment): string {
   if (f.type === "array") return "a JSON list";

@@ -1,15 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
-import { errorMessage } from "../../api";
 import { jobsCancelJob } from "../../client";
 import type { JobPublic } from "../../client";
 import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
+import ConfirmButton from "../../components/Layout/ConfirmButton";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
-import ProgressBar from "../../components/Layout/ProgressBar";
+import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
 import StatusBadge from "../../components/Layout/StatusBadge";
 import {
@@ -36,6 +36,11 @@ export default function JobPage() {
   const [tab, setTab] = useState<Tab>("predictions");
   const live = job.data ? !isFinal(job.data.status) : false;
   useJobEvents(id, live);
+  // A job page opens at its top, not at the scroll position of the page it came from (the
+  // New job form's Start button sits at the bottom of a long form).
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [id]);
 
   const cancel = useMutation({
     mutationFn: async () => (await jobsCancelJob({ path: { job_id: id } })).data,
@@ -68,11 +73,21 @@ export default function JobPage() {
           </p>
         </div>
         <div className="row">
-          {!isFinal(j.status) && (
-            <button type="button" className="danger" disabled={cancel.isPending || j.cancel_requested} onClick={() => cancel.mutate()}>
-              {j.cancel_requested ? "Cancelling…" : "Cancel"}
-            </button>
-          )}
+          {!isFinal(j.status) &&
+            (j.cancel_requested ? (
+              <button type="button" className="danger" disabled>
+                Cancelling…
+              </button>
+            ) : (
+              <ConfirmButton
+                label="Cancel"
+                question={j.status === "queued" ? "Take this job out of the queue?" : "Stop this job at its next step?"}
+                confirmLabel={j.status === "queued" ? "Yes, cancel it" : "Yes, stop it"}
+                busy={cancel.isPending}
+                error={cancel.isError ? cancel.error : null}
+                onConfirm={() => cancel.mutate()}
+              />
+            ))}
           <button type="button" onClick={() => navigate(`/jobs/new?clone=${j.id}`)}>
             Clone and edit
           </button>
@@ -89,7 +104,6 @@ export default function JobPage() {
           {isFinal(j.status) && <DeleteJobButton jobId={j.id} name={j.name} />}
         </div>
       </div>
-      {cancel.isError && <p className="error-box">{errorMessage(cancel.error)}</p>}
       {j.status === "queued" && j.queue_reason && (
         <p className="notice-box" role="status" data-testid="queue-reason">
           {j.queue_reason}
@@ -102,16 +116,11 @@ export default function JobPage() {
       )}
 
       <div className="card">
-        <div className="row" style={{ justifyContent: "space-between" }}>
-          <div style={{ flex: 1, maxWidth: 520 }}>
-            <ProgressBar fraction={j.fraction} label="job progress" />
+        <div className="row" style={{ justifyContent: "space-between", alignItems: "flex-start" }}>
+          <div style={{ flex: 1, maxWidth: 560 }}>
+            <JobProgress job={j} />
           </div>
-          <span className="muted small">
-            step {j.step}
-            {j.total_steps ? ` of ${j.total_steps}` : ""}
-            {!isFinal(j.status) && j.eta_seconds !== null ? ` · about ${formatDuration(j.eta_seconds)} left` : ""}
-            {live ? " · live" : ""}
-          </span>
+          {live && <span className="muted small">live</span>}
         </div>
         <JobFigures job={j} />
       </div>
@@ -189,8 +198,8 @@ export default function JobPage() {
 function JobFigures({ job }: { readonly job: JobPublic }) {
   const figures: [string, string][] = [
     ["Trainable parameters", formatCount(job.trainable_parameters)],
-    ["of the model", formatPercent(job.trainable_percent)],
-    ["Train loss", formatLoss(job.train_loss)],
+    ["of the base model", formatPercent(job.trainable_percent)],
+    [job.status === "running" ? "Train loss so far" : "Train loss", formatLoss(job.train_loss)],
     ["Best accuracy", formatAccuracy(job.best_accuracy)],
     ["Peak memory", formatBytes(job.peak_memory_bytes)],
     ["Wall time", formatDuration(job.wall_seconds)],

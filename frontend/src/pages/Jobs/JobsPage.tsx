@@ -3,6 +3,7 @@ import { useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import JobsTable from "../../components/Jobs/JobsTable";
+import StartDemoCard from "../../components/Jobs/StartDemoCard";
 import QueryState from "../../components/Layout/QueryState";
 import { JOB_STATUSES, isFinal, jobsQuery, methodsQuery } from "../../queries";
 import type { JobStatus } from "../../queries";
@@ -83,16 +84,14 @@ export default function JobsPage() {
         {selected.size === 1 && <span className="muted small">tick one more job to compare</span>}
       </div>
       <QueryState isPending={jobs.isPending} error={jobs.error} what="jobs" />
-      {jobs.isSuccess && rows.length === 0 && (
-        <p className="empty">
-          {status || method ? (
-            "No job matches these filters."
-          ) : (
-            <>
-              No jobs yet. <Link to="/jobs/new">Start one</Link> after uploading a dataset.
-            </>
-          )}
-        </p>
+      {jobs.isSuccess && rows.length === 0 && (status || method) && <p className="empty">No job matches these filters.</p>}
+      {jobs.isSuccess && jobs.data.count === 0 && !status && !method && (
+        <>
+          <StartDemoCard teamId={teamId} />
+          <p className="empty">
+            No jobs yet. <Link to="/datasets">Upload a dataset</Link>, then <Link to="/jobs/new">start a job</Link> on it.
+          </p>
+        </>
       )}
       {rows.length > 0 && <JobsTable jobs={rows} selected={selected} onToggle={toggle} />}
     </>

@@ -83,7 +83,7 @@ describe("LeaderboardPage", () => {
     renderWithProviders(<LeaderboardPage />);
     await screen.findByText("full-run");
     const headers = within(screen.getByRole("table", { name: "Leaderboard" })).getAllByRole("columnheader").map((h) => h.textContent);
-    expect(headers).toEqual(expect.arrayContaining(["Examples", "Scoring", "Decoding", "Prompt"]));
+    expect(headers).toEqual(expect.arrayContaining(["Examples", "Evaluated with", "Trainable", "Finished"]));
 
     const [full, published, sample] = bodyRows() as [HTMLElement, HTMLElement, HTMLElement];
     expect(within(full).getByText("1,000 of 1,000")).toBeInTheDocument();

@@ -1,4 +1,5 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 
 import type { LeaderboardRow } from "../../client";
@@ -19,7 +20,7 @@ interface Column {
   /** sorted by the service when it can; by this value here otherwise */
   server?: ServerSort;
   value: (r: LeaderboardRow) => string | number | null;
-  show: (r: LeaderboardRow) => string;
+  show: (r: LeaderboardRow) => ReactNode;
 }
 
 export function placementText(p: Record<string, unknown>): string {
@@ -49,22 +50,46 @@ const COLUMNS: Column[] = [
   { key: "placement", label: "Placement", value: (r) => placementText(r.placement), show: (r) => placementText(r.placement) },
   { key: "base_model", label: "Base model", value: (r) => r.base_model, show: (r) => r.base_model },
   { key: "examples", label: "Examples", num: true, nowrap: true, value: (r) => r.examples, show: examplesText },
-  { key: "scoring", label: "Scoring", value: (r) => r.scoring, show: (r) => r.scoring ?? "—" },
-  { key: "decoding", label: "Decoding", nowrap: true, value: (r) => r.decoding, show: (r) => r.decoding },
-  { key: "prompt_template", label: "Prompt", value: (r) => r.prompt_template, show: (r) => r.prompt_template },
+  {
+    // One column for how the score was obtained (three narrow ones made the table scroll at 1440 px).
+    key: "scoring",
+    label: "Evaluated with",
+    value: (r) => `${r.scoring ?? ""} ${r.decoding} ${r.prompt_template}`,
+    show: (r) => (
+      <>
+        <div title="scoring rule">{r.scoring ?? "—"}</div>
+        <div className="muted small" title="decoding">{r.decoding}</div>
+        <div className="muted small" title="prompt template">{r.prompt_template}</div>
+      </>
+    ),
+  },
   {
     key: "trainable_parameters",
     label: "Trainable",
     num: true,
     server: "trainable_parameters",
     value: (r) => r.trainable_parameters,
-    show: (r) => formatCount(r.trainable_parameters),
+    show: (r) => (
+      <>
+        <div>{formatCount(r.trainable_parameters)}</div>
+        {r.trainable_percent !== null && <div className="muted small" title="of the base model's parameters">{formatPercent(r.trainable_percent)}</div>}
+      </>
+    ),
   },
-  { key: "trainable_percent", label: "Trainable %", num: true, value: (r) => r.trainable_percent, show: (r) => formatPercent(r.trainable_percent) },
   { key: "peak_memory_bytes", label: "Peak memory", num: true, server: "peak_memory_bytes", value: (r) => r.peak_memory_bytes, show: (r) => formatBytes(r.peak_memory_bytes) },
   { key: "wall_seconds", label: "Wall time", num: true, server: "wall_seconds", value: (r) => r.wall_seconds, show: (r) => formatDuration(r.wall_seconds) },
-  { key: "owner_email", label: "Owner", value: (r) => r.owner_email, show: (r) => r.owner_email ?? "—" },
-  { key: "finished_at", label: "Date", nowrap: true, server: "finished_at", value: (r) => r.finished_at, show: (r) => formatDate(r.finished_at) },
+  {
+    key: "finished_at",
+    label: "Finished",
+    server: "finished_at",
+    value: (r) => r.finished_at,
+    show: (r) => (
+      <>
+        <div className="nowrap">{formatDate(r.finished_at)}</div>
+        {r.owner_email && <div className="muted small">{r.owner_email}</div>}
+      </>
+    ),
+  },
 ];
 
 function compare(a: string | number | null, b: string | number | null): number {
@@ -221,7 +246,7 @@ export default function LeaderboardPage() {
                             <span className="badge badge-published" title={r.published_table ?? undefined}>
                               published
                             </span>
-                            {r.published_table && <div className="muted small">{r.published_table}</div>}
+                            {r.published_table && <div className="muted small published-source">{r.published_table}</div>}
                           </>
                         )}
                         {c.key === "examples" && r.sampled && (

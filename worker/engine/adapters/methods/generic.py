@@ -12,6 +12,7 @@ from .. import peft_methods
 from ..peft_specs import VIRTUAL_TOKENS_DEFAULT, build, check, field_param, prompt_rules, refuse
 from ..registry import REGISTRY
 from ..spec import LR_ADAPTER, LR_SOFT_PROMPT, MethodSpec
+from .peft_descriptions import describe
 
 # The peft types the studio registers under names of its own (methods/lora.py, ...).
 _NAMED = frozenset({"LORA", "PREFIX_TUNING", "P_TUNING", "PROMPT_TUNING", "IA3"})
@@ -81,8 +82,7 @@ def _describe(name: str, peft_type: str) -> MethodSpec:
     # Every non-prompt peft tuner takes target_modules; None there means peft's own default.
     rules = prompt_rules(name) if prompt else PlacementRules(method=name, words=WORDS)
     kind = "prompt" if prompt else "lora" if peft_type in _LORA_KIND else "other"
-    doc = (cls.__doc__ or "").strip().splitlines()
-    description = f"peft {cls.__name__}" + (f": {doc[0].strip()}" if doc and doc[0].strip() else "")
+    description = describe(name, cls.__name__, cls.__doc__)
     return MethodSpec(
         name=name,
         kind=kind,
