@@ -484,4 +484,31 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   for (const part of ["training", "evaluation"]) {
     for (const [key, value] of Object.entries(restOnly[part])) assert.equal(copy.config[part][key], value, `${part}.${key}`);
   }
+
+  // --- an owner invites someone new; they must choose their own password at first sign-in -----
+  await page.goto(`${baseUrl}/settings`);
+  await page.waitForSelector('form[aria-label="Invite someone new"]');
+  await fill("invite_email", "nia@lab.example");
+  await fill("invite_name", "Nia");
+  await page.click('button:has-text("Invite (no account yet)")');
+  const oneTime = (await page.locator('[data-testid="one-time-password"] code').innerText()).trim();
+  assert.ok(oneTime.length >= 12, oneTime);
+  await page.waitForSelector('table[aria-label="Members"] >> text="nia@lab.example"');
+  await shotBothWidths("11-invite");
+  await context.clearCookies(); // signed out: the invited person signs in on this browser
+  await page.goto(baseUrl);
+  await page.waitForSelector('input[name="email"]');
+  await fill("email", "nia@lab.example");
+  await fill("password", oneTime);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('form[aria-label="Set your password"]');
+  await shotBothWidths("12-set-password");
+  await fill("current_password", oneTime);
+  await fill("new_password", "a-long-fresh-phrase");
+  await fill("new_password_again", "a-long-fresh-phrase");
+  await page.click('button:has-text("Set password and continue")');
+  await page.waitForSelector('nav >> text="Settings"');
+  const me = await page.evaluate(async () => (await fetch("/api/v1/users/me")).json());
+  assert.equal(me.email, "nia@lab.example");
+  assert.equal(me.must_change_password, false);
 });
