@@ -45,6 +45,8 @@ const ROWS: LeaderboardRow[] = [
     published_table: "LLM-Adapters README, arithmetic table (math_10k)",
     accuracy: 52.1,
     trainable_parameters: null,
+    examples: null,
+    examples_full: null,
   }),
   row({ rank: 3, job_id: 9, job_name: "twenty", accuracy: 90, examples: 20, examples_full: 1000, sampled: true, trainable_parameters: 50000 }),
 ];
@@ -99,6 +101,7 @@ describe("LeaderboardPage", () => {
     expect(within(published).getByText("published")).toBeInTheDocument();
     expect(within(published).getByText("LLM-Adapters README, arithmetic table (math_10k)")).toBeInTheDocument();
     expect(within(published).getByText("paper: 4 beams, 256 new tokens")).toBeInTheDocument();
+    expect(within(published).getByText("full test set")).toBeInTheDocument(); // what a published score rests on
   });
 
   it("asks for samples apart by default and together when the user ticks the box", async () => {
