@@ -71,7 +71,9 @@ def test_prompts_are_served_verbatim_once_written(
     assert r.json()["training"].endswith("The answer is 5")
 
     assert app_client.get(url, headers=auth(users.outsider)).status_code == 404
-    assert app_client.get("/api/v1/jobs/999999/prompts", headers=auth(users.member)).status_code == 404
+    assert (
+        app_client.get("/api/v1/jobs/999999/prompts", headers=auth(users.member)).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("rule", ["paper", "strict"])

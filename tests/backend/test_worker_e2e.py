@@ -118,8 +118,9 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     # The job process wrote the first example as rendered with the job's template.
     prompts = c.get(f"/api/v1/jobs/{job_id}/prompts").json()
     assert prompts["template"] == "alpaca" and "What is" in prompts["evaluation"]
-    assert prompts["training"].startswith(prompts["evaluation"]) and "The answer is" in (
-        prompts["training"][len(prompts["evaluation"]) :]
+    assert (
+        prompts["training"].startswith(prompts["evaluation"])
+        and "The answer is" in (prompts["training"][len(prompts["evaluation"]) :])
     )
 
     preds = c.get(f"/api/v1/jobs/{job_id}/predictions?benchmark=svamp").json()
