@@ -9,6 +9,9 @@ import JobPage from "./JobPage";
 
 afterEach(() => vi.unstubAllGlobals());
 
+// The page reads the job, then its parts: allow for a loaded machine running the whole suite.
+const WAIT = { timeout: 8000 };
+
 /** The paper's evaluation prompt keeps trailing spaces on some lines (here two after "Input:"). */
 const PROMPTS = {
   template: "llm-adapters",
@@ -61,20 +64,20 @@ const finished: JobPublic = { ...restJob, status: "succeeded", results: { svamp:
 describe("JobPage", () => {
   it("labels every score with its scoring rule and offers the results with it", async () => {
     renderJob(finished, { body: PROMPTS });
-    const results = await screen.findByRole("table", { name: "Results" });
+    const results = await screen.findByRole("table", { name: "Results" }, WAIT);
     const card = results.closest(".card") as HTMLElement;
     expect(within(card).getByTestId("scoring-rule")).toHaveTextContent("strict rule");
     expect(within(card).getByRole("link", { name: "CSV" })).toHaveAttribute("href", `/api/v1/jobs/${finished.id}/results?format=csv`);
     expect(within(screen.getByTestId("accuracy-chart")).getByTestId("scoring-rule")).toHaveTextContent("strict rule");
     expect(screen.getByText("75.0 % (strict rule)")).toBeInTheDocument();
     // predictions: the rule they were read with, and the other rule's reading in the row's tooltip
-    const table = await screen.findByRole("table", { name: "Predictions" });
+    const table = await screen.findByRole("table", { name: "Predictions" }, WAIT);
     expect(within(table).getByTitle("strict rule: extracted 26, correct")).toHaveTextContent("paper");
   });
 
   it("shows both rendered prompts verbatim, trailing spaces marked", async () => {
     renderJob(finished, { body: PROMPTS });
-    const training = await screen.findByLabelText("Training prompt");
+    const training = await screen.findByLabelText("Training prompt", {}, WAIT);
     const evaluation = screen.getByLabelText("Evaluation prompt");
     // textContent is the prompt itself: nothing trimmed, nothing added
     expect(training.textContent).toBe(PROMPTS.training);
@@ -86,6 +89,6 @@ describe("JobPage", () => {
 
   it("says when the prompts are not written yet", async () => {
     renderJob({ ...restJob, status: "queued" }, { status: 404, body: { detail: "no rendered prompts yet" } });
-    expect(await screen.findByText(/rendered prompts appear when the job starts training/)).toBeInTheDocument();
+    expect(await screen.findByText(/rendered prompts appear when the job starts training/, {}, WAIT)).toBeInTheDocument();
   });
 });
