@@ -10,7 +10,15 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypedDict
 
-from worker.engine.config import NO_NUL_PATTERN, NUL_MESSAGE, AdapterConfig, JobConfig, JobSettings
+from worker.engine.config import (
+    NO_NUL_PATTERN,
+    NUL_MESSAGE,
+    AdapterConfig,
+    JobConfig,
+    JobSettings,
+    PromptTemplate,
+    ScoringRule,
+)
 
 from .models import JobStatus
 
@@ -459,6 +467,10 @@ class JobPublic(BaseModel):
     train_loss: float | None
     best_accuracy: float | None
     results: dict[str, float]
+    scoring: ScoringRule = Field(
+        description="the scoring rule its results, best accuracy and curves follow (paper | "
+        "strict): that of its stored results, else the rule its config will score with"
+    )
     history: list[StateChange]
     created_at: datetime
     started_at: datetime | None
@@ -488,6 +500,28 @@ class AccuracyPointPublic(BaseModel):
     accuracy: float
     correct: int
     total: int
+    scoring: str | None = Field(default=None, description="the scoring rule (paper | strict)")
+
+
+class JobResultPublic(BaseModel):
+    benchmark: str
+    suite: str = Field(description="arithmetic | commonsense | the benchmark's own")
+    accuracy: float = Field(description="fraction correct, 0-1")
+    correct: int
+    total: int = Field(description="examples scored")
+    scoring: str | None = Field(description="the scoring rule (paper | strict)")
+
+
+class JobResultsPublic(Page):
+    data: list[JobResultPublic]
+
+
+class JobPromptsPublic(BaseModel):
+    """The job's first training example rendered with its template, verbatim."""
+
+    template: PromptTemplate
+    training: str = Field(description="prompt and answer, as trained on")
+    evaluation: str = Field(description="the prompt as asked at evaluation")
 
 
 class JobAccuracy(BaseModel):

@@ -18,6 +18,7 @@ import {
   jobsReadLogs,
   jobsReadMetrics,
   jobsReadPredictions,
+  jobsReadPrompts,
   leaderboardReadLeaderboard,
   methodsEstimateParameters,
   methodsListMethods,
@@ -163,6 +164,14 @@ export const jobLogsQuery = (id: number) =>
     queryKey: ["jobs", id, "logs"],
     queryFn: async ({ signal }) =>
       (await jobsReadLogs({ signal, path: { job_id: id }, query: { limit: 1000 } })).data,
+  });
+
+/** The first example rendered with the job's template; 404 until training has started. */
+export const jobPromptsQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["jobs", id, "prompts"],
+    queryFn: async ({ signal }) => (await jobsReadPrompts({ signal, path: { job_id: id } })).data,
+    staleTime: Infinity, // written once per job
   });
 
 export interface PredictionFilters {

@@ -276,6 +276,16 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await afterMlp.click();
   assert.equal(await afterMlp.getAttribute("aria-pressed"), "true");
   await page.waitForSelector('[data-testid="estimate-series"]:has-text("trainable")');
+  // the paper's series preset: it fills placement, params, template, decoding and scoring, and
+  // says so; the fields stay editable (sized down below to run in seconds)
+  await page.selectOption('select[name="preset"]', "paper-series");
+  const presetSummary = await page.locator('[data-testid="preset-summary"]').innerText();
+  assert.match(presetSummary, /Series adapter, as in the paper/);
+  assert.match(presetSummary, /prompt_template llm-adapters/);
+  assert.match(presetSummary, /scoring paper/);
+  assert.equal(await page.inputValue('[name="training.prompt_template"]'), JSON.stringify("llm-adapters"));
+  assert.equal(await page.inputValue('[name="params.bottleneck_size"]'), "256");
+  await page.selectOption('[name="evaluation.preset"]', JSON.stringify("custom")); // greedy, not 4 beams
   await fill("name", "tiny-series-after-mlp");
   await fill("params.bottleneck_size", 8);
   await fill("training.max_steps", 6);
@@ -285,7 +295,9 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await page.check('[name="benchmark.svamp"]');
   await fill("evaluation.every_n_steps", 2);
   await fill("evaluation.max_examples", 4);
-  await page.click('summary:has-text("Advanced settings")');
+  // the preset opened the advanced part (it sets fields there)
+  assert.equal(await page.locator("details.advanced").getAttribute("open"), "");
+  await fill("training.warmup_steps", 0);
   await fill("training.val_set_size", 4);
   // the plan of these settings on the 32 rows, and a warning when warm-up outlasts training
   await page.waitForSelector('[data-testid="plan-training-rows"]:has-text("28 trained on")');
@@ -339,8 +351,25 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   assert.ok(question.length > 0 && !question.includes("### Instruction") && !question.includes("Below is an instruction"), question);
   await firstRow.locator('summary:has-text("full prompt")').click();
   assert.match(await firstRow.locator(".full-prompt pre").innerText(), /### Instruction/);
+  // every score says its rule; the results download carries it
+  const resultsCard = page.locator(".card", { has: page.locator('table[aria-label="Results"]') });
+  assert.equal(await resultsCard.locator('[data-testid="scoring-rule"]').innerText(), "paper rule");
+  assert.equal(await page.locator('[data-testid="accuracy-chart"] [data-testid="scoring-rule"]').innerText(), "paper rule");
+  const csv = await page.request.get(baseUrl + (await resultsCard.locator('a:has-text("CSV")').getAttribute("href")));
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /^benchmark,suite,accuracy,correct,total,scoring\nsvamp,arithmetic,[\d.]+,\d+,4,paper\n$/);
+  // the rendered prompts: the paper's template, trailing spaces kept and marked
+  const evaluationPrompt = page.locator('pre[aria-label="Evaluation prompt"]');
+  await evaluationPrompt.waitFor();
+  assert.match(await evaluationPrompt.innerText(), /### Instruction:/);
+  assert.ok((await evaluationPrompt.locator(".trailing-space").count()) > 0, "no trailing space marked in the paper's prompt");
+  assert.match(await page.locator('pre[aria-label="Training prompt"]').innerText(), /The answer is \d+\./);
   await shot("05-job-page");
-  await shotBothWidths("05b-job-page");
+  for (const [width, name] of [[1440, "05b-job-page-1440px"], [390, "05c-job-page-390px"]]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(name);
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 });
   const artifact = await page.request.get(baseUrl + (await page.getAttribute('a:has-text("Download adapter")', "href")));
   assert.equal(artifact.status(), 200);
   assert.equal(artifact.headers()["content-type"], "application/zip");
@@ -356,9 +385,14 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
     return JSON.parse(await page.locator('[data-testid="job-config"]').innerText());
   })();
   assert.equal(config.adapter.method, "series");
-  assert.deepEqual(config.adapter.placement.modules, ["mlp"]);
+  // the preset's placement (after the MLP's down projection) and internals, with the edits
+  assert.deepEqual(config.adapter.placement.modules, ["down"]);
   assert.equal(config.adapter.placement.position, "after");
   assert.equal(config.adapter.params.bottleneck_size, 8);
+  assert.equal(config.adapter.params.init, "bert");
+  assert.equal(config.adapter.params.bias, false);
+  assert.equal(config.training.prompt_template, "llm-adapters");
+  assert.equal(config.evaluation.scoring, "paper");
 
   // --- clone and edit into a LoRA job ---------------------------------------------------------
   await page.click('button:has-text("Clone and edit")');
@@ -398,6 +432,7 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   assert.equal(await page.locator('[data-testid="compare-loss"] .recharts-line').count(), 2);
   const methodRow = page.locator('table[aria-label="Config differences"] tr', { hasText: "adapter.method" });
   assert.equal(await methodRow.getAttribute("data-differs"), "true");
+  assert.equal(await page.locator('table[aria-label="Compared jobs"] [data-testid="scoring-rule"]').count(), 2);
   await shot("07-compare");
 
   // --- leaderboard -----------------------------------------------------------------------------

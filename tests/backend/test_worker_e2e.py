@@ -116,6 +116,14 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     assert all(p["loss"] > 0 and p["learning_rate"] > 0 for p in metrics["train"])
     curve = c.get(f"/api/v1/jobs/{job_id}/accuracy").json()["benchmarks"]["svamp"]
     assert [p["step"] for p in curve] == [0, 2, 4, 6] and all(p["total"] == 4 for p in curve)
+    assert job["scoring"] == "paper" and all(p["scoring"] == "paper" for p in curve)
+    # The job process wrote the first example as rendered with the job's template.
+    prompts = c.get(f"/api/v1/jobs/{job_id}/prompts").json()
+    assert prompts["template"] == "alpaca" and "What is" in prompts["evaluation"]
+    assert (
+        prompts["training"].startswith(prompts["evaluation"])
+        and "The answer is" in (prompts["training"][len(prompts["evaluation"]) :])
+    )
 
     preds = c.get(f"/api/v1/jobs/{job_id}/predictions?benchmark=svamp").json()
     assert preds["count"] == 4 and {"prompt", "output", "extracted", "gold"} <= set(

@@ -6,13 +6,13 @@ import copy
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from worker.engine.adapters import validate_adapter
-from worker.engine.config import JobConfig
+from worker.engine.config import JobConfig, ScoringRule
 from worker.engine.errors import ConfigError
 from worker.engine.runner import validate_settings
 
@@ -139,29 +139,39 @@ def clone_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, A
     return merge(base, overrides)
 
 
-def results_of(session: Session, job_ids: list[int]) -> dict[int, dict[str, float]]:
-    out: dict[int, dict[str, float]] = {i: {} for i in job_ids}
+class JobScores(NamedTuple):
+    """A job's final accuracy per benchmark and the scoring rule they were read with."""
+
+    results: dict[str, float]
+    scoring: str | None  # None until the job has results
+
+
+def results_of(session: Session, job_ids: list[int]) -> dict[int, JobScores]:
+    found: dict[int, dict[str, float]] = {i: {} for i in job_ids}
+    rules: dict[int, str | None] = dict.fromkeys(job_ids)
     if job_ids:
         rows = session.execute(
-            select(JobResult.job_id, JobResult.benchmark, JobResult.accuracy).where(
-                JobResult.job_id.in_(job_ids)
-            )
+            select(
+                JobResult.job_id, JobResult.benchmark, JobResult.accuracy, JobResult.scoring
+            ).where(JobResult.job_id.in_(job_ids))
         )
-        for job_id, benchmark, accuracy in rows:
-            out[job_id][benchmark] = accuracy
-    return out
+        for job_id, benchmark, accuracy, scoring in rows:
+            found[job_id][benchmark] = accuracy
+            rules[job_id] = rules[job_id] or scoring
+    return {i: JobScores(found[i], rules[i]) for i in job_ids}
 
 
 def job_public(
     job: Job,
     owner_email: str | None,
-    results: dict[str, float],
+    scores: JobScores,
     base_parameters: int | None = None,
     queue_position: int | None = None,
 ) -> JobPublic:
     total = job.total_steps or 0
     fraction = 1.0 if job.status == "succeeded" else (job.step / total if total else 0.0)
     pct = catalogue.trainable_percent(job.trainable_parameters, base_parameters)
+    config = JobConfig.model_validate(job.config)
     return JobPublic(
         id=job.id,
         team_id=job.team_id,
@@ -171,7 +181,7 @@ def job_public(
         base_model=job.base_model,
         method=job.method,
         dataset_id=job.dataset_id,
-        config=JobConfig.model_validate(job.config),
+        config=config,
         status=job.status,  # type: ignore[arg-type]
         phase=job.phase,
         step=job.step,
@@ -192,7 +202,9 @@ def job_public(
         wall_seconds=job.wall_seconds,
         train_loss=job.train_loss,
         best_accuracy=job.best_accuracy,
-        results=results,
+        results=scores.results,
+        # One job scores every benchmark with one rule; before results exist, the one it will use.
+        scoring=cast(ScoringRule, scores.scoring or config.evaluation.scoring),
         history=[StateChange.model_validate(h) for h in job.history or []],
         created_at=job.created_at,
         started_at=job.started_at,

@@ -10,6 +10,18 @@ export const AccuracyPointPublicSchema = {
             title: 'Correct',
             type: 'integer'
         },
+        scoring: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the scoring rule (paper | strict)',
+            title: 'Scoring'
+        },
         step: {
             title: 'Step',
             type: 'integer'
@@ -1404,6 +1416,38 @@ export const JobMetricsSchema = {
     type: 'object'
 } as const;
 
+export const JobPromptsPublicSchema = {
+    description: 'The job\'s first training example rendered with its template, verbatim.',
+    properties: {
+        evaluation: {
+            description: 'the prompt as asked at evaluation',
+            title: 'Evaluation',
+            type: 'string'
+        },
+        template: {
+            enum: [
+                'alpaca',
+                'llm-adapters',
+                'chat'
+            ],
+            title: 'Template',
+            type: 'string'
+        },
+        training: {
+            description: 'prompt and answer, as trained on',
+            title: 'Training',
+            type: 'string'
+        }
+    },
+    required: [
+        'template',
+        'training',
+        'evaluation'
+    ],
+    title: 'JobPromptsPublic',
+    type: 'object'
+} as const;
+
 export const JobPublicSchema = {
     properties: {
         attempts: {
@@ -1589,6 +1633,15 @@ export const JobPublicSchema = {
             title: 'Results',
             type: 'object'
         },
+        scoring: {
+            description: 'the scoring rule its results, best accuracy and curves follow (paper | strict): that of its stored results, else the rule its config will score with',
+            enum: [
+                'paper',
+                'strict'
+            ],
+            title: 'Scoring',
+            type: 'string'
+        },
         started_at: {
             anyOf: [
                 {
@@ -1723,6 +1776,7 @@ export const JobPublicSchema = {
         'train_loss',
         'best_accuracy',
         'results',
+        'scoring',
         'history',
         'created_at',
         'started_at',
@@ -1730,6 +1784,78 @@ export const JobPublicSchema = {
         'updated_at'
     ],
     title: 'JobPublic',
+    type: 'object'
+} as const;
+
+export const JobResultPublicSchema = {
+    properties: {
+        accuracy: {
+            description: 'fraction correct, 0-1',
+            title: 'Accuracy',
+            type: 'number'
+        },
+        benchmark: {
+            title: 'Benchmark',
+            type: 'string'
+        },
+        correct: {
+            title: 'Correct',
+            type: 'integer'
+        },
+        scoring: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the scoring rule (paper | strict)',
+            title: 'Scoring'
+        },
+        suite: {
+            description: 'arithmetic | commonsense | the benchmark\'s own',
+            title: 'Suite',
+            type: 'string'
+        },
+        total: {
+            description: 'examples scored',
+            title: 'Total',
+            type: 'integer'
+        }
+    },
+    required: [
+        'benchmark',
+        'suite',
+        'accuracy',
+        'correct',
+        'total',
+        'scoring'
+    ],
+    title: 'JobResultPublic',
+    type: 'object'
+} as const;
+
+export const JobResultsPublicSchema = {
+    properties: {
+        count: {
+            title: 'Count',
+            type: 'integer'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/JobResultPublic'
+            },
+            title: 'Data',
+            type: 'array'
+        }
+    },
+    required: [
+        'count',
+        'data'
+    ],
+    title: 'JobResultsPublic',
     type: 'object'
 } as const;
 

@@ -17,6 +17,12 @@ export type AccuracyPointPublic = {
      */
     correct: number;
     /**
+     * Scoring
+     *
+     * the scoring rule (paper | strict)
+     */
+    scoring?: string | null;
+    /**
      * Step
      */
     step: number;
@@ -892,6 +898,30 @@ export type JobMetrics = {
 };
 
 /**
+ * JobPromptsPublic
+ *
+ * The job's first training example rendered with its template, verbatim.
+ */
+export type JobPromptsPublic = {
+    /**
+     * Evaluation
+     *
+     * the prompt as asked at evaluation
+     */
+    evaluation: string;
+    /**
+     * Template
+     */
+    template: 'alpaca' | 'llm-adapters' | 'chat';
+    /**
+     * Training
+     *
+     * prompt and answer, as trained on
+     */
+    training: string;
+};
+
+/**
  * JobPublic
  */
 export type JobPublic = {
@@ -998,6 +1028,12 @@ export type JobPublic = {
         [key: string]: number;
     };
     /**
+     * Scoring
+     *
+     * the scoring rule its results, best accuracy and curves follow (paper | strict): that of its stored results, else the rule its config will score with
+     */
+    scoring: 'paper' | 'strict';
+    /**
      * Started At
      */
     started_at: string | null;
@@ -1044,6 +1080,58 @@ export type JobPublic = {
      * Worker
      */
     worker: string | null;
+};
+
+/**
+ * JobResultPublic
+ */
+export type JobResultPublic = {
+    /**
+     * Accuracy
+     *
+     * fraction correct, 0-1
+     */
+    accuracy: number;
+    /**
+     * Benchmark
+     */
+    benchmark: string;
+    /**
+     * Correct
+     */
+    correct: number;
+    /**
+     * Scoring
+     *
+     * the scoring rule (paper | strict)
+     */
+    scoring: string | null;
+    /**
+     * Suite
+     *
+     * arithmetic | commonsense | the benchmark's own
+     */
+    suite: string;
+    /**
+     * Total
+     *
+     * examples scored
+     */
+    total: number;
+};
+
+/**
+ * JobResultsPublic
+ */
+export type JobResultsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<JobResultPublic>;
 };
 
 /**
@@ -3574,6 +3662,103 @@ export type JobsReadPredictionsResponses = {
 };
 
 export type JobsReadPredictionsResponse = JobsReadPredictionsResponses[keyof JobsReadPredictionsResponses];
+
+export type JobsReadPromptsData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/prompts';
+};
+
+export type JobsReadPromptsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * no such job in the team, or its prompts are not written yet
+     */
+    404: unknown;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsReadPromptsError = JobsReadPromptsErrors[keyof JobsReadPromptsErrors];
+
+export type JobsReadPromptsResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobPromptsPublic;
+};
+
+export type JobsReadPromptsResponse = JobsReadPromptsResponses[keyof JobsReadPromptsResponses];
+
+export type JobsReadResultsData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: {
+        /**
+         * Format
+         */
+        format?: 'json' | 'csv';
+    };
+    url: '/api/v1/jobs/{job_id}/results';
+};
+
+export type JobsReadResultsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsReadResultsError = JobsReadResultsErrors[keyof JobsReadResultsErrors];
+
+export type JobsReadResultsResponses = {
+    /**
+     * JSON, or CSV with format=csv
+     */
+    200: JobResultsPublic;
+};
+
+export type JobsReadResultsResponse = JobsReadResultsResponses[keyof JobsReadResultsResponses];
 
 export type LeaderboardReadLeaderboardData = {
     body?: never;

@@ -1,7 +1,9 @@
-"""A job's trained adapter, downloaded as a zip of its folder."""
+"""Files a job's process wrote: its trained adapter (a zip of its folder) and its first
+example rendered with its prompt template."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +12,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from ...schemas import JobPromptsPublic
 from ...services import storage
 from ..deps import CurrentUser, Id, SessionDep, SettingsDep
 from .jobs import get_team_job
@@ -39,3 +42,23 @@ def download_artifact(
         filename=f"job-{job_id}-{job.method}-adapter.zip",
         background=BackgroundTask(tmp.unlink, missing_ok=True),
     )
+
+
+@router.get(
+    "/{job_id}/prompts",
+    response_model=JobPromptsPublic,
+    responses={404: {"description": "no such job in the team, or its prompts are not written yet"}},
+)
+def read_prompts(
+    job_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> JobPromptsPublic:
+    """The first training example as trained on and as asked at evaluation, verbatim (the
+    paper's template keeps its source's indentation and trailing spaces)."""
+    job = get_team_job(session, user, job_id)
+    path = settings.storage_dir / job.artifact_dir / "prompts.json" if job.artifact_dir else None
+    if path is None or not path.is_file():
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"job {job_id} has no rendered prompts yet (written when its training starts)",
+        )
+    return JobPromptsPublic.model_validate(json.loads(path.read_text(encoding="utf-8")))

@@ -1,20 +1,25 @@
 """A job's recorded series, read after a cursor or by page: training metrics, accuracy per
-benchmark, predictions and logs."""
+benchmark, final results (JSON or CSV, each score with its scoring rule), predictions and logs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import csv
+import io
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from ...models import EvalPoint, JobLog, MetricPoint, Prediction
+from ...models import EvalPoint, JobLog, JobResult, MetricPoint, Prediction
 from ...schemas import (
     AccuracyPointPublic,
     JobAccuracy,
     JobLogPublic,
     JobLogsPublic,
     JobMetrics,
+    JobResultPublic,
+    JobResultsPublic,
     MetricPointPublic,
     PredictionPublic,
     PredictionsPublic,
@@ -64,9 +69,51 @@ def read_accuracy(job_id: Id, user: CurrentUser, session: SessionDep) -> JobAccu
     series: dict[str, list[AccuracyPointPublic]] = {}
     for p in rows:
         series.setdefault(p.benchmark, []).append(
-            AccuracyPointPublic(step=p.step, accuracy=p.accuracy, correct=p.correct, total=p.total)
+            AccuracyPointPublic(
+                step=p.step,
+                accuracy=p.accuracy,
+                correct=p.correct,
+                total=p.total,
+                scoring=p.scoring,
+            )
         )
     return JobAccuracy(benchmarks=series)
+
+
+RESULT_COLUMNS = ("benchmark", "suite", "accuracy", "correct", "total", "scoring")
+
+
+@router.get(
+    "/{job_id}/results",
+    response_model=JobResultsPublic,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
+def read_results(
+    job_id: Id,
+    user: CurrentUser,
+    session: SessionDep,
+    as_format: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> JobResultsPublic | Response:
+    """The final score per benchmark, each with the rule it was read with, so a score taken
+    out of the studio still says whether it compares with the paper's tables."""
+    job = get_team_job(session, user, job_id)
+    rows = session.scalars(
+        select(JobResult).where(JobResult.job_id == job_id).order_by(JobResult.benchmark)
+    ).all()
+    data = [JobResultPublic.model_validate(r, from_attributes=True) for r in rows]
+    if as_format == "json":
+        return JobResultsPublic(data=data, count=len(data))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=RESULT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in data:
+        writer.writerow(r.model_dump())
+    name = f"job-{job.id}-results.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/{job_id}/predictions", response_model=PredictionsPublic)

@@ -39,7 +39,16 @@ export function CompareAccuracyCurves({
         <Legend />
         {runs.map((r, i) =>
           withData.includes(r) ? (
-            <Line key={r.job.id} type="monotone" dataKey={key(r.job)} name={label(r.job)} stroke={colourOf(i)} dot={{ r: 3 }} connectNulls isAnimationActive={false} />
+            <Line
+              key={r.job.id}
+              type="monotone"
+              dataKey={key(r.job)}
+              name={`${label(r.job)} (${r.job.scoring} rule)`}
+              stroke={colourOf(i)}
+              dot={{ r: 3 }}
+              connectNulls
+              isAnimationActive={false}
+            />
           ) : null,
         )}
       </LineChart>

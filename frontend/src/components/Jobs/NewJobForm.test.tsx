@@ -76,6 +76,42 @@ afterEach(() => {
 });
 
 describe("NewJobForm", () => {
+  it("offers the paper's presets; picking one fills the form, says what it set, and stays editable", () => {
+    const onSubmit = renderForm();
+    const picker = field("preset") as unknown as HTMLSelectElement;
+    const labels = [...picker.options].map((o) => o.text);
+    expect(labels).toEqual(expect.arrayContaining(["Series adapter, as in the paper", "LoRA, as in the paper", "AdapterH, as in the paper's code"]));
+
+    fireEvent.change(picker, { target: { value: "paper-adapterh" } });
+    const summary = screen.getByTestId("preset-summary");
+    expect(summary).toHaveTextContent("AdapterH, as in the paper's code");
+    expect(summary).toHaveTextContent('position {"gate":"before","up":"before","down":"after"}');
+    expect(summary).toHaveTextContent("prompt_template llm-adapters");
+    expect(summary).toHaveTextContent("scoring paper");
+    expect(field("params.bottleneck_size").value).toBe("256");
+    expect(field("training.prompt_template").value).toBe(JSON.stringify("llm-adapters"));
+    // the advanced fields it set are shown, not hidden in a closed section
+    expect(document.querySelector("details.advanced")).toHaveAttribute("open");
+
+    fireEvent.change(field("params.bottleneck_size"), { target: { value: "8" } });
+    fireEvent.click(screen.getByRole("button", { name: "Start training" }));
+    const config = onSubmit.mock.calls[0]?.[0];
+    expect(config.adapter.method).toBe("series");
+    expect(config.adapter.placement).toEqual({
+      modules: ["gate", "up", "down"],
+      layers: "all",
+      position: { gate: "before", up: "before", down: "after" },
+    });
+    expect(config.adapter.params).toMatchObject({ bottleneck_size: 8, init: "bert", bias: false, scaling: 1 });
+    expect(config.training).toMatchObject({ prompt_template: "llm-adapters", epochs: 3, batch_size: 16 });
+    expect(config.evaluation).toMatchObject({ scoring: "paper", decoding: { preset: "paper" } });
+
+    // another method card leaves the preset: its summary goes
+    fireEvent.click(document.querySelector('[data-method="lora"]') as HTMLElement);
+    expect(screen.queryByTestId("preset-summary")).toBeNull();
+    expect((field("preset") as unknown as HTMLSelectElement).value).toBe("");
+  });
+
   it("renders the chosen method's params from the catalogue with the paper's defaults", async () => {
     renderForm();
     expect(field("params.r").value).toBe("32");

@@ -2,19 +2,20 @@ import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { ApiError } from "../../api";
-import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, JobConfigCreate, MethodPublic } from "../../client";
+import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, JobConfigCreate, MethodPresetPublic, MethodPublic } from "../../client";
 import { formatCount, formatInteger } from "../../format";
 import { estimateQuery } from "../../queries";
 import PlacementPicker from "../Placement/PlacementPicker";
 import { pickerRules, placementForConfig } from "../Placement/placementRules";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
+import PickPresetSelect from "./PickPresetSelect";
 import SchemaField from "./SchemaField";
 import { numberProblem } from "./schemaWidgets";
 import TrainingPlanSummary from "./TrainingPlanSummary";
 import { advancedFields, mainFields } from "./configFields";
 import type { ConfigField } from "./configFields";
-import { configFromDraft, draftForMethod, paramsForConfig, trainingForConfig } from "./jobDraft";
+import { configFromDraft, draftForMethod, draftForPreset, paramsForConfig, presetsOf, trainingForConfig } from "./jobDraft";
 import type { JobDraft } from "./jobDraft";
 
 /**
@@ -43,6 +44,19 @@ export default function NewJobForm({
   readonly onSubmit: (config: JobConfigCreate, initial: JobConfigCreate | null) => void;
 }) {
   const [draft, setDraft] = useState<JobDraft>(initialDraft);
+  const presets = useMemo(() => presetsOf(methods), [methods]);
+  const [preset, setPreset] = useState<MethodPresetPublic | null>(null);
+  // A preset sets advanced fields too (prompt template, decoding, scoring): show them.
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const pickPreset = (p: MethodPresetPublic | null) => {
+    setPreset(p);
+    if (!p) return;
+    const next = draftForPreset(draft, p, methods);
+    if (next) {
+      setDraft(next);
+      setAdvancedOpen(true);
+    }
+  };
   const [initialConfig] = useState(() => {
     const m = methods.find((x) => x.name === initialDraft.method);
     const f = models.find((x) => x.reference === initialDraft.base_model)?.family;
@@ -173,13 +187,17 @@ export default function NewJobForm({
 
       <fieldset>
         <legend>Adapter method</legend>
+        <PickPresetSelect presets={presets} picked={preset} onPick={pickPreset} />
         <PickMethodCards
           methods={methods}
           selected={draft.method}
           baseModel={draft.base_model}
           family={family}
           selectedAdapter={selectedAdapter}
-          onSelect={(m) => setDraft(draftForMethod(draft, m))}
+          onSelect={(m) => {
+            setPreset(null); // another method is no longer the preset's settings
+            setDraft(draftForMethod(draft, m));
+          }}
         />
       </fieldset>
 
@@ -251,7 +269,7 @@ export default function NewJobForm({
         </div>
       </fieldset>
 
-      <details className="advanced">
+      <details className="advanced" open={advancedOpen} onToggle={(e) => setAdvancedOpen(e.currentTarget.open)}>
         <summary>Advanced settings</summary>
         <fieldset>
           <legend>Advanced</legend>

@@ -1,24 +1,29 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 
+import type { PredictionPublic } from "../../client";
 import { formatInteger } from "../../format";
 import { jobPredictionsQuery } from "../../queries";
 import Pager from "../Layout/Pager";
 import { questionOf } from "./promptQuestion";
 import QueryState from "../Layout/QueryState";
+import ScoringRuleLabel from "../Results/ScoringRuleLabel";
 
 const PAGE = 25;
 
 /**
  * What the adapter answered on each benchmark question, with the extracted answer and gold. A
  * row shows the question (not the template around it); its full prompt opens on demand.
+ * `rule` is the job's scoring rule; a row names its own (the other rule's reading in its tooltip).
  */
 export default function PredictionsTable({
   jobId,
   benchmarks,
+  rule,
 }: {
   readonly jobId: number;
   readonly benchmarks: readonly string[];
+  readonly rule: string;
 }) {
   const [wrongOnly, setWrongOnly] = useState(false);
   const [benchmark, setBenchmark] = useState("");
@@ -60,7 +65,9 @@ export default function PredictionsTable({
             ))}
           </select>
         </label>
-        <span className="muted small">{formatInteger(total)} predictions</span>
+        <span className="muted small">
+          {formatInteger(total)} predictions, read with the <ScoringRuleLabel rule={rule} />
+        </span>
       </div>
       <QueryState isPending={predictions.isPending} error={predictions.error} what="predictions" />
       {predictions.data && predictions.data.data.length === 0 && (
@@ -81,6 +88,7 @@ export default function PredictionsTable({
                   <th>Extracted</th>
                   <th>Gold</th>
                   <th>Correct</th>
+                  <th>Rule</th>
                 </tr>
               </thead>
               <tbody>
@@ -99,6 +107,9 @@ export default function PredictionsTable({
                     <td className="mono">{p.extracted ?? "—"}</td>
                     <td className="mono">{p.gold}</td>
                     <td>{p.correct ? <span className="badge badge-succeeded">yes</span> : <span className="badge badge-failed">no</span>}</td>
+                    <td className="small" title={otherReading(p)}>
+                      {p.scoring ?? "—"}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -109,4 +120,13 @@ export default function PredictionsTable({
       )}
     </div>
   );
+}
+
+/** What the rule not used made of the output, for the rule cell's tooltip. */
+function otherReading(p: PredictionPublic): string {
+  const other = p.scoring === "strict" ? "paper" : "strict";
+  const extracted = other === "paper" ? p.extracted_paper : p.extracted_strict;
+  const correct = other === "paper" ? p.correct_paper : p.correct_strict;
+  if (correct === null || correct === undefined) return `the ${other} rule's reading was not recorded`;
+  return `${other} rule: extracted ${extracted ?? "nothing"}, ${correct ? "correct" : "wrong"}`;
 }

@@ -9,6 +9,7 @@ import type {
   JobConfig,
   JobConfigCreate,
   JobDefaults,
+  MethodPresetPublic,
   MethodPublic,
   TrainingConfigOutput,
 } from "../../client";
@@ -70,6 +71,55 @@ export function draftForMethod(draft: JobDraft, method: MethodPublic): JobDraft 
     params: defaultParams(method),
     training: { ...draft.training, learning_rate: method.default_learning_rate },
   };
+}
+
+/** The presets "as in the paper" the catalogue lists, each once, in catalogue order. */
+export function presetsOf(methods: readonly MethodPublic[]): MethodPresetPublic[] {
+  const seen = new Set<string>();
+  return methods.flatMap((m) => m.presets ?? []).filter((p) => !seen.has(p.name) && Boolean(seen.add(p.name)));
+}
+
+/**
+ * A draft with a preset laid over it: the preset's whole adapter (method, placement, params
+ * over the method's defaults) and its training and evaluation settings; the run, the dataset
+ * and the benchmarks stay the user's. Null when the catalogue lacks the preset's method.
+ */
+export function draftForPreset(draft: JobDraft, preset: MethodPresetPublic, methods: readonly MethodPublic[]): JobDraft | null {
+  const method = methods.find((m) => m.name === preset.adapter.method);
+  if (!method) return null;
+  const params = defaultParams(method);
+  for (const [k, v] of Object.entries(preset.adapter.params ?? {})) {
+    const p = method.params.find((x) => x.name === k);
+    params[k] = p ? widgetValue(widgetFor(p.schema), v) : v;
+  }
+  const { decoding, ...evaluation } = preset.evaluation as { decoding?: Record<string, unknown> } & Record<string, unknown>;
+  return {
+    ...draft,
+    method: method.name,
+    placement: structuredClone(preset.adapter.placement) as Placement,
+    params,
+    training: { ...draft.training, ...(preset.training as Partial<TrainingFields>) },
+    evaluation: { ...draft.evaluation, ...(evaluation as Partial<EvaluationFields>), benchmarks: draft.evaluation.benchmarks },
+    decoding: { ...draft.decoding, ...(decoding as Partial<DecodingFields>) },
+  };
+}
+
+/** What a preset sets, in words, one line per part, for the user to read before editing. */
+export function describePreset(preset: MethodPresetPublic): string[] {
+  const show = (o: Record<string, unknown>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)}`)
+      .join(", ");
+  const { placement, params, method } = preset.adapter;
+  const where = { modules: placement.modules ?? "default", position: placement.position ?? "default", layers: placement.layers };
+  const { decoding, ...evaluation } = preset.evaluation as { decoding?: Record<string, unknown> } & Record<string, unknown>;
+  return [
+    `method ${method}`,
+    `placement: ${show(where)}`,
+    `params: ${show(params ?? {})}`,
+    `training: ${show(preset.training)}`,
+    `evaluation: ${show(evaluation)}${decoding ? `, decoding ${show(decoding)}` : ""}`,
+  ];
 }
 
 function splitEvaluation(evaluation: EvaluationConfigOutput): { evaluation: EvaluationFields; decoding: DecodingFields } {

@@ -6,6 +6,7 @@ import type { ComparedRun } from "../../components/Charts/CompareCurves";
 import ConfigDiffTable from "../../components/Compare/ConfigDiffTable";
 import QueryState from "../../components/Layout/QueryState";
 import StatusBadge from "../../components/Layout/StatusBadge";
+import ScoringRuleLabel from "../../components/Results/ScoringRuleLabel";
 import { formatAccuracy, formatCount } from "../../format";
 import { jobAccuracyQuery, jobMetricsQuery, jobQuery, jobsQuery } from "../../queries";
 import { useTeam } from "../../team";
@@ -37,6 +38,7 @@ export default function ComparePage() {
   });
   const benchmarks = [...new Set(runs.flatMap((r) => Object.keys(r.accuracy?.benchmarks ?? {})))].sort();
   const failed = jobs.find((q) => q.error);
+  const rules = [...new Set(runs.map((r) => r.job.scoring))].sort();
 
   return (
     <>
@@ -59,7 +61,7 @@ export default function ComparePage() {
             {(all.data?.data ?? []).map((j) => (
               <option key={j.id} value={j.id}>
                 #{j.id} {j.name} — {j.method}, {j.status}
-                {j.best_accuracy !== null ? `, best ${formatAccuracy(j.best_accuracy)}` : ""}
+                {j.best_accuracy !== null ? `, best ${formatAccuracy(j.best_accuracy)} (${j.scoring} rule)` : ""}
               </option>
             ))}
           </select>
@@ -96,16 +98,29 @@ export default function ComparePage() {
                     </td>
                     <td>{job.method}</td>
                     <td className="num">{formatCount(job.trainable_parameters)}</td>
-                    <td className="num">{formatAccuracy(job.best_accuracy)}</td>
+                    <td className="num">
+                      {formatAccuracy(job.best_accuracy)} <ScoringRuleLabel rule={job.scoring} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
+          {rules.length > 1 && (
+            <p className="error-box" role="note" data-testid="mixed-rules">
+              These jobs were scored with different rules ({rules.join(" and ")}): their accuracies do not compare
+              directly. Re-score saved predictions with <code>studio rescore --rule</code>.
+            </p>
+          )}
           <div className="grid-2" style={{ marginTop: "1rem" }}>
             {benchmarks.map((b) => (
               <div className="card chart-card" key={b} style={{ marginTop: 0 }} data-testid={`compare-accuracy-${b}`}>
-                <h3>Accuracy on {b}</h3>
+                <h3>
+                  Accuracy on {b}{" "}
+                  {rules.map((r) => (
+                    <ScoringRuleLabel key={r} rule={r} />
+                  ))}
+                </h3>
                 <CompareAccuracyCurves runs={runs} benchmark={b} />
               </div>
             ))}

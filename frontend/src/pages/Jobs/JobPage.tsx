@@ -8,9 +8,11 @@ import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
 import ConfirmButton from "../../components/Layout/ConfirmButton";
+import JobPromptsPanel from "../../components/Jobs/JobPromptsPanel";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
+import ScoringRuleLabel from "../../components/Results/ScoringRuleLabel";
 import StatusBadge from "../../components/Layout/StatusBadge";
 import {
   formatAccuracy,
@@ -131,7 +133,10 @@ export default function JobPage() {
           {metrics.data ? <LossCurves metrics={metrics.data} /> : <QueryState isPending={metrics.isPending} error={metrics.error} what="metrics" />}
         </div>
         <div className="card chart-card" data-testid="accuracy-chart" style={{ marginTop: 0 }}>
-          <h3>Accuracy {configured.length ? <span className="muted small">({configured.join(", ")})</span> : null}</h3>
+          <h3>
+            Accuracy {configured.length ? <span className="muted small">({configured.join(", ")})</span> : null}{" "}
+            <ScoringRuleLabel rule={j.scoring} />
+          </h3>
           {accuracy.data ? (
             configured.length === 0 && benchmarks.length === 0 ? (
               <div className="chart-empty">This job evaluates on no benchmark.</div>
@@ -147,23 +152,44 @@ export default function JobPage() {
           {metrics.data && <LearningRateCurve metrics={metrics.data} />}
         </div>
         <div className="card" style={{ marginTop: 0 }}>
-          <h3>Results</h3>
+          <h3>
+            Results <ScoringRuleLabel rule={j.scoring} />
+          </h3>
           {Object.keys(j.results).length === 0 ? (
             <p className="muted">Final scores appear when the job has evaluated.</p>
           ) : (
-            <table aria-label="Results">
-              <tbody>
-                {Object.entries(j.results).map(([b, a]) => (
-                  <tr key={b}>
-                    <td>{b}</td>
-                    <td className="num">{formatAccuracy(a)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <>
+              <table aria-label="Results">
+                <tbody>
+                  {Object.entries(j.results).map(([b, a]) => (
+                    <tr key={b}>
+                      <td>{b}</td>
+                      <td className="num">{formatAccuracy(a)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <p className="small">
+                Download with the rule:{" "}
+                <a href={`/api/v1/jobs/${j.id}/results?format=csv`} download>
+                  CSV
+                </a>{" "}
+                ·{" "}
+                <a href={`/api/v1/jobs/${j.id}/results`} download={`job-${j.id}-results.json`}>
+                  JSON
+                </a>
+              </p>
+            </>
           )}
         </div>
       </div>
+
+      <section className="card" aria-labelledby="prompts-heading" style={{ marginTop: "1rem" }}>
+        <h2 id="prompts-heading" style={{ marginTop: 0 }}>
+          Prompts
+        </h2>
+        <JobPromptsPanel jobId={id} live={live} />
+      </section>
 
       <div className="tabs" role="tablist">
         {(["predictions", "logs", "config", "history"] as Tab[]).map((t) => (
@@ -172,7 +198,9 @@ export default function JobPage() {
           </button>
         ))}
       </div>
-      {tab === "predictions" && <PredictionsTable jobId={id} benchmarks={benchmarks.length ? benchmarks : configured} />}
+      {tab === "predictions" && (
+        <PredictionsTable jobId={id} benchmarks={benchmarks.length ? benchmarks : configured} rule={j.scoring} />
+      )}
       {tab === "logs" && <JobLogs jobId={id} />}
       {tab === "config" && <pre className="config" data-testid="job-config">{JSON.stringify(j.config, null, 2)}</pre>}
       {tab === "history" && (
@@ -200,7 +228,7 @@ function JobFigures({ job }: { readonly job: JobPublic }) {
     ["Trainable parameters", formatCount(job.trainable_parameters)],
     ["of the base model", formatPercent(job.trainable_percent)],
     [job.status === "running" ? "Train loss so far" : "Train loss", formatLoss(job.train_loss)],
-    ["Best accuracy", formatAccuracy(job.best_accuracy)],
+    ["Best accuracy", job.best_accuracy === null ? "—" : `${formatAccuracy(job.best_accuracy)} (${job.scoring} rule)`],
     ["Peak memory", formatBytes(job.peak_memory_bytes)],
     ["Wall time", formatDuration(job.wall_seconds)],
     ["Worker", job.worker ?? "—"],
