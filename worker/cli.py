@@ -239,7 +239,9 @@ def _scale_from_args(args: argparse.Namespace) -> dict[str, Any]:
         try:
             scale["seeds"] = [int(s) for s in args.seeds.split(",") if s.strip()]
         except ValueError:
-            raise ConfigError(f"--seeds takes integers separated by commas, got {args.seeds!r}")
+            raise ConfigError(
+                f"--seeds takes integers separated by commas, got {args.seeds!r}"
+            ) from None
     return scale
 
 

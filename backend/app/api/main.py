@@ -15,6 +15,7 @@ from .routes import (
     methods,
     models,
     playground,
+    studies,
     teams,
     utils,
 )
@@ -48,6 +49,7 @@ for module in (
     job_events,
     leaderboard,
     playground,
+    studies,
 ):
     api_router.include_router(module.router)
 api_router.include_router(auth.users_router)
