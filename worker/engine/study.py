@@ -194,35 +194,29 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def set_path(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    keys = path.split(".")
+def _nested(path: str, value: Any) -> dict[str, Any]:
+    """'training.seed', 1 -> {'training': {'seed': 1}}"""
     nested: Any = value
-    for key in reversed(keys):
+    for key in reversed(path.split(".")):
         nested = {key: nested}
-    return lay_over(config, nested)
+    return dict(nested)
 
 
 def expand(study: StudyConfig) -> list[Cell]:
     """The cells, in grid order: each axis's choice applied in axis order over the base."""
-    choices: list[list[tuple[str, Any, Callable[[dict[str, Any]], dict[str, Any]]]]] = []
+    # Each choice: (label, swept value, the partial config it lays over the cell's).
+    choices: list[list[tuple[str, Any, dict[str, Any]]]] = []
     for axis in study.axes:
         if isinstance(axis, PathAxis):
-            choices.append(
-                [
-                    (_value_label(v), v, lambda c, p=axis.path, v=v: set_path(c, p, v))
-                    for v in axis.values
-                ]
-            )
+            choices.append([(_value_label(v), v, _nested(axis.path, v)) for v in axis.values])
         else:
-            choices.append(
-                [(v.label, v.label, lambda c, s=v.set: lay_over(c, s)) for v in axis.variants]
-            )
+            choices.append([(v.label, v.label, v.set) for v in axis.variants])
     names = study.axis_names()
     cells = []
     for index, combo in enumerate(itertools.product(*choices)):
         config = copy.deepcopy(study.base)
-        for _, _, apply in combo:
-            config = apply(config)
+        for _, _, overrides in combo:
+            config = lay_over(config, overrides)
         labels = {n: label for n, (label, _, _) in zip(names, combo, strict=True)}
         values = {n: value for n, (_, value, _) in zip(names, combo, strict=True)}
         title = ", ".join(

@@ -457,7 +457,7 @@ def plot_data(session: Session, study: Study) -> StudyPlotPublic:
         averages.append(
             100 * sum(acc[b] for b in benchmarks) / len(benchmarks) if complete else None
         )
-    costs = {
+    costs: dict[str, list[float | None]] = {
         "trainable_parameters": [
             job.trainable_parameters if job else None for _, job, _, _ in views
         ],
