@@ -218,6 +218,157 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    scale: dict[str, Any] = {"base_model": args.base_model, "decoding": args.decoding}
+    if args.dataset:
+        scale["dataset_path"] = args.dataset
+    for key in (
+        "steps",
+        "train_examples",
+        "batch_size",
+        "micro_batch_size",
+        "cutoff_len",
+        "eval_examples",
+        "max_new_tokens",
+    ):
+        if getattr(args, key) is not None:
+            scale[key] = getattr(args, key)
+    if args.benchmarks:
+        scale["benchmarks"] = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+    if args.seeds:
+        try:
+            scale["seeds"] = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(
+                f"--seeds takes integers separated by commas, got {args.seeds!r}"
+            ) from None
+    return scale
+
+
+def _load_study(args: argparse.Namespace) -> Any:
+    from worker.engine.study import StudyConfig
+    from worker.engine.study_presets import StudyScale, build_preset
+
+    if args.preset and args.study:
+        raise ConfigError("give a study file or --preset, not both")
+    if args.preset:
+        if not args.base_model:
+            raise ConfigError("--preset needs --base-model (and --dataset for the training data)")
+        return build_preset(args.preset, StudyScale.from_dict(_scale_from_args(args)))
+    if not args.study:
+        raise ConfigError("give a study file (STUDY.json) or --preset NAME")
+    return StudyConfig.from_file(args.study)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """Runs a study's cells one after another in this process; writes the results table."""
+    import json
+
+    from worker.engine.config import JobConfig
+    from worker.engine.runner import run_job, validate_job
+    from worker.engine.study import CellResult, aggregate, expand, validate_cells, write_results
+
+    study = _load_study(args)
+    if args.write_study:
+        Path(args.write_study).write_text(json.dumps(study.to_dict(), indent=2) + "\n")
+        print(f"study written to {args.write_study}")
+        return 0
+    if not args.output:
+        raise ConfigError("give --output DIR (the folder for the cells and the results)")
+    cells = expand(study)
+
+    def check(data: dict[str, Any]) -> JobConfig:
+        config = JobConfig.from_dict(data)
+        if args.dataset:
+            config.dataset_path = args.dataset
+        if args.data_dir:
+            config.evaluation.data_dir = args.data_dir
+        if not config.dataset_path:
+            raise ConfigError("the config needs dataset_path (or give --dataset)")
+        validate_job(config)  # every check short of loading the weights
+        return config
+
+    configs: list[JobConfig] = validate_cells(cells, check)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(study.to_dict(), indent=2) + "\n")
+    results: list[CellResult] = [
+        CellResult(index=c.index, labels=c.labels, status="pending") for c in cells
+    ]
+    print(f"study {study.name!r}: {len(cells)} cells -> {out}")
+    for cell, config in zip(cells, configs, strict=True):
+        cell_dir = out / "cells" / str(cell.index)
+        print(f"[{cell.index + 1}/{len(cells)}] {cell.title}", flush=True)
+        summary = _finished_cell(cell_dir, config)
+        if summary is not None:
+            print("  already done in an earlier run: reused")
+        else:
+            bar = ProgressBar()
+            try:
+                summary = run_job(config, cell_dir, bar).__dict__
+            except (ConfigError, DataError):
+                raise
+            except Exception as e:  # noqa: BLE001 - one failed cell must not end the study
+                logging.getLogger(__name__).debug("cell %s failed", cell.index, exc_info=True)
+                print(f"  failed: {type(e).__name__}: {e}")
+                results[cell.index] = CellResult(
+                    index=cell.index, labels=cell.labels, status="failed"
+                )
+                continue
+            finally:
+                bar.close()
+        results[cell.index] = _cell_result(cell.index, cell.labels, cell_dir, summary)
+        accuracy = ", ".join(f"{b} {100 * a:.1f} %" for b, a in summary["accuracy"].items())
+        print(f"  {summary['status']} in {summary['wall_seconds']:.0f} s; {accuracy}", flush=True)
+        write_results(aggregate(results, study.axis_names(), study.seed_axis()), out)
+    table = aggregate(results, study.axis_names(), study.seed_axis())
+    paths = write_results(table, out)
+    print()
+    print(paths["md"].read_text(encoding="utf-8"))
+    print(f"results written to {paths['csv']}, {paths['md']} and {paths['tex']}")
+    return 0 if all(r.status == "succeeded" for r in results) else 1
+
+
+def _finished_cell(cell_dir: Path, config: Any) -> dict[str, Any] | None:
+    """The summary of a cell an earlier run of the same study finished with the same config
+    (so a stopped study resumes where it was)."""
+    import json
+
+    try:
+        summary = json.loads((cell_dir / "summary.json").read_text())
+        saved = json.loads((cell_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if summary.get("status") != "succeeded" or saved != config.to_dict():
+        return None
+    return dict(summary)
+
+
+def _cell_result(
+    index: int, labels: dict[str, str], cell_dir: Path, summary: dict[str, Any]
+) -> Any:
+    import json
+
+    from worker.engine.study import CellResult
+
+    examples: dict[str, int] = {}
+    results_file = cell_dir / "eval_results.json"
+    if results_file.is_file():
+        examples = {n: r["total"] for n, r in json.loads(results_file.read_text()).items()}
+    return CellResult(
+        index=index,
+        labels=labels,
+        status=summary["status"],
+        trainable_parameters=summary["trainable_parameters"],
+        total_parameters=summary["total_parameters"],
+        peak_memory_bytes=summary["peak_memory_bytes"],
+        wall_seconds=summary["wall_seconds"],
+        accuracy=summary["accuracy"],
+        examples=examples,
+        scoring=summary.get("scoring"),
+    )
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     # The service lives in backend/; the engine never imports it, only this command does.
     from backend.app.embedded import run
@@ -277,6 +428,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quick", action="store_true", help="a shorter run (about two minutes)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "study",
+        help="run a study (a grid of jobs) one cell after another; writes results.csv/.md/.tex",
+    )
+    p.add_argument("study", nargs="?", help="study JSON: {name, base: <job config>, axes: [...]}")
+    p.add_argument("--output", help="folder for the cells (cells/<n>/) and the results")
+    p.add_argument("--dataset", help="training data file; overrides dataset_path in every cell")
+    p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
+    p.add_argument(
+        "--preset",
+        help="one of the paper's studies instead of a file: series-placement, "
+        "parallel-placement, lora-modules, bottleneck-size, lora-rank, prefix-tokens",
+    )
+    p.add_argument("--write-study", help="with --preset: write the study JSON here and stop")
+    g = p.add_argument_group("preset scale")
+    g.add_argument("--base-model", help="hf:<id>, path:<dir>, gguf:<file>, demo:smollm2-135m")
+    g.add_argument("--steps", type=int, help="optimiser steps per cell")
+    g.add_argument("--train-examples", type=int, help="training examples each cell sees")
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--micro-batch-size", type=int)
+    g.add_argument("--cutoff-len", type=int)
+    g.add_argument("--eval-examples", type=int, help="examples per benchmark")
+    g.add_argument("--benchmarks", help="comma-separated, e.g. gsm8k,svamp")
+    g.add_argument("--seeds", help="comma-separated seeds, e.g. 1,2,3 (mean ± std)")
+    g.add_argument("--decoding", default="paper", choices=["paper", "fast"])
+    g.add_argument("--max-new-tokens", type=int, help="cap the generated tokens (greedy)")
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("up", help="start the studio: API, dashboard and one local worker")
     p.add_argument("--host", default="127.0.0.1")

@@ -30,6 +30,7 @@ from .core.errors import ConflictError, NotFoundError
 from .core.headers import SecurityHeaders
 from .services.dispatch import dispatch_pending, watch_queued
 from .services.reaper import reap_stale_jobs
+from .services.studies import advance_all
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await run_in_threadpool(ping_database, settings.sqlalchemy_url)
                     else:
                         await run_in_threadpool(reap_stale_jobs, settings)
+                        # Studies submit their next cells as others end (fair queueing).
+                        await run_in_threadpool(advance_all, settings)
                 except Exception as e:  # noqa: BLE001 - keep reaping after a transient DB error
                     if database_unavailable(e):
                         if time.monotonic() >= grace_until:

@@ -210,6 +210,50 @@ class Job(Timestamped, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The study this job is a cell of (null for a single job), and its cell index there.
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("studies.id", ondelete="SET NULL"), index=True
+    )
+    study_cell: Mapped[int | None] = mapped_column(Integer)
+    # sha256 of what decides a run's outcome (config without its name, the dataset's content,
+    # the engine's code): a study cell with the same fingerprint reuses a succeeded job.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class Study(Timestamped, Base):
+    """A grid of jobs (DESIGN.md "Studies"). Its cells are rows of `study_cells`; a cell gets
+    a job when the study's turn in the queue comes (services/studies.py)."""
+
+    __tablename__ = "studies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    preset: Mapped[str | None] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)  # the study as submitted
+    # active: pending cells are submitted as others end; cancelled: they wait for a resume.
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StudyCell(Base):
+    __tablename__ = "study_cells"
+    __table_args__ = (UniqueConstraint("study_id", "index", name="uq_study_cells_study_index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    labels: Mapped[dict[str, str]] = mapped_column(JSONType)
+    values: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)  # validated, defaults filled in
+    # pending (no job yet) -> submitting -> submitted (job_id set) | reused (job_id: an
+    # earlier job with the same fingerprint) ; error: the job could not be created.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))  # as Job.fingerprint
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class MetricPoint(Base):

@@ -19,6 +19,7 @@ from worker.engine.config import (
     PromptTemplate,
     ScoringRule,
 )
+from worker.engine.study import PathAxis, ResultTable, StudyConfig, VariantsAxis
 
 from .models import JobStatus
 
@@ -623,3 +624,136 @@ class GenerationPublic(BaseModel):
     adapter_output: str | None
     error: str | None
     created_at: datetime
+
+
+# --- studies ----------------------------------------------------------------------------------
+StudyCellState = Literal["pending", "submitting", "submitted", "reused", "error"]
+StudyCellStatus = Literal[
+    "pending", "queued", "running", "succeeded", "failed", "cancelled", "error"
+]
+
+
+class StudyCreate(StudyConfig):
+    """A study as posted: the study of DESIGN.md (`name`, `base`, `axes`), its team, and the
+    preset it was built from, if any. `base` is a job config as POST /jobs takes it (with
+    dataset_id); the axes fill in or replace parts of it, so it may be partial."""
+
+    team_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="default: your first team"
+    )
+    preset: str | None = Field(
+        default=None, max_length=64, description="the study preset it was built from, if any"
+    )
+
+
+class StudyCellPublic(BaseModel):
+    index: int = Field(description="0-based position in the grid (the last axis varies fastest)")
+    labels: dict[str, str] = Field(description="axis name -> this cell's label on it")
+    values: dict[str, Any] = Field(description="axis name -> the swept value")
+    state: StudyCellState = Field(
+        description="pending (waiting for its turn, no job yet), submitting, submitted (job_id "
+        "is its job), reused (job_id is an earlier job with the same config, data and code), "
+        "error (its job could not be created: see error)"
+    )
+    status: StudyCellStatus = Field(description="the cell's job's status, or pending / error")
+    job_id: int | None
+    error: str | None
+    phase: str | None
+    fraction: float = Field(description="progress of the cell's job, 0-1")
+    trainable_parameters: int | None
+    total_parameters: int | None
+    peak_memory_bytes: int | None
+    wall_seconds: float | None
+    accuracy: dict[str, float] = Field(description="benchmark -> final accuracy (fraction 0-1)")
+    examples: dict[str, int] = Field(description="benchmark -> examples the accuracy rests on")
+    scoring: str | None = Field(description="the scoring rule of its accuracies")
+    config: JobConfig = Field(description="the cell's whole job config")
+
+
+class StudyProgress(BaseModel):
+    total: int
+    pending: int = Field(description="cells without a job yet (waiting for their turn)")
+    queued: int
+    running: int
+    succeeded: int = Field(description="succeeded cells, reused ones included")
+    reused: int
+    failed: int = Field(description="failed cells, and cells whose job could not be created")
+    cancelled: int
+    fraction: float = Field(description="cells that ended (succeeded, failed or cancelled) / total")
+
+
+class StudyPublic(BaseModel):
+    id: int
+    team_id: int
+    owner_id: int | None
+    owner_email: str | None
+    name: str
+    description: str | None
+    preset: str | None
+    finding: str | None = Field(description="the paper's finding for a preset's study")
+    status: Literal["active", "cancelled"] = Field(
+        description="active: pending cells are submitted as others end; cancelled: they wait "
+        "for POST /studies/{id}/resume"
+    )
+    state: Literal["running", "finished", "cancelled"] = Field(
+        description="running (cells queued, running or waiting), finished (every cell ended), "
+        "cancelled (stopped with cells left)"
+    )
+    max_active_cells: int = Field(description="cells of one study queued or running at once")
+    spec: StudyConfig = Field(description="the study as submitted")
+    axes: list[str]
+    seed_axis: str | None
+    progress: StudyProgress
+    cells: list[StudyCellPublic]
+    results: ResultTable = Field(description="the paper-shaped table (accuracy in percent)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class StudiesPublic(Page):
+    data: list[StudyPublic]
+
+
+class StudyCurvePoint(BaseModel):
+    step: int
+    accuracy: float = Field(description="percent")
+
+
+class StudyPlotPoint(BaseModel):
+    index: int
+    labels: dict[str, str]
+    values: dict[str, Any] = Field(description="axis name -> the swept value (x of the plot)")
+    status: StudyCellStatus
+    job_id: int | None
+    trainable_parameters: int | None
+    peak_memory_bytes: int | None
+    wall_seconds: float | None
+    accuracy: dict[str, float] = Field(description="benchmark -> final accuracy in percent")
+    average: float | None = Field(description="mean over the study's benchmarks, in percent")
+    pareto: dict[str, bool] = Field(
+        description="cost (trainable_parameters, peak_memory_bytes, wall_seconds) -> whether the "
+        "cell is on the Pareto front of that cost against the average accuracy"
+    )
+    curves: dict[str, list[StudyCurvePoint]] = Field(
+        description="benchmark -> accuracy at each evaluation step (the cell's curve)"
+    )
+
+
+class StudyPlotPublic(BaseModel):
+    axes: list[str]
+    seed_axis: str | None
+    benchmarks: list[str]
+    data: list[StudyPlotPoint]
+
+
+class StudyPresetPublic(BaseModel):
+    name: str
+    title: str
+    finding: str = Field(description="what the paper found (shown beside the result)")
+    method: str
+    axes: list[PathAxis | VariantsAxis]
+    cells: int = Field(description="cells with one seed")
+
+
+class StudyPresetsPublic(Page):
+    data: list[StudyPresetPublic]

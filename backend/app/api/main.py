@@ -17,6 +17,7 @@ from .routes import (
     methods,
     models,
     playground,
+    studies,
     teams,
     utils,
 )
@@ -52,6 +53,7 @@ for module in (
     job_events,
     leaderboard,
     playground,
+    studies,
 ):
     api_router.include_router(module.router)
 api_router.include_router(auth.users_router)

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changethis", "admin", "password"}
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     dispatch_interval_s: float = 2.0
     queue_stale_s: float = 120.0
     metric_flush_s: float = 1.0
+    # Fair queueing of studies: at most this many cells of one study are queued or running at
+    # a time; the rest wait as pending cells, submitted as others end (docs/studies.md).
+    study_max_active_cells: int = Field(default=2, ge=1)
     # A job process rides out a database outage this long at its start and end (training
     # itself never waits for the database); the API's 503s ask clients to retry after this.
     db_outage_max_s: float = 900.0

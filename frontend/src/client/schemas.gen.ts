@@ -2676,6 +2676,93 @@ export const PasswordChangeSchema = {
     type: 'object'
 } as const;
 
+export const PathAxis_InputSchema = {
+    additionalProperties: false,
+    description: 'One key of the job config swept over values.',
+    properties: {
+        name: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the axis\'s column name; default: the path',
+            title: 'Name'
+        },
+        path: {
+            description: 'a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size',
+            maxLength: 200,
+            minLength: 1,
+            pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$',
+            title: 'Path',
+            type: 'string'
+        },
+        values: {
+            description: 'the values the key takes, one per cell',
+            items: {},
+            maxItems: 64,
+            minItems: 1,
+            title: 'Values',
+            type: 'array'
+        }
+    },
+    required: [
+        'path',
+        'values'
+    ],
+    title: 'PathAxis',
+    type: 'object'
+} as const;
+
+export const PathAxis_OutputSchema = {
+    additionalProperties: false,
+    description: 'One key of the job config swept over values.',
+    properties: {
+        name: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the axis\'s column name; default: the path',
+            title: 'Name'
+        },
+        path: {
+            description: 'a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size',
+            maxLength: 200,
+            minLength: 1,
+            pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$',
+            title: 'Path',
+            type: 'string'
+        },
+        values: {
+            description: 'the values the key takes, one per cell',
+            items: {},
+            maxItems: 64,
+            minItems: 1,
+            title: 'Values',
+            type: 'array'
+        }
+    },
+    required: [
+        'path',
+        'values',
+        'name'
+    ],
+    title: 'PathAxis',
+    type: 'object'
+} as const;
+
 export const PlacementConfig_InputSchema = {
     additionalProperties: false,
     properties: {
@@ -2982,6 +3069,184 @@ export const PredictionsPublicSchema = {
     type: 'object'
 } as const;
 
+export const ResultRowSchema = {
+    properties: {
+        accuracy: {
+            additionalProperties: {
+                $ref: '#/components/schemas/Stat'
+            },
+            description: 'benchmark -> accuracy in percent',
+            title: 'Accuracy',
+            type: 'object'
+        },
+        average: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/Stat'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the mean over benchmarks, in percent'
+        },
+        cells: {
+            description: 'the cells this row aggregates',
+            items: {
+                type: 'integer'
+            },
+            title: 'Cells',
+            type: 'array'
+        },
+        examples: {
+            additionalProperties: {
+                type: 'integer'
+            },
+            description: 'benchmark -> examples each score rests on',
+            title: 'Examples',
+            type: 'object'
+        },
+        labels: {
+            additionalProperties: {
+                type: 'string'
+            },
+            description: 'axis name -> label (the seed axis left out)',
+            title: 'Labels',
+            type: 'object'
+        },
+        peak_memory_bytes: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/Stat'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        },
+        runs: {
+            description: 'succeeded cells the figures rest on',
+            title: 'Runs',
+            type: 'integer'
+        },
+        trainable_parameters: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Trainable Parameters'
+        },
+        trainable_percent: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Trainable Percent'
+        },
+        wall_seconds: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/Stat'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        }
+    },
+    required: [
+        'labels',
+        'cells',
+        'runs',
+        'trainable_parameters',
+        'trainable_percent',
+        'peak_memory_bytes',
+        'wall_seconds',
+        'accuracy',
+        'average',
+        'examples'
+    ],
+    title: 'ResultRow',
+    type: 'object'
+} as const;
+
+export const ResultTableSchema = {
+    description: 'The paper\'s table: rows = cells (seeds folded), columns = benchmarks and their average.',
+    properties: {
+        axes: {
+            description: 'the row label columns, in order',
+            items: {
+                type: 'string'
+            },
+            title: 'Axes',
+            type: 'array'
+        },
+        benchmarks: {
+            items: {
+                type: 'string'
+            },
+            title: 'Benchmarks',
+            type: 'array'
+        },
+        best: {
+            additionalProperties: {
+                items: {
+                    type: 'integer'
+                },
+                type: 'array'
+            },
+            description: 'column (a benchmark or \'average\') -> indices of the rows with its best mean',
+            title: 'Best',
+            type: 'object'
+        },
+        rows: {
+            items: {
+                $ref: '#/components/schemas/ResultRow'
+            },
+            title: 'Rows',
+            type: 'array'
+        },
+        scoring: {
+            description: 'the scoring rules the figures were scored with',
+            items: {
+                type: 'string'
+            },
+            title: 'Scoring',
+            type: 'array'
+        },
+        seed_axis: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the axis folded into mean ± std, if any',
+            title: 'Seed Axis'
+        }
+    },
+    required: [
+        'axes',
+        'seed_axis',
+        'benchmarks',
+        'scoring',
+        'rows',
+        'best'
+    ],
+    title: 'ResultTable',
+    type: 'object'
+} as const;
+
 export const SchemaFragmentSchema = {
     description: 'A JSON-Schema fragment describing a value (the subset the method catalogue uses); a key\nthat does not constrain the value is absent, never null.',
     properties: {
@@ -3062,6 +3327,31 @@ export const SchemaFragmentSchema = {
     type: 'object'
 } as const;
 
+export const StatSchema = {
+    description: 'A figure over a row\'s runs: mean, sample standard deviation (0 for one run), count.',
+    properties: {
+        mean: {
+            title: 'Mean',
+            type: 'number'
+        },
+        n: {
+            title: 'N',
+            type: 'integer'
+        },
+        std: {
+            title: 'Std',
+            type: 'number'
+        }
+    },
+    required: [
+        'mean',
+        'std',
+        'n'
+    ],
+    title: 'Stat',
+    type: 'object'
+} as const;
+
 export const StateChangeSchema = {
     properties: {
         at: {
@@ -3113,6 +3403,1006 @@ export const StateChangeSchema = {
         'at'
     ],
     title: 'StateChange',
+    type: 'object'
+} as const;
+
+export const StudiesPublicSchema = {
+    properties: {
+        count: {
+            title: 'Count',
+            type: 'integer'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/StudyPublic'
+            },
+            title: 'Data',
+            type: 'array'
+        }
+    },
+    required: [
+        'count',
+        'data'
+    ],
+    title: 'StudiesPublic',
+    type: 'object'
+} as const;
+
+export const StudyCellPublicSchema = {
+    properties: {
+        accuracy: {
+            additionalProperties: {
+                type: 'number'
+            },
+            description: 'benchmark -> final accuracy (fraction 0-1)',
+            title: 'Accuracy',
+            type: 'object'
+        },
+        config: {
+            $ref: '#/components/schemas/JobConfig',
+            description: 'the cell\'s whole job config'
+        },
+        error: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Error'
+        },
+        examples: {
+            additionalProperties: {
+                type: 'integer'
+            },
+            description: 'benchmark -> examples the accuracy rests on',
+            title: 'Examples',
+            type: 'object'
+        },
+        fraction: {
+            description: 'progress of the cell\'s job, 0-1',
+            title: 'Fraction',
+            type: 'number'
+        },
+        index: {
+            description: '0-based position in the grid (the last axis varies fastest)',
+            title: 'Index',
+            type: 'integer'
+        },
+        job_id: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Job Id'
+        },
+        labels: {
+            additionalProperties: {
+                type: 'string'
+            },
+            description: 'axis name -> this cell\'s label on it',
+            title: 'Labels',
+            type: 'object'
+        },
+        peak_memory_bytes: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Peak Memory Bytes'
+        },
+        phase: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Phase'
+        },
+        scoring: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the scoring rule of its accuracies',
+            title: 'Scoring'
+        },
+        state: {
+            description: 'pending (waiting for its turn, no job yet), submitting, submitted (job_id is its job), reused (job_id is an earlier job with the same config, data and code), error (its job could not be created: see error)',
+            enum: [
+                'pending',
+                'submitting',
+                'submitted',
+                'reused',
+                'error'
+            ],
+            title: 'State',
+            type: 'string'
+        },
+        status: {
+            description: 'the cell\'s job\'s status, or pending / error',
+            enum: [
+                'pending',
+                'queued',
+                'running',
+                'succeeded',
+                'failed',
+                'cancelled',
+                'error'
+            ],
+            title: 'Status',
+            type: 'string'
+        },
+        total_parameters: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Total Parameters'
+        },
+        trainable_parameters: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Trainable Parameters'
+        },
+        values: {
+            additionalProperties: true,
+            description: 'axis name -> the swept value',
+            title: 'Values',
+            type: 'object'
+        },
+        wall_seconds: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Wall Seconds'
+        }
+    },
+    required: [
+        'index',
+        'labels',
+        'values',
+        'state',
+        'status',
+        'job_id',
+        'error',
+        'phase',
+        'fraction',
+        'trainable_parameters',
+        'total_parameters',
+        'peak_memory_bytes',
+        'wall_seconds',
+        'accuracy',
+        'examples',
+        'scoring',
+        'config'
+    ],
+    title: 'StudyCellPublic',
+    type: 'object'
+} as const;
+
+export const StudyConfigSchema = {
+    additionalProperties: false,
+    properties: {
+        axes: {
+            description: 'the axes; the cells are their product',
+            items: {
+                oneOf: [
+                    {
+                        $ref: '#/components/schemas/PathAxis-Output'
+                    },
+                    {
+                        $ref: '#/components/schemas/VariantsAxis-Output'
+                    }
+                ]
+            },
+            maxItems: 8,
+            minItems: 1,
+            title: 'Axes',
+            type: 'array'
+        },
+        base: {
+            additionalProperties: true,
+            description: 'the job config every cell starts from (the job config of DESIGN.md; the axes fill in or replace parts of it)',
+            title: 'Base',
+            type: 'object'
+        },
+        description: {
+            anyOf: [
+                {
+                    maxLength: 2000,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'what the study asks (shown beside it)',
+            title: 'Description'
+        },
+        name: {
+            description: 'a name for the study',
+            maxLength: 200,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Name',
+            type: 'string'
+        }
+    },
+    required: [
+        'name',
+        'base',
+        'axes',
+        'description'
+    ],
+    title: 'StudyConfig',
+    type: 'object'
+} as const;
+
+export const StudyCreateSchema = {
+    additionalProperties: false,
+    description: 'A study as posted: the study of DESIGN.md (`name`, `base`, `axes`), its team, and the\npreset it was built from, if any. `base` is a job config as POST /jobs takes it (with\ndataset_id); the axes fill in or replace parts of it, so it may be partial.',
+    properties: {
+        axes: {
+            description: 'the axes; the cells are their product',
+            items: {
+                oneOf: [
+                    {
+                        $ref: '#/components/schemas/PathAxis-Input'
+                    },
+                    {
+                        $ref: '#/components/schemas/VariantsAxis-Input'
+                    }
+                ]
+            },
+            maxItems: 8,
+            minItems: 1,
+            title: 'Axes',
+            type: 'array'
+        },
+        base: {
+            additionalProperties: true,
+            description: 'the job config every cell starts from (the job config of DESIGN.md; the axes fill in or replace parts of it)',
+            title: 'Base',
+            type: 'object'
+        },
+        description: {
+            anyOf: [
+                {
+                    maxLength: 2000,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'what the study asks (shown beside it)',
+            title: 'Description'
+        },
+        name: {
+            description: 'a name for the study',
+            maxLength: 200,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Name',
+            type: 'string'
+        },
+        preset: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the study preset it was built from, if any',
+            title: 'Preset'
+        },
+        team_id: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'default: your first team',
+            title: 'Team Id'
+        }
+    },
+    required: [
+        'name',
+        'base',
+        'axes'
+    ],
+    title: 'StudyCreate',
+    type: 'object'
+} as const;
+
+export const StudyCurvePointSchema = {
+    properties: {
+        accuracy: {
+            description: 'percent',
+            title: 'Accuracy',
+            type: 'number'
+        },
+        step: {
+            title: 'Step',
+            type: 'integer'
+        }
+    },
+    required: [
+        'step',
+        'accuracy'
+    ],
+    title: 'StudyCurvePoint',
+    type: 'object'
+} as const;
+
+export const StudyPlotPointSchema = {
+    properties: {
+        accuracy: {
+            additionalProperties: {
+                type: 'number'
+            },
+            description: 'benchmark -> final accuracy in percent',
+            title: 'Accuracy',
+            type: 'object'
+        },
+        average: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'mean over the study\'s benchmarks, in percent',
+            title: 'Average'
+        },
+        curves: {
+            additionalProperties: {
+                items: {
+                    $ref: '#/components/schemas/StudyCurvePoint'
+                },
+                type: 'array'
+            },
+            description: 'benchmark -> accuracy at each evaluation step (the cell\'s curve)',
+            title: 'Curves',
+            type: 'object'
+        },
+        index: {
+            title: 'Index',
+            type: 'integer'
+        },
+        job_id: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Job Id'
+        },
+        labels: {
+            additionalProperties: {
+                type: 'string'
+            },
+            title: 'Labels',
+            type: 'object'
+        },
+        pareto: {
+            additionalProperties: {
+                type: 'boolean'
+            },
+            description: 'cost (trainable_parameters, peak_memory_bytes, wall_seconds) -> whether the cell is on the Pareto front of that cost against the average accuracy',
+            title: 'Pareto',
+            type: 'object'
+        },
+        peak_memory_bytes: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Peak Memory Bytes'
+        },
+        status: {
+            enum: [
+                'pending',
+                'queued',
+                'running',
+                'succeeded',
+                'failed',
+                'cancelled',
+                'error'
+            ],
+            title: 'Status',
+            type: 'string'
+        },
+        trainable_parameters: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Trainable Parameters'
+        },
+        values: {
+            additionalProperties: true,
+            description: 'axis name -> the swept value (x of the plot)',
+            title: 'Values',
+            type: 'object'
+        },
+        wall_seconds: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Wall Seconds'
+        }
+    },
+    required: [
+        'index',
+        'labels',
+        'values',
+        'status',
+        'job_id',
+        'trainable_parameters',
+        'peak_memory_bytes',
+        'wall_seconds',
+        'accuracy',
+        'average',
+        'pareto',
+        'curves'
+    ],
+    title: 'StudyPlotPoint',
+    type: 'object'
+} as const;
+
+export const StudyPlotPublicSchema = {
+    properties: {
+        axes: {
+            items: {
+                type: 'string'
+            },
+            title: 'Axes',
+            type: 'array'
+        },
+        benchmarks: {
+            items: {
+                type: 'string'
+            },
+            title: 'Benchmarks',
+            type: 'array'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/StudyPlotPoint'
+            },
+            title: 'Data',
+            type: 'array'
+        },
+        seed_axis: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Seed Axis'
+        }
+    },
+    required: [
+        'axes',
+        'seed_axis',
+        'benchmarks',
+        'data'
+    ],
+    title: 'StudyPlotPublic',
+    type: 'object'
+} as const;
+
+export const StudyPresetPublicSchema = {
+    properties: {
+        axes: {
+            items: {
+                anyOf: [
+                    {
+                        $ref: '#/components/schemas/PathAxis-Output'
+                    },
+                    {
+                        $ref: '#/components/schemas/VariantsAxis-Output'
+                    }
+                ]
+            },
+            title: 'Axes',
+            type: 'array'
+        },
+        cells: {
+            description: 'cells with one seed',
+            title: 'Cells',
+            type: 'integer'
+        },
+        finding: {
+            description: 'what the paper found (shown beside the result)',
+            title: 'Finding',
+            type: 'string'
+        },
+        method: {
+            title: 'Method',
+            type: 'string'
+        },
+        name: {
+            title: 'Name',
+            type: 'string'
+        },
+        title: {
+            title: 'Title',
+            type: 'string'
+        }
+    },
+    required: [
+        'name',
+        'title',
+        'finding',
+        'method',
+        'axes',
+        'cells'
+    ],
+    title: 'StudyPresetPublic',
+    type: 'object'
+} as const;
+
+export const StudyPresetsPublicSchema = {
+    properties: {
+        count: {
+            title: 'Count',
+            type: 'integer'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/StudyPresetPublic'
+            },
+            title: 'Data',
+            type: 'array'
+        }
+    },
+    required: [
+        'count',
+        'data'
+    ],
+    title: 'StudyPresetsPublic',
+    type: 'object'
+} as const;
+
+export const StudyProgressSchema = {
+    properties: {
+        cancelled: {
+            title: 'Cancelled',
+            type: 'integer'
+        },
+        failed: {
+            description: 'failed cells, and cells whose job could not be created',
+            title: 'Failed',
+            type: 'integer'
+        },
+        fraction: {
+            description: 'cells that ended (succeeded, failed or cancelled) / total',
+            title: 'Fraction',
+            type: 'number'
+        },
+        pending: {
+            description: 'cells without a job yet (waiting for their turn)',
+            title: 'Pending',
+            type: 'integer'
+        },
+        queued: {
+            title: 'Queued',
+            type: 'integer'
+        },
+        reused: {
+            title: 'Reused',
+            type: 'integer'
+        },
+        running: {
+            title: 'Running',
+            type: 'integer'
+        },
+        succeeded: {
+            description: 'succeeded cells, reused ones included',
+            title: 'Succeeded',
+            type: 'integer'
+        },
+        total: {
+            title: 'Total',
+            type: 'integer'
+        }
+    },
+    required: [
+        'total',
+        'pending',
+        'queued',
+        'running',
+        'succeeded',
+        'reused',
+        'failed',
+        'cancelled',
+        'fraction'
+    ],
+    title: 'StudyProgress',
+    type: 'object'
+} as const;
+
+export const StudyPublicSchema = {
+    properties: {
+        axes: {
+            items: {
+                type: 'string'
+            },
+            title: 'Axes',
+            type: 'array'
+        },
+        cells: {
+            items: {
+                $ref: '#/components/schemas/StudyCellPublic'
+            },
+            title: 'Cells',
+            type: 'array'
+        },
+        created_at: {
+            format: 'date-time',
+            title: 'Created At',
+            type: 'string'
+        },
+        description: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Description'
+        },
+        finding: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the paper\'s finding for a preset\'s study',
+            title: 'Finding'
+        },
+        id: {
+            title: 'Id',
+            type: 'integer'
+        },
+        max_active_cells: {
+            description: 'cells of one study queued or running at once',
+            title: 'Max Active Cells',
+            type: 'integer'
+        },
+        name: {
+            title: 'Name',
+            type: 'string'
+        },
+        owner_email: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Owner Email'
+        },
+        owner_id: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Owner Id'
+        },
+        preset: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Preset'
+        },
+        progress: {
+            $ref: '#/components/schemas/StudyProgress'
+        },
+        results: {
+            $ref: '#/components/schemas/ResultTable',
+            description: 'the paper-shaped table (accuracy in percent)'
+        },
+        seed_axis: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Seed Axis'
+        },
+        spec: {
+            $ref: '#/components/schemas/StudyConfig',
+            description: 'the study as submitted'
+        },
+        state: {
+            description: 'running (cells queued, running or waiting), finished (every cell ended), cancelled (stopped with cells left)',
+            enum: [
+                'running',
+                'finished',
+                'cancelled'
+            ],
+            title: 'State',
+            type: 'string'
+        },
+        status: {
+            description: 'active: pending cells are submitted as others end; cancelled: they wait for POST /studies/{id}/resume',
+            enum: [
+                'active',
+                'cancelled'
+            ],
+            title: 'Status',
+            type: 'string'
+        },
+        team_id: {
+            title: 'Team Id',
+            type: 'integer'
+        },
+        updated_at: {
+            format: 'date-time',
+            title: 'Updated At',
+            type: 'string'
+        }
+    },
+    required: [
+        'id',
+        'team_id',
+        'owner_id',
+        'owner_email',
+        'name',
+        'description',
+        'preset',
+        'finding',
+        'status',
+        'state',
+        'max_active_cells',
+        'spec',
+        'axes',
+        'seed_axis',
+        'progress',
+        'cells',
+        'results',
+        'created_at',
+        'updated_at'
+    ],
+    title: 'StudyPublic',
+    type: 'object'
+} as const;
+
+export const StudyScaleSchema = {
+    additionalProperties: false,
+    description: 'How large to run a preset: the model, the data, and how much training and evaluation.',
+    properties: {
+        base_model: {
+            description: 'hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m',
+            maxLength: 512,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Base Model',
+            type: 'string'
+        },
+        batch_size: {
+            default: 16,
+            description: 'examples per optimiser step',
+            minimum: 1,
+            title: 'Batch Size',
+            type: 'integer'
+        },
+        benchmarks: {
+            description: 'benchmarks each cell is scored on (the paper\'s math set: gsm8k, aqua, mawps, svamp)',
+            items: {
+                pattern: '^[^\\x00]*$',
+                type: 'string'
+            },
+            minItems: 1,
+            title: 'Benchmarks',
+            type: 'array'
+        },
+        cutoff_len: {
+            default: 256,
+            description: 'truncate examples to this many tokens',
+            minimum: 8,
+            title: 'Cutoff Len',
+            type: 'integer'
+        },
+        dataset_id: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'stored dataset id (API)',
+            title: 'Dataset Id'
+        },
+        dataset_path: {
+            anyOf: [
+                {
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'training data file (CLI)',
+            title: 'Dataset Path'
+        },
+        decoding: {
+            default: 'paper',
+            description: 'paper: 4 beams and 256/32 new tokens, as its evaluation; fast: greedy',
+            enum: [
+                'paper',
+                'fast'
+            ],
+            title: 'Decoding',
+            type: 'string'
+        },
+        eval_examples: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            default: 100,
+            description: 'examples per benchmark; null = all',
+            title: 'Eval Examples'
+        },
+        max_new_tokens: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'cap the generated tokens (fast decoding only)',
+            title: 'Max New Tokens'
+        },
+        micro_batch_size: {
+            default: 4,
+            description: 'examples per forward pass',
+            minimum: 1,
+            title: 'Micro Batch Size',
+            type: 'integer'
+        },
+        seeds: {
+            description: 'one run per seed; two or more give mean ± std',
+            items: {
+                type: 'integer'
+            },
+            maxItems: 10,
+            minItems: 1,
+            title: 'Seeds',
+            type: 'array'
+        },
+        steps: {
+            anyOf: [
+                {
+                    maximum: 1000000,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'optimiser steps per cell; null = train_examples / batch_size (or the paper\'s 3 epochs when neither is given)',
+            title: 'Steps'
+        },
+        train_examples: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'training examples each cell sees (sets the steps when steps is null)',
+            title: 'Train Examples'
+        }
+    },
+    required: [
+        'base_model'
+    ],
+    title: 'StudyScale',
     type: 'object'
 } as const;
 
@@ -4142,5 +5432,104 @@ export const UserPublicSchema = {
         'teams'
     ],
     title: 'UserPublic',
+    type: 'object'
+} as const;
+
+export const VariantSchema = {
+    additionalProperties: false,
+    properties: {
+        label: {
+            description: 'the cell\'s label on this axis',
+            maxLength: 120,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Label',
+            type: 'string'
+        },
+        set: {
+            additionalProperties: true,
+            description: 'a partial job config laid over the base (nested objects merge)',
+            title: 'Set',
+            type: 'object'
+        }
+    },
+    required: [
+        'label',
+        'set'
+    ],
+    title: 'Variant',
+    type: 'object'
+} as const;
+
+export const VariantsAxis_InputSchema = {
+    additionalProperties: false,
+    description: 'Values that go together (a method with its placement), each with a label.',
+    properties: {
+        name: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the axis\'s column name; default: \'variant\'',
+            title: 'Name'
+        },
+        variants: {
+            description: 'the variants',
+            items: {
+                $ref: '#/components/schemas/Variant'
+            },
+            maxItems: 64,
+            minItems: 1,
+            title: 'Variants',
+            type: 'array'
+        }
+    },
+    required: [
+        'variants'
+    ],
+    title: 'VariantsAxis',
+    type: 'object'
+} as const;
+
+export const VariantsAxis_OutputSchema = {
+    additionalProperties: false,
+    description: 'Values that go together (a method with its placement), each with a label.',
+    properties: {
+        name: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the axis\'s column name; default: \'variant\'',
+            title: 'Name'
+        },
+        variants: {
+            description: 'the variants',
+            items: {
+                $ref: '#/components/schemas/Variant'
+            },
+            maxItems: 64,
+            minItems: 1,
+            title: 'Variants',
+            type: 'array'
+        }
+    },
+    required: [
+        'variants',
+        'name'
+    ],
+    title: 'VariantsAxis',
     type: 'object'
 } as const;

@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, DemoStartDemoData, DemoStartDemoErrors, DemoStartDemoResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsPlanJobTrainingData, JobsPlanJobTrainingErrors, JobsPlanJobTrainingResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsReadPromptsData, JobsReadPromptsErrors, JobsReadPromptsResponses, JobsReadResultsData, JobsReadResultsErrors, JobsReadResultsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
+import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, DemoStartDemoData, DemoStartDemoErrors, DemoStartDemoResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsPlanJobTrainingData, JobsPlanJobTrainingErrors, JobsPlanJobTrainingResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsReadPromptsData, JobsReadPromptsErrors, JobsReadPromptsResponses, JobsReadResultsData, JobsReadResultsErrors, JobsReadResultsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, StudiesBuildStudyPresetData, StudiesBuildStudyPresetErrors, StudiesBuildStudyPresetResponses, StudiesCancelStudyData, StudiesCancelStudyErrors, StudiesCancelStudyResponses, StudiesCreateStudyData, StudiesCreateStudyErrors, StudiesCreateStudyResponses, StudiesDeleteStudyData, StudiesDeleteStudyErrors, StudiesDeleteStudyResponses, StudiesExportResultsData, StudiesExportResultsErrors, StudiesExportResultsResponses, StudiesListPresetsData, StudiesListPresetsErrors, StudiesListPresetsResponses, StudiesListStudiesData, StudiesListStudiesErrors, StudiesListStudiesResponses, StudiesReadStudyData, StudiesReadStudyErrors, StudiesReadStudyPlotData, StudiesReadStudyPlotErrors, StudiesReadStudyPlotResponses, StudiesReadStudyResponses, StudiesResumeStudyData, StudiesResumeStudyErrors, StudiesResumeStudyResponses, StudiesRetryStudyData, StudiesRetryStudyErrors, StudiesRetryStudyResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -375,6 +375,134 @@ export const playgroundCreateGeneration = <ThrowOnError extends boolean = true>(
 export const playgroundReadGeneration = <ThrowOnError extends boolean = true>(options: Options<PlaygroundReadGenerationData, ThrowOnError>) => (options.client ?? client).get<PlaygroundReadGenerationResponses, PlaygroundReadGenerationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/playground/{generation_id}',
+    ...options
+});
+
+/**
+ * List Studies
+ */
+export const studiesListStudies = <ThrowOnError extends boolean = true>(options?: Options<StudiesListStudiesData, ThrowOnError>) => (options?.client ?? client).get<StudiesListStudiesResponses, StudiesListStudiesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies',
+    ...options
+});
+
+/**
+ * Create Study
+ *
+ * Validates every cell as a job config first (a 422 names the cell and the key, and
+ * nothing is queued), then submits the first cells; the rest follow as cells end.
+ */
+export const studiesCreateStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesCreateStudyData, ThrowOnError>) => (options.client ?? client).post<StudiesCreateStudyResponses, StudiesCreateStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Presets
+ *
+ * The paper's studies, each with its finding; build one at your scale with
+ * POST /studies/presets/{name}.
+ */
+export const studiesListPresets = <ThrowOnError extends boolean = true>(options?: Options<StudiesListPresetsData, ThrowOnError>) => (options?.client ?? client).get<StudiesListPresetsResponses, StudiesListPresetsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/presets',
+    ...options
+});
+
+/**
+ * Build Study Preset
+ *
+ * The preset's study at the given scale, ready to post to POST /studies (nothing is
+ * stored). Give `dataset_id`; `dataset_path` is for the command line.
+ */
+export const studiesBuildStudyPreset = <ThrowOnError extends boolean = true>(options: Options<StudiesBuildStudyPresetData, ThrowOnError>) => (options.client ?? client).post<StudiesBuildStudyPresetResponses, StudiesBuildStudyPresetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/presets/{name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Study
+ *
+ * Deletes the study (409 while cells are queued or running: cancel it first). Its jobs
+ * stay as ordinary jobs unless `delete_jobs`; jobs it reused are never deleted.
+ */
+export const studiesDeleteStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesDeleteStudyData, ThrowOnError>) => (options.client ?? client).delete<StudiesDeleteStudyResponses, StudiesDeleteStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}',
+    ...options
+});
+
+/**
+ * Read Study
+ */
+export const studiesReadStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesReadStudyData, ThrowOnError>) => (options.client ?? client).get<StudiesReadStudyResponses, StudiesReadStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}',
+    ...options
+});
+
+/**
+ * Cancel Study
+ *
+ * Cancels the queued and running cells; pending cells wait (POST .../resume continues).
+ */
+export const studiesCancelStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesCancelStudyData, ThrowOnError>) => (options.client ?? client).post<StudiesCancelStudyResponses, StudiesCancelStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}/cancel',
+    ...options
+});
+
+/**
+ * Read Study Plot
+ *
+ * Per cell: swept values, trainable parameters, peak memory, wall time, accuracies, the
+ * Pareto flags per cost, and the accuracy curve.
+ */
+export const studiesReadStudyPlot = <ThrowOnError extends boolean = true>(options: Options<StudiesReadStudyPlotData, ThrowOnError>) => (options.client ?? client).get<StudiesReadStudyPlotResponses, StudiesReadStudyPlotErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}/plot',
+    ...options
+});
+
+/**
+ * Export Results
+ */
+export const studiesExportResults = <ThrowOnError extends boolean = true>(options: Options<StudiesExportResultsData, ThrowOnError>) => (options.client ?? client).get<StudiesExportResultsResponses, StudiesExportResultsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}/results',
+    ...options
+});
+
+/**
+ * Resume Study
+ *
+ * Continues a cancelled study: cancelled cells run again, pending ones in their turn.
+ */
+export const studiesResumeStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesResumeStudyData, ThrowOnError>) => (options.client ?? client).post<StudiesResumeStudyResponses, StudiesResumeStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}/resume',
+    ...options
+});
+
+/**
+ * Retry Study
+ *
+ * Runs the failed cells again (each gets a new job; the failed job stays); 409 if none.
+ */
+export const studiesRetryStudy = <ThrowOnError extends boolean = true>(options: Options<StudiesRetryStudyData, ThrowOnError>) => (options.client ?? client).post<StudiesRetryStudyResponses, StudiesRetryStudyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/studies/{study_id}/retry',
     ...options
 });
 

@@ -1631,6 +1631,58 @@ export type PasswordChange = {
 };
 
 /**
+ * PathAxis
+ *
+ * One key of the job config swept over values.
+ */
+export type PathAxisInput = {
+    /**
+     * Name
+     *
+     * the axis's column name; default: the path
+     */
+    name?: string | null;
+    /**
+     * Path
+     *
+     * a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size
+     */
+    path: string;
+    /**
+     * Values
+     *
+     * the values the key takes, one per cell
+     */
+    values: Array<unknown>;
+};
+
+/**
+ * PathAxis
+ *
+ * One key of the job config swept over values.
+ */
+export type PathAxisOutput = {
+    /**
+     * Name
+     *
+     * the axis's column name; default: the path
+     */
+    name: string | null;
+    /**
+     * Path
+     *
+     * a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size
+     */
+    path: string;
+    /**
+     * Values
+     *
+     * the values the key takes, one per cell
+     */
+    values: Array<unknown>;
+};
+
+/**
  * PlacementConfig
  */
 export type PlacementConfigInput = {
@@ -1769,6 +1821,104 @@ export type PredictionsPublic = {
 };
 
 /**
+ * ResultRow
+ */
+export type ResultRow = {
+    /**
+     * Accuracy
+     *
+     * benchmark -> accuracy in percent
+     */
+    accuracy: {
+        [key: string]: Stat;
+    };
+    /**
+     * the mean over benchmarks, in percent
+     */
+    average: Stat | null;
+    /**
+     * Cells
+     *
+     * the cells this row aggregates
+     */
+    cells: Array<number>;
+    /**
+     * Examples
+     *
+     * benchmark -> examples each score rests on
+     */
+    examples: {
+        [key: string]: number;
+    };
+    /**
+     * Labels
+     *
+     * axis name -> label (the seed axis left out)
+     */
+    labels: {
+        [key: string]: string;
+    };
+    peak_memory_bytes: Stat | null;
+    /**
+     * Runs
+     *
+     * succeeded cells the figures rest on
+     */
+    runs: number;
+    /**
+     * Trainable Parameters
+     */
+    trainable_parameters: number | null;
+    /**
+     * Trainable Percent
+     */
+    trainable_percent: number | null;
+    wall_seconds: Stat | null;
+};
+
+/**
+ * ResultTable
+ *
+ * The paper's table: rows = cells (seeds folded), columns = benchmarks and their average.
+ */
+export type ResultTable = {
+    /**
+     * Axes
+     *
+     * the row label columns, in order
+     */
+    axes: Array<string>;
+    /**
+     * Benchmarks
+     */
+    benchmarks: Array<string>;
+    /**
+     * Best
+     *
+     * column (a benchmark or 'average') -> indices of the rows with its best mean
+     */
+    best: {
+        [key: string]: Array<number>;
+    };
+    /**
+     * Rows
+     */
+    rows: Array<ResultRow>;
+    /**
+     * Scoring
+     *
+     * the scoring rules the figures were scored with
+     */
+    scoring: Array<string>;
+    /**
+     * Seed Axis
+     *
+     * the axis folded into mean ± std, if any
+     */
+    seed_axis: string | null;
+};
+
+/**
  * SchemaFragment
  *
  * A JSON-Schema fragment describing a value (the subset the method catalogue uses); a key
@@ -1807,6 +1957,26 @@ export type SchemaFragment = {
 };
 
 /**
+ * Stat
+ *
+ * A figure over a row's runs: mean, sample standard deviation (0 for one run), count.
+ */
+export type Stat = {
+    /**
+     * Mean
+     */
+    mean: number;
+    /**
+     * N
+     */
+    n: number;
+    /**
+     * Std
+     */
+    std: number;
+};
+
+/**
  * StateChange
  */
 export type StateChange = {
@@ -1831,6 +2001,583 @@ export type StateChange = {
      * the worker of that run
      */
     worker?: string | null;
+};
+
+/**
+ * StudiesPublic
+ */
+export type StudiesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<StudyPublic>;
+};
+
+/**
+ * StudyCellPublic
+ */
+export type StudyCellPublic = {
+    /**
+     * Accuracy
+     *
+     * benchmark -> final accuracy (fraction 0-1)
+     */
+    accuracy: {
+        [key: string]: number;
+    };
+    /**
+     * the cell's whole job config
+     */
+    config: JobConfig;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Examples
+     *
+     * benchmark -> examples the accuracy rests on
+     */
+    examples: {
+        [key: string]: number;
+    };
+    /**
+     * Fraction
+     *
+     * progress of the cell's job, 0-1
+     */
+    fraction: number;
+    /**
+     * Index
+     *
+     * 0-based position in the grid (the last axis varies fastest)
+     */
+    index: number;
+    /**
+     * Job Id
+     */
+    job_id: number | null;
+    /**
+     * Labels
+     *
+     * axis name -> this cell's label on it
+     */
+    labels: {
+        [key: string]: string;
+    };
+    /**
+     * Peak Memory Bytes
+     */
+    peak_memory_bytes: number | null;
+    /**
+     * Phase
+     */
+    phase: string | null;
+    /**
+     * Scoring
+     *
+     * the scoring rule of its accuracies
+     */
+    scoring: string | null;
+    /**
+     * State
+     *
+     * pending (waiting for its turn, no job yet), submitting, submitted (job_id is its job), reused (job_id is an earlier job with the same config, data and code), error (its job could not be created: see error)
+     */
+    state: 'pending' | 'submitting' | 'submitted' | 'reused' | 'error';
+    /**
+     * Status
+     *
+     * the cell's job's status, or pending / error
+     */
+    status: 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
+    /**
+     * Total Parameters
+     */
+    total_parameters: number | null;
+    /**
+     * Trainable Parameters
+     */
+    trainable_parameters: number | null;
+    /**
+     * Values
+     *
+     * axis name -> the swept value
+     */
+    values: {
+        [key: string]: unknown;
+    };
+    /**
+     * Wall Seconds
+     */
+    wall_seconds: number | null;
+};
+
+/**
+ * StudyConfig
+ */
+export type StudyConfig = {
+    /**
+     * Axes
+     *
+     * the axes; the cells are their product
+     */
+    axes: Array<PathAxisOutput | VariantsAxisOutput>;
+    /**
+     * Base
+     *
+     * the job config every cell starts from (the job config of DESIGN.md; the axes fill in or replace parts of it)
+     */
+    base: {
+        [key: string]: unknown;
+    };
+    /**
+     * Description
+     *
+     * what the study asks (shown beside it)
+     */
+    description: string | null;
+    /**
+     * Name
+     *
+     * a name for the study
+     */
+    name: string;
+};
+
+/**
+ * StudyCreate
+ *
+ * A study as posted: the study of DESIGN.md (`name`, `base`, `axes`), its team, and the
+ * preset it was built from, if any. `base` is a job config as POST /jobs takes it (with
+ * dataset_id); the axes fill in or replace parts of it, so it may be partial.
+ */
+export type StudyCreate = {
+    /**
+     * Axes
+     *
+     * the axes; the cells are their product
+     */
+    axes: Array<PathAxisInput | VariantsAxisInput>;
+    /**
+     * Base
+     *
+     * the job config every cell starts from (the job config of DESIGN.md; the axes fill in or replace parts of it)
+     */
+    base: {
+        [key: string]: unknown;
+    };
+    /**
+     * Description
+     *
+     * what the study asks (shown beside it)
+     */
+    description?: string | null;
+    /**
+     * Name
+     *
+     * a name for the study
+     */
+    name: string;
+    /**
+     * Preset
+     *
+     * the study preset it was built from, if any
+     */
+    preset?: string | null;
+    /**
+     * Team Id
+     *
+     * default: your first team
+     */
+    team_id?: number | null;
+};
+
+/**
+ * StudyCurvePoint
+ */
+export type StudyCurvePoint = {
+    /**
+     * Accuracy
+     *
+     * percent
+     */
+    accuracy: number;
+    /**
+     * Step
+     */
+    step: number;
+};
+
+/**
+ * StudyPlotPoint
+ */
+export type StudyPlotPoint = {
+    /**
+     * Accuracy
+     *
+     * benchmark -> final accuracy in percent
+     */
+    accuracy: {
+        [key: string]: number;
+    };
+    /**
+     * Average
+     *
+     * mean over the study's benchmarks, in percent
+     */
+    average: number | null;
+    /**
+     * Curves
+     *
+     * benchmark -> accuracy at each evaluation step (the cell's curve)
+     */
+    curves: {
+        [key: string]: Array<StudyCurvePoint>;
+    };
+    /**
+     * Index
+     */
+    index: number;
+    /**
+     * Job Id
+     */
+    job_id: number | null;
+    /**
+     * Labels
+     */
+    labels: {
+        [key: string]: string;
+    };
+    /**
+     * Pareto
+     *
+     * cost (trainable_parameters, peak_memory_bytes, wall_seconds) -> whether the cell is on the Pareto front of that cost against the average accuracy
+     */
+    pareto: {
+        [key: string]: boolean;
+    };
+    /**
+     * Peak Memory Bytes
+     */
+    peak_memory_bytes: number | null;
+    /**
+     * Status
+     */
+    status: 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
+    /**
+     * Trainable Parameters
+     */
+    trainable_parameters: number | null;
+    /**
+     * Values
+     *
+     * axis name -> the swept value (x of the plot)
+     */
+    values: {
+        [key: string]: unknown;
+    };
+    /**
+     * Wall Seconds
+     */
+    wall_seconds: number | null;
+};
+
+/**
+ * StudyPlotPublic
+ */
+export type StudyPlotPublic = {
+    /**
+     * Axes
+     */
+    axes: Array<string>;
+    /**
+     * Benchmarks
+     */
+    benchmarks: Array<string>;
+    /**
+     * Data
+     */
+    data: Array<StudyPlotPoint>;
+    /**
+     * Seed Axis
+     */
+    seed_axis: string | null;
+};
+
+/**
+ * StudyPresetPublic
+ */
+export type StudyPresetPublic = {
+    /**
+     * Axes
+     */
+    axes: Array<PathAxisOutput | VariantsAxisOutput>;
+    /**
+     * Cells
+     *
+     * cells with one seed
+     */
+    cells: number;
+    /**
+     * Finding
+     *
+     * what the paper found (shown beside the result)
+     */
+    finding: string;
+    /**
+     * Method
+     */
+    method: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
+ * StudyPresetsPublic
+ */
+export type StudyPresetsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<StudyPresetPublic>;
+};
+
+/**
+ * StudyProgress
+ */
+export type StudyProgress = {
+    /**
+     * Cancelled
+     */
+    cancelled: number;
+    /**
+     * Failed
+     *
+     * failed cells, and cells whose job could not be created
+     */
+    failed: number;
+    /**
+     * Fraction
+     *
+     * cells that ended (succeeded, failed or cancelled) / total
+     */
+    fraction: number;
+    /**
+     * Pending
+     *
+     * cells without a job yet (waiting for their turn)
+     */
+    pending: number;
+    /**
+     * Queued
+     */
+    queued: number;
+    /**
+     * Reused
+     */
+    reused: number;
+    /**
+     * Running
+     */
+    running: number;
+    /**
+     * Succeeded
+     *
+     * succeeded cells, reused ones included
+     */
+    succeeded: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * StudyPublic
+ */
+export type StudyPublic = {
+    /**
+     * Axes
+     */
+    axes: Array<string>;
+    /**
+     * Cells
+     */
+    cells: Array<StudyCellPublic>;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Description
+     */
+    description: string | null;
+    /**
+     * Finding
+     *
+     * the paper's finding for a preset's study
+     */
+    finding: string | null;
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Max Active Cells
+     *
+     * cells of one study queued or running at once
+     */
+    max_active_cells: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Owner Email
+     */
+    owner_email: string | null;
+    /**
+     * Owner Id
+     */
+    owner_id: number | null;
+    /**
+     * Preset
+     */
+    preset: string | null;
+    progress: StudyProgress;
+    /**
+     * the paper-shaped table (accuracy in percent)
+     */
+    results: ResultTable;
+    /**
+     * Seed Axis
+     */
+    seed_axis: string | null;
+    /**
+     * the study as submitted
+     */
+    spec: StudyConfig;
+    /**
+     * State
+     *
+     * running (cells queued, running or waiting), finished (every cell ended), cancelled (stopped with cells left)
+     */
+    state: 'running' | 'finished' | 'cancelled';
+    /**
+     * Status
+     *
+     * active: pending cells are submitted as others end; cancelled: they wait for POST /studies/{id}/resume
+     */
+    status: 'active' | 'cancelled';
+    /**
+     * Team Id
+     */
+    team_id: number;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * StudyScale
+ *
+ * How large to run a preset: the model, the data, and how much training and evaluation.
+ */
+export type StudyScale = {
+    /**
+     * Base Model
+     *
+     * hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m
+     */
+    base_model: string;
+    /**
+     * Batch Size
+     *
+     * examples per optimiser step
+     */
+    batch_size?: number;
+    /**
+     * Benchmarks
+     *
+     * benchmarks each cell is scored on (the paper's math set: gsm8k, aqua, mawps, svamp)
+     */
+    benchmarks?: Array<string>;
+    /**
+     * Cutoff Len
+     *
+     * truncate examples to this many tokens
+     */
+    cutoff_len?: number;
+    /**
+     * Dataset Id
+     *
+     * stored dataset id (API)
+     */
+    dataset_id?: number | null;
+    /**
+     * Dataset Path
+     *
+     * training data file (CLI)
+     */
+    dataset_path?: string | null;
+    /**
+     * Decoding
+     *
+     * paper: 4 beams and 256/32 new tokens, as its evaluation; fast: greedy
+     */
+    decoding?: 'paper' | 'fast';
+    /**
+     * Eval Examples
+     *
+     * examples per benchmark; null = all
+     */
+    eval_examples?: number | null;
+    /**
+     * Max New Tokens
+     *
+     * cap the generated tokens (fast decoding only)
+     */
+    max_new_tokens?: number | null;
+    /**
+     * Micro Batch Size
+     *
+     * examples per forward pass
+     */
+    micro_batch_size?: number;
+    /**
+     * Seeds
+     *
+     * one run per seed; two or more give mean ± std
+     */
+    seeds?: Array<number>;
+    /**
+     * Steps
+     *
+     * optimiser steps per cell; null = train_examples / batch_size (or the paper's 3 epochs when neither is given)
+     */
+    steps?: number | null;
+    /**
+     * Train Examples
+     *
+     * training examples each cell sees (sets the steps when steps is null)
+     */
+    train_examples?: number | null;
 };
 
 /**
@@ -2452,6 +3199,66 @@ export type UserPublic = {
      * Teams
      */
     teams: Array<TeamMembershipPublic>;
+};
+
+/**
+ * Variant
+ */
+export type Variant = {
+    /**
+     * Label
+     *
+     * the cell's label on this axis
+     */
+    label: string;
+    /**
+     * Set
+     *
+     * a partial job config laid over the base (nested objects merge)
+     */
+    set: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * VariantsAxis
+ *
+ * Values that go together (a method with its placement), each with a label.
+ */
+export type VariantsAxisInput = {
+    /**
+     * Name
+     *
+     * the axis's column name; default: 'variant'
+     */
+    name?: string | null;
+    /**
+     * Variants
+     *
+     * the variants
+     */
+    variants: Array<Variant>;
+};
+
+/**
+ * VariantsAxis
+ *
+ * Values that go together (a method with its placement), each with a label.
+ */
+export type VariantsAxisOutput = {
+    /**
+     * Name
+     *
+     * the axis's column name; default: 'variant'
+     */
+    name: string | null;
+    /**
+     * Variants
+     *
+     * the variants
+     */
+    variants: Array<Variant>;
 };
 
 export type AuthLoginData = {
@@ -4106,6 +4913,534 @@ export type PlaygroundReadGenerationResponses = {
 };
 
 export type PlaygroundReadGenerationResponse = PlaygroundReadGenerationResponses[keyof PlaygroundReadGenerationResponses];
+
+export type StudiesListStudiesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Team Id
+         *
+         * one of your teams
+         */
+        team_id?: number | null;
+        /**
+         * Skip
+         */
+        skip?: number;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/v1/studies';
+};
+
+export type StudiesListStudiesErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesListStudiesError = StudiesListStudiesErrors[keyof StudiesListStudiesErrors];
+
+export type StudiesListStudiesResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudiesPublic;
+};
+
+export type StudiesListStudiesResponse = StudiesListStudiesResponses[keyof StudiesListStudiesResponses];
+
+export type StudiesCreateStudyData = {
+    body: StudyCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/studies';
+};
+
+export type StudiesCreateStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesCreateStudyError = StudiesCreateStudyErrors[keyof StudiesCreateStudyErrors];
+
+export type StudiesCreateStudyResponses = {
+    /**
+     * Successful Response
+     */
+    201: StudyPublic;
+};
+
+export type StudiesCreateStudyResponse = StudiesCreateStudyResponses[keyof StudiesCreateStudyResponses];
+
+export type StudiesListPresetsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/studies/presets';
+};
+
+export type StudiesListPresetsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesListPresetsError = StudiesListPresetsErrors[keyof StudiesListPresetsErrors];
+
+export type StudiesListPresetsResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPresetsPublic;
+};
+
+export type StudiesListPresetsResponse = StudiesListPresetsResponses[keyof StudiesListPresetsResponses];
+
+export type StudiesBuildStudyPresetData = {
+    body: StudyScale;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/v1/studies/presets/{name}';
+};
+
+export type StudiesBuildStudyPresetErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesBuildStudyPresetError = StudiesBuildStudyPresetErrors[keyof StudiesBuildStudyPresetErrors];
+
+export type StudiesBuildStudyPresetResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyConfig;
+};
+
+export type StudiesBuildStudyPresetResponse = StudiesBuildStudyPresetResponses[keyof StudiesBuildStudyPresetResponses];
+
+export type StudiesDeleteStudyData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: {
+        /**
+         * Delete Jobs
+         *
+         * also delete the jobs the study made, with their artifacts (default: they stay as ordinary jobs)
+         */
+        delete_jobs?: boolean;
+    };
+    url: '/api/v1/studies/{study_id}';
+};
+
+export type StudiesDeleteStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesDeleteStudyError = StudiesDeleteStudyErrors[keyof StudiesDeleteStudyErrors];
+
+export type StudiesDeleteStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: Message;
+};
+
+export type StudiesDeleteStudyResponse = StudiesDeleteStudyResponses[keyof StudiesDeleteStudyResponses];
+
+export type StudiesReadStudyData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/api/v1/studies/{study_id}';
+};
+
+export type StudiesReadStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesReadStudyError = StudiesReadStudyErrors[keyof StudiesReadStudyErrors];
+
+export type StudiesReadStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPublic;
+};
+
+export type StudiesReadStudyResponse = StudiesReadStudyResponses[keyof StudiesReadStudyResponses];
+
+export type StudiesCancelStudyData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/api/v1/studies/{study_id}/cancel';
+};
+
+export type StudiesCancelStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesCancelStudyError = StudiesCancelStudyErrors[keyof StudiesCancelStudyErrors];
+
+export type StudiesCancelStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPublic;
+};
+
+export type StudiesCancelStudyResponse = StudiesCancelStudyResponses[keyof StudiesCancelStudyResponses];
+
+export type StudiesReadStudyPlotData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/api/v1/studies/{study_id}/plot';
+};
+
+export type StudiesReadStudyPlotErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesReadStudyPlotError = StudiesReadStudyPlotErrors[keyof StudiesReadStudyPlotErrors];
+
+export type StudiesReadStudyPlotResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPlotPublic;
+};
+
+export type StudiesReadStudyPlotResponse = StudiesReadStudyPlotResponses[keyof StudiesReadStudyPlotResponses];
+
+export type StudiesExportResultsData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: {
+        /**
+         * Format
+         *
+         * csv, md or tex
+         */
+        format?: 'csv' | 'md' | 'tex';
+    };
+    url: '/api/v1/studies/{study_id}/results';
+};
+
+export type StudiesExportResultsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesExportResultsError = StudiesExportResultsErrors[keyof StudiesExportResultsErrors];
+
+export type StudiesExportResultsResponses = {
+    /**
+     * the results table as CSV, Markdown or LaTeX
+     */
+    200: string;
+};
+
+export type StudiesExportResultsResponse = StudiesExportResultsResponses[keyof StudiesExportResultsResponses];
+
+export type StudiesResumeStudyData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/api/v1/studies/{study_id}/resume';
+};
+
+export type StudiesResumeStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesResumeStudyError = StudiesResumeStudyErrors[keyof StudiesResumeStudyErrors];
+
+export type StudiesResumeStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPublic;
+};
+
+export type StudiesResumeStudyResponse = StudiesResumeStudyResponses[keyof StudiesResumeStudyResponses];
+
+export type StudiesRetryStudyData = {
+    body?: never;
+    path: {
+        /**
+         * Study Id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/api/v1/studies/{study_id}/retry';
+};
+
+export type StudiesRetryStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesRetryStudyError = StudiesRetryStudyErrors[keyof StudiesRetryStudyErrors];
+
+export type StudiesRetryStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPublic;
+};
+
+export type StudiesRetryStudyResponse = StudiesRetryStudyResponses[keyof StudiesRetryStudyResponses];
 
 export type TeamsListTeamsData = {
     body?: never;
