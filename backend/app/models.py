@@ -185,6 +185,8 @@ class Job(Timestamped, Base):
     step: Mapped[int] = mapped_column(Integer, default=0)
     total_steps: Mapped[int | None] = mapped_column(Integer)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
+    # {"benchmark", "step", "done", "total"} of the evaluation running or last run
+    eval_progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     task_id: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(255))

@@ -78,7 +78,8 @@ def test_continuous_greedy_equals_generate_per_example(family):
     ours = generate_batch(model, tok, prompts, DecodingConfig(max_new_tokens=14), batch_size=3)
     theirs = [_hf_greedy(model, tok, p, 14) for p in prompts]
     assert ours == theirs
-    assert len({len(o) for o in ours}) > 1  # rows did end at different lengths
+    if counts[chosen] < len(prompts):  # some rows never write it: they end at other steps
+        assert len({len(o) for o in ours}) > 1
 
 
 def test_prompt_learning_falls_back_to_generate():
@@ -87,7 +88,7 @@ def test_prompt_learning_falls_back_to_generate():
 
     model = apply_adapter(_peaky("llama"), AdapterConfig(method="prefix"))
     assert not supports_continuous(model)
-    lora = apply_adapter(_peaky("llama"), AdapterConfig(method="lora", params={"init": "random"}))
+    lora = apply_adapter(_peaky("llama"), AdapterConfig(method="lora", params={"init_lora_weights": False}))
     assert supports_continuous(lora)
 
 

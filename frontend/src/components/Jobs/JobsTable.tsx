@@ -1,7 +1,7 @@
 import { Link, useNavigate } from "react-router";
 
 import type { JobPublic } from "../../client";
-import { formatAccuracy, formatDate, formatDuration } from "../../format";
+import { evalProgressText, formatAccuracy, formatDate, formatDuration } from "../../format";
 import { isFinal } from "../../queries";
 import ProgressBar from "../Layout/ProgressBar";
 import StatusBadge from "../Layout/StatusBadge";
@@ -59,6 +59,7 @@ export default function JobsTable({
                 <span className="muted small">
                   step {j.step}
                   {j.total_steps ? ` / ${j.total_steps}` : ""}
+                  {evalProgressText(j) ? ` · ${evalProgressText(j)}` : ""}
                 </span>
               </td>
               <td className="num">{isFinal(j.status) ? "—" : formatDuration(j.eta_seconds)}</td>

@@ -13,6 +13,7 @@ import ProgressBar from "../../components/Layout/ProgressBar";
 import QueryState from "../../components/Layout/QueryState";
 import StatusBadge from "../../components/Layout/StatusBadge";
 import {
+  evalProgressText,
   formatAccuracy,
   formatBytes,
   formatCount,
@@ -104,6 +105,7 @@ export default function JobPage() {
           <span className="muted small">
             step {j.step}
             {j.total_steps ? ` of ${j.total_steps}` : ""}
+            {evalProgressText(j) ? ` · ${evalProgressText(j)}` : ""}
             {!isFinal(j.status) && j.eta_seconds !== null ? ` · about ${formatDuration(j.eta_seconds)} left` : ""}
             {live ? " · live" : ""}
           </span>
