@@ -107,7 +107,9 @@ def paper_recipe(
     return time.perf_counter() - start, correct
 
 
-def adapter_folder(given: str | None) -> Path:
+def adapter_folder(given: str | None) -> Path | None:
+    if given == "none":
+        return None  # the base model: outputs run to the budget, as a step-0 evaluation's do
     if given:
         return Path(given)
     folder = CACHED_ADAPTER / "adapter"
@@ -124,7 +126,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", default="demo:smollm2-135m")
-    parser.add_argument("--adapter", help="adapter folder (default: the cached demo LoRA)")
+    parser.add_argument(
+        "--adapter", help="adapter folder, or 'none' for the base model (default: the demo LoRA)"
+    )
     parser.add_argument("--benchmark", default="svamp")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
     parser.add_argument("--examples", type=int, default=64)
@@ -142,12 +146,13 @@ def main() -> None:
     adapter = adapter_folder(args.adapter)
     load_before = os.getloadavg()
     fp32 = load_model(args.model, "fp32")
-    fp32_model = load_adapter(fp32.model, str(adapter)).eval()
+    fp32_model = load_adapter(fp32.model, str(adapter)).eval() if adapter else fp32.model
     if args.dtype == "fp32":
         engine_model, engine_tok = fp32_model, fp32.tokenizer
     else:
         other = load_model(args.model, args.dtype)
-        engine_model, engine_tok = load_adapter(other.model, str(adapter)).eval(), other.tokenizer
+        engine_tok = other.tokenizer
+        engine_model = load_adapter(other.model, str(adapter)).eval() if adapter else other.model
     dtype = next(engine_model.parameters()).dtype
     bench = get_benchmark(args.benchmark)
     records = load_benchmark(args.benchmark, args.data_dir, args.examples)
@@ -159,9 +164,7 @@ def main() -> None:
     )
     subset = records[: args.paper_examples]
     engine_sub = evaluate_records(engine_model, engine_tok, subset, bench, decoding=dec)
-    paper_s, paper_ok = paper_recipe(
-        fp32_model, fp32.tokenizer, subset, bench, args.max_new_tokens
-    )
+    paper_s, paper_ok = paper_recipe(fp32_model, fp32.tokenizer, subset, bench, args.max_new_tokens)
 
     n, m = len(records), len(subset)
     print(f"CPU: {cpu_description()}")

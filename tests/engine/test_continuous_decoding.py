@@ -88,7 +88,9 @@ def test_prompt_learning_falls_back_to_generate():
 
     model = apply_adapter(_peaky("llama"), AdapterConfig(method="prefix"))
     assert not supports_continuous(model)
-    lora = apply_adapter(_peaky("llama"), AdapterConfig(method="lora", params={"init_lora_weights": False}))
+    lora = apply_adapter(
+        _peaky("llama"), AdapterConfig(method="lora", params={"init_lora_weights": False})
+    )
     assert supports_continuous(lora)
 
 

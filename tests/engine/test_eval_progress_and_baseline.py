@@ -74,8 +74,9 @@ def _config(tmp_path: Path, params: dict) -> JobConfig:
 def test_eval_progress_eta_and_a_shared_baseline(tmp_path):
     store = BaselineStore(tmp_path / "baselines")
     first, second, other = Recorder(), Recorder(), Recorder()
-    run_job(_config(tmp_path, {"r": 4}), tmp_path / "a", first, baseline_store=store,
-            run_label="job 1")
+    run_job(
+        _config(tmp_path, {"r": 4}), tmp_path / "a", first, baseline_store=store, run_label="job 1"
+    )
     # Progress: every example of every benchmark at every round (0, 2, end=4), counted up.
     rounds = {(p.step, p.benchmark) for p in first.progress}
     assert rounds == {(s, b) for s in (0, 2, 4) for b in ("svamp", "boolq")}
@@ -93,8 +94,9 @@ def test_eval_progress_eta_and_a_shared_baseline(tmp_path):
     assert len(list((tmp_path / "baselines").glob("*.json"))) == 2  # one per benchmark
 
     # The same base model, examples, decoding, template, rule and precision: shared.
-    run_job(_config(tmp_path, {"r": 8}), tmp_path / "b", second, baseline_store=store,
-            run_label="job 2")
+    run_job(
+        _config(tmp_path, {"r": 8}), tmp_path / "b", second, baseline_store=store, run_label="job 2"
+    )
     step0 = {e.benchmark: e for e in second.evals if e.step == 0}
     mine = {e.benchmark: e for e in first.evals if e.step == 0}
     assert {b: e.extra.get("shared_baseline") for b, e in step0.items()} == {
@@ -106,6 +108,11 @@ def test_eval_progress_eta_and_a_shared_baseline(tmp_path):
     assert all("shared_baseline" not in e.extra for e in second.evals if e.step > 0)
 
     # An adapter that is not the identity at init computes its own.
-    run_job(_config(tmp_path, {"r": 4, "init_lora_weights": False}), tmp_path / "c", other,
-            baseline_store=store, run_label="job 3")
+    run_job(
+        _config(tmp_path, {"r": 4, "init_lora_weights": False}),
+        tmp_path / "c",
+        other,
+        baseline_store=store,
+        run_label="job 3",
+    )
     assert all("shared_baseline" not in e.extra for e in other.evals)

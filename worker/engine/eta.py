@@ -43,11 +43,7 @@ class JobEta(ProgressCallback):
             return 1
         if not self.eval_every:
             return 1 if step < self.total_steps else 0
-        later = [
-            s
-            for s in range(self.eval_every, self.total_steps, self.eval_every)
-            if s > step
-        ]
+        later = [s for s in range(self.eval_every, self.total_steps, self.eval_every) if s > step]
         return len(later) + (1 if step < self.total_steps else 0)
 
     def seconds_per_example(self) -> float | None:

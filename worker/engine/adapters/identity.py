@@ -25,6 +25,7 @@ from typing import Any
 from ..config import AdapterConfig
 from .registry import REGISTRY
 
+
 def _param(spec: Any, params: dict[str, Any], name: str) -> Any:
     if name in params:
         return params[name]

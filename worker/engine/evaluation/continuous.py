@@ -37,9 +37,10 @@ def supports_continuous(model: Any) -> bool:
     """True where this decoder reproduces `generate`: a plain causal LM (or a peft wrapper that
     is not prompt learning) whose forward takes and returns a DynamicCache."""
     peft_config = getattr(model, "peft_config", None)
-    if isinstance(peft_config, dict):
-        if any(getattr(c, "is_prompt_learning", False) for c in peft_config.values()):
-            return False
+    if isinstance(peft_config, dict) and any(
+        getattr(c, "is_prompt_learning", False) for c in peft_config.values()
+    ):
+        return False
     base = _base(model)
     config = getattr(base, "config", None)
     if config is None or getattr(config, "is_encoder_decoder", False):

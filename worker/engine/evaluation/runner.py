@@ -14,8 +14,8 @@ from typing import Any
 
 from ..config import DecodingConfig
 from ..prompts import build_prompt
-from .benchmarks import Benchmark, get_benchmark, load_benchmark
 from .answer_stop import answer_is_final
+from .benchmarks import Benchmark, get_benchmark, load_benchmark
 from .generation import DecodingPlan, generate_batch, plan_decoding
 from .scoring import RULES, Scorer, check_rule, verdict_fields
 

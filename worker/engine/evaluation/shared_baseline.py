@@ -35,9 +35,7 @@ def baseline_key(
     quantization: str,
 ) -> str:
     examples = hashlib.sha256(
-        json.dumps(
-            [[r["instruction"], r.get("input", ""), r["answer"]] for r in records]
-        ).encode()
+        json.dumps([[r["instruction"], r.get("input", ""), r["answer"]] for r in records]).encode()
     ).hexdigest()
     fields = {
         "base_model": base_model,
