@@ -1,19 +1,27 @@
-"""Evaluation throughput: the seed's recipe against the engine, same model, data and machine.
+"""Evaluation throughput: the engine against plain transformers and the paper's recipe.
 
-The seed's recipe is the LLM-Adapters evaluation script's setup: one prompt at a time, beam
-search with 4 beams, no KV cache, up to 256 new tokens. The engine generates in length-sorted,
-left-padded batches with the KV cache, greedy, stopping each row at EOS. The seed recipe is
-slow, so it runs on the first --baseline-examples of the engine's examples; accuracy is
-compared on exactly those, and the engine's throughput is also shown on its whole set.
+Same model, adapter, examples and machine, 256 new tokens, one run, side by side:
+- engine: `evaluate_records` as a job runs it (continuous greedy batching, the template's
+  shared prefix computed once, rows stopped once their answer is final, batch size picked from
+  the model and memory), in --dtype;
+- plain transformers: what a user writes in ten lines: batches of 32 in the set's order, left
+  padded, `generate(do_sample=False)` with the KV cache, fp32;
+- the paper's recipe (LLM-Adapters evaluate.py): one prompt at a time, 4 beams, no KV cache;
+  slow, so it runs on the first --paper-examples only, and its ratio is on those.
 
-    .venv/bin/python bench/eval_throughput.py                          # demo model, svamp
-    .venv/bin/python bench/eval_throughput.py --adapter runs/demo/adapter --benchmark svamp
+The adapter makes outputs end naturally (EOS), as a trained job's do: --adapter FOLDER, or by
+default the demo's quick LoRA (trained once with `studio demo`'s quick recipe, ~3 min on 2 cores,
+and cached under ~/.cache/adapter-studio/bench/).
+
+    .venv/bin/python bench/eval_throughput.py                          # demo model, svamp, fp32
+    .venv/bin/python bench/eval_throughput.py --dtype bf16 --examples 64
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -33,29 +41,84 @@ from worker.engine.evaluation import (  # noqa: E402
 from worker.engine.prompts import build_prompt  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/datasets/llm-adapters"
+CACHED_ADAPTER = Path.home() / ".cache/adapter-studio/bench/demo-quick"
 
 
-def seed_recipe(
-    model: Any, tokenizer: Any, records: list[dict], bench: Benchmark, max_new_tokens: int
+def cpu_description() -> str:
+    model, flags = platform.processor() or "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    bf16 = "yes" if {"avx512_bf16", "amx_bf16"} & flags else "no"
+    return f"{model}; flags {' '.join(shown) or 'none of avx2/avx512/amx'}; bf16 units: {bf16}"
+
+
+def prompts_of(records: list[dict], tokenizer: Any) -> list[str]:
+    return [
+        build_prompt(r["instruction"], r.get("input", ""), "alpaca", tokenizer, form="evaluation")
+        for r in records
+    ]
+
+
+def plain_transformers(
+    model: Any, tok: Any, records: list[dict], bench: Benchmark, new_tokens: int, batch: int
+) -> tuple[float, int]:
+    """Batches in the set's order, left padding, greedy generate with the KV cache."""
+    tok.padding_side = "left"
+    prompts, correct = prompts_of(records, tok), 0
+    start = time.perf_counter()
+    for i in range(0, len(prompts), batch):
+        enc = tok(prompts[i : i + batch], return_tensors="pt", padding=True)
+        with torch.no_grad():
+            out = model.generate(
+                **enc, max_new_tokens=new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+            )
+        for j, row in enumerate(out[:, enc["input_ids"].shape[1] :]):
+            text = tok.decode(row, skip_special_tokens=True)
+            correct += bench.score(text, records[i + j]["answer"], rule="paper")[1]
+    return time.perf_counter() - start, correct
+
+
+def paper_recipe(
+    model: Any, tok: Any, records: list[dict], bench: Benchmark, new_tokens: int
 ) -> tuple[float, int]:
     """One prompt at a time, 4 beams, no KV cache: returns (seconds, correct)."""
     correct = 0
     start = time.perf_counter()
-    for rec in records:
-        prompt = build_prompt(rec["instruction"], rec.get("input", ""))
-        ids = tokenizer(prompt, return_tensors="pt")
+    for rec, prompt in zip(records, prompts_of(records, tok), strict=True):
+        ids = tok(prompt, return_tensors="pt")
         with torch.no_grad():
             out = model.generate(
                 **ids,
                 num_beams=4,
                 do_sample=False,
                 use_cache=False,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
+                max_new_tokens=new_tokens,
+                pad_token_id=tok.pad_token_id,
             )
-        text = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+        text = tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
         correct += bench.score(text, rec["answer"], rule="paper")[1]
     return time.perf_counter() - start, correct
+
+
+def adapter_folder(given: str | None) -> Path | None:
+    if given == "none":
+        return None  # the base model: outputs run to the budget, as a step-0 evaluation's do
+    if given:
+        return Path(given)
+    folder = CACHED_ADAPTER / "adapter"
+    if not (folder / "adapter_config.json").is_file():
+        from worker.engine.demo import run_demo
+
+        print(f"training the demo's quick LoRA once into {CACHED_ADAPTER} ...", flush=True)
+        run_demo(CACHED_ADAPTER, quick=True)
+    return folder
 
 
 def main() -> None:
@@ -64,16 +127,15 @@ def main() -> None:
     )
     parser.add_argument("--model", default="demo:smollm2-135m")
     parser.add_argument(
-        "--adapter", help="adapter folder to evaluate with (default: the base model)"
+        "--adapter", help="adapter folder, or 'none' for the base model (default: the demo LoRA)"
     )
     parser.add_argument("--benchmark", default="svamp")
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
-    parser.add_argument("--examples", type=int, default=64, help="engine examples")
-    parser.add_argument(
-        "--baseline-examples", type=int, default=4, help="seed-recipe examples (slow)"
-    )
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--examples", type=int, default=64)
+    parser.add_argument("--paper-examples", type=int, default=2, help="the slow recipe's share")
+    parser.add_argument("--dtype", default="fp32", help="the engine's precision: fp32, bf16, auto")
     parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--peer-batch-size", type=int, default=32)
     args = parser.parse_args()
     import transformers
 
@@ -81,43 +143,52 @@ def main() -> None:
     from worker.engine.models import load_model
 
     transformers.logging.set_verbosity_error()
-    loaded = load_model(args.model, "fp32")
-    model = load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
-    tok = loaded.tokenizer
+    adapter = adapter_folder(args.adapter)
+    load_before = os.getloadavg()
+    fp32 = load_model(args.model, "fp32")
+    fp32_model = load_adapter(fp32.model, str(adapter)).eval() if adapter else fp32.model
+    if args.dtype == "fp32":
+        engine_model, engine_tok = fp32_model, fp32.tokenizer
+    else:
+        other = load_model(args.model, args.dtype)
+        engine_tok = other.tokenizer
+        engine_model = load_adapter(other.model, str(adapter)).eval() if adapter else other.model
+    dtype = next(engine_model.parameters()).dtype
     bench = get_benchmark(args.benchmark)
     records = load_benchmark(args.benchmark, args.data_dir, args.examples)
-    subset = records[: args.baseline_examples]
-    print(
-        f"model {args.model}{' + ' + args.adapter if args.adapter else ''}, {args.benchmark}, "
-        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}"
-    )
-
     dec = DecodingConfig(strategy="greedy", max_new_tokens=args.max_new_tokens)
-    on_subset = evaluate_records(
-        model, tok, subset, bench, batch_size=args.batch_size, decoding=dec
-    )
-    whole = evaluate_records(model, tok, records, bench, batch_size=args.batch_size, decoding=dec)
-    base_s, base_correct = seed_recipe(model, tok, subset, bench, args.max_new_tokens)
 
-    n = len(subset)
-    base_eps = n / base_s
-    print(f"{'recipe':<44}{'examples':>9}{'seconds':>9}{'ex/s':>9}{'accuracy':>10}")
-    print(
-        f"{'seed (batch 1, 4 beams, no KV cache)':<44}{n:>9}{base_s:>9.1f}{base_eps:>9.3f}"
-        f"{100 * base_correct / n:>9.1f}%"
+    engine = evaluate_records(engine_model, engine_tok, records, bench, decoding=dec)
+    plain_s, plain_ok = plain_transformers(
+        fp32_model, fp32.tokenizer, records, bench, args.max_new_tokens, args.peer_batch_size
     )
+    subset = records[: args.paper_examples]
+    engine_sub = evaluate_records(engine_model, engine_tok, subset, bench, decoding=dec)
+    paper_s, paper_ok = paper_recipe(fp32_model, fp32.tokenizer, subset, bench, args.max_new_tokens)
+
+    n, m = len(records), len(subset)
+    print(f"CPU: {cpu_description()}")
     print(
-        f"{'engine (batched greedy, KV cache)':<44}{n:>9}{on_subset.seconds:>9.1f}"
-        f"{on_subset.examples_per_second:>9.3f}{100 * on_subset.accuracy:>9.1f}%"
+        f"model {args.model} + {adapter}, {args.benchmark}, {n} examples, "
+        f"{args.max_new_tokens} new tokens, {torch.get_num_threads()} threads, engine dtype "
+        f"{str(dtype).removeprefix('torch.')}; load average before {load_before[0]:.2f}, "
+        f"after {os.getloadavg()[0]:.2f}"
     )
+    rows = [
+        (f"engine ({args.dtype})", n, engine.seconds, engine.correct),
+        (f"plain transformers generate, fp32, batch {args.peer_batch_size}", n, plain_s, plain_ok),
+        (f"engine ({args.dtype}), same {m} examples", m, engine_sub.seconds, engine_sub.correct),
+        ("paper's recipe (batch 1, 4 beams, no KV cache), fp32", m, paper_s, paper_ok),
+    ]
+    print(f"{'recipe':<58}{'examples':>9}{'seconds':>9}{'ex/s':>9}{'accuracy':>10}")
+    for label, count, seconds, correct in rows:
+        print(
+            f"{label:<58}{count:>9}{seconds:>9.1f}{count / seconds:>9.3f}"
+            f"{100 * correct / count:>9.1f}%"
+        )
     print(
-        f"{'engine, whole set':<44}{whole.total:>9}{whole.seconds:>9.1f}"
-        f"{whole.examples_per_second:>9.3f}{100 * whole.accuracy:>9.1f}%"
-    )
-    print(
-        f"ratio engine / seed: {whole.examples_per_second / base_eps:.1f}x (whole set), "
-        f"{on_subset.examples_per_second / base_eps:.1f}x (same {n} examples); "
-        f"load average now {os.getloadavg()[0]:.2f}"
+        f"engine ÷ plain transformers: {plain_s / engine.seconds:.2f}x; "
+        f"engine ÷ paper's recipe: {paper_s / engine_sub.seconds:.1f}x (same {m} examples)"
     )
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from worker.engine.errors import ConfigError, DataError
-from worker.engine.progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from worker.engine.progress import (
+    EvalInfo,
+    EvalProgressInfo,
+    ProgressCallback,
+    StepInfo,
+    ValidationInfo,
+)
 
 PHASE_LABELS = {
     "loading_model": "loading the model",
@@ -26,10 +32,13 @@ PHASE_LABELS = {
 
 
 class ProgressBar(ProgressCallback):
-    """A tqdm bar over optimiser steps; phases and eval results as lines above it."""
+    """A tqdm bar over optimiser steps, one over each evaluation's examples (with the job's
+    ETA, evaluations still to come included); phases and eval results as lines above them."""
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.eval_bar: Any = None
+        self.eval_key: tuple[int, str] | None = None
 
     def _say(self, text: str) -> None:
         from tqdm import tqdm
@@ -62,7 +71,29 @@ class ProgressBar(ProgressCallback):
             post["lr"] = f"{info.learning_rate:.2e}"
         if info.tokens_per_second:
             post["tok/s"] = f"{info.tokens_per_second:.0f}"
+        if info.eta_seconds is not None:
+            post["job ETA"] = _duration(info.eta_seconds)  # evaluations to come included
         self.bar.set_postfix(post, refresh=False)
+
+    def on_eval_progress(self, info: EvalProgressInfo) -> None:
+        from tqdm import tqdm
+
+        if self.eval_key != (info.step, info.benchmark):
+            self._close_eval()
+            self.eval_key = (info.step, info.benchmark)
+            self.eval_bar = tqdm(
+                total=info.total, desc=f"evaluating {info.benchmark}", unit="ex", file=sys.stderr
+            )
+        self.eval_bar.update(info.done - self.eval_bar.n)
+        if info.eta_seconds is not None:
+            self.eval_bar.set_postfix({"job ETA": _duration(info.eta_seconds)}, refresh=False)
+        if info.done >= info.total:
+            self._close_eval()
+
+    def _close_eval(self) -> None:
+        if self.eval_bar is not None:
+            self.eval_bar.close()
+            self.eval_bar = None
 
     def on_eval(self, info: EvalInfo) -> None:
         self._say(
@@ -77,9 +108,15 @@ class ProgressBar(ProgressCallback):
         self._say(message)
 
     def close(self) -> None:
+        self._close_eval()
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m{secs:02d}s"
 
 
 def _quiet_libraries() -> None:

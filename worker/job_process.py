@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from backend.app.core.db_outage import Backoff, database_unavailable, retry_while_unavailable
-from worker.engine.progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from worker.engine.progress import (
+    EvalInfo,
+    EvalProgressInfo,
+    ProgressCallback,
+    StepInfo,
+    ValidationInfo,
+)
 from worker.progress_journal import JOURNAL_NAME, ProgressJournal, merge_progress, replay
 
 log = logging.getLogger(__name__)
@@ -191,6 +197,17 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         )
         self.flush()
 
+    def on_eval_progress(self, info: EvalProgressInfo) -> None:
+        self.fields["eval_progress"] = {
+            "benchmark": info.benchmark,
+            "step": info.step,
+            "done": info.done,
+            "total": info.total,
+        }
+        if info.eta_seconds is not None:
+            self.fields["eta_seconds"] = info.eta_seconds
+        self.flush(force=info.done == info.total)
+
     def on_log(self, message: str) -> None:
         self.logs.append(("info", message))
 
@@ -225,6 +242,7 @@ def run(job_id: int) -> int:
     from backend.app.services.storage import read_dataset_file
     from worker.engine.config import JobConfig
     from worker.engine.errors import ConfigError, DataError
+    from worker.engine.evaluation.shared_baseline import BaselineStore
     from worker.engine.runner import run_job
 
     def patiently(what: str, write: Any) -> Any:
@@ -285,7 +303,14 @@ def run(job_id: int) -> int:
         if snap["dataset_path"] is None:
             raise DataError(f"dataset {snap['dataset_id']} no longer exists")
         records = read_dataset_file(settings, snap["dataset_path"])
-        summary = run_job(config, out, progress, train_records=records)
+        summary = run_job(
+            config,
+            out,
+            progress,
+            train_records=records,
+            baseline_store=BaselineStore(settings.storage_dir / "shared-baselines"),
+            run_label=f"job {job_id}",
+        )
         end(summary.status, summary=asdict(summary))
         return 0
     except (ConfigError, DataError) as e:

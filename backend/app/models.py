@@ -187,6 +187,8 @@ class Job(Timestamped, Base):
     step: Mapped[int] = mapped_column(Integer, default=0)
     total_steps: Mapped[int | None] = mapped_column(Integer)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
+    # {"benchmark", "step", "done", "total"} of the evaluation running or last run
+    eval_progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # The nonce of the job's current dispatch: a message carrying another one is stale.
     task_id: Mapped[str | None] = mapped_column(String(64))

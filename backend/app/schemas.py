@@ -425,6 +425,13 @@ class StateChange(BaseModel):
     worker: str | None = Field(default=None, description="the worker of that run")
 
 
+class EvalProgress(BaseModel):
+    benchmark: str
+    step: int = Field(description="the training step the evaluation is for (0 = before training)")
+    done: int
+    total: int
+
+
 class JobPublic(BaseModel):
     id: int
     team_id: int
@@ -440,7 +447,12 @@ class JobPublic(BaseModel):
     step: int
     total_steps: int | None
     fraction: float
-    eta_seconds: float | None
+    eta_seconds: float | None = Field(
+        description="seconds left: the rest of training and every evaluation still to come"
+    )
+    eval_progress: EvalProgress | None = Field(
+        default=None, description="the evaluation running (or last run): examples done of total"
+    )
     cancel_requested: bool
     queue_reason: str | None = Field(
         default=None, description="why a queued job is still waiting (null when it is not queued)"

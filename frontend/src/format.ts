@@ -43,6 +43,17 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** "evaluating svamp 12/20" while a running job evaluates; null otherwise. */
+export function evalProgressText(job: {
+  status: string;
+  phase?: string | null;
+  eval_progress?: { benchmark: string; done: number; total: number } | null;
+}): string | null {
+  const p = job.eval_progress;
+  if (job.status !== "running" || job.phase !== "evaluating" || !p) return null;
+  return `evaluating ${p.benchmark} ${p.done}/${p.total}`;
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "—";
   return new Date(iso).toLocaleString("en-GB", {

@@ -38,6 +38,18 @@ class EvalInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class EvalProgressInfo:
+    """Examples done of one benchmark's evaluation at one training step, and the job's ETA
+    counting the rest of training and every evaluation still to come (None until measured)."""
+
+    step: int
+    benchmark: str
+    done: int
+    total: int
+    eta_seconds: float | None = None
+
+
 class ProgressCallback:
     """Base class: every hook is optional."""
 
@@ -52,6 +64,9 @@ class ProgressCallback:
 
     def on_validation(self, info: ValidationInfo) -> None:
         pass
+
+    def on_eval_progress(self, info: EvalProgressInfo) -> None:
+        """Called as examples of an evaluation finish (often: keep it cheap)."""
 
     def on_log(self, message: str) -> None:
         pass
@@ -85,6 +100,10 @@ class CallbackList(ProgressCallback):
     def on_validation(self, info: ValidationInfo) -> None:
         for c in self.callbacks:
             c.on_validation(info)
+
+    def on_eval_progress(self, info: EvalProgressInfo) -> None:
+        for c in self.callbacks:
+            c.on_eval_progress(info)
 
     def on_log(self, message: str) -> None:
         for c in self.callbacks:

@@ -20,7 +20,14 @@ from typing import Any
 from .config import JobConfig
 from .data import load_records, split_validation
 from .errors import ConfigError
-from .progress import CallbackList, EvalInfo, ProgressCallback, StepInfo, ValidationInfo
+from .progress import (
+    CallbackList,
+    EvalInfo,
+    EvalProgressInfo,
+    ProgressCallback,
+    StepInfo,
+    ValidationInfo,
+)
 from .schedule import validation_size
 
 log = logging.getLogger(__name__)
@@ -122,16 +129,29 @@ def run_job(
     progress: ProgressCallback | None = None,
     *,
     train_records: list[dict[str, str]] | None = None,
+    baseline_store: Any = None,
+    run_label: str = "a CLI run",
 ) -> RunSummary:
     """Loads the base model, injects the adapter, trains with evaluation, saves everything.
 
-    `train_records` replaces `config.dataset_path` (the worker passes a stored dataset)."""
+    `train_records` replaces `config.dataset_path` (the worker passes a stored dataset).
+    `baseline_store` (an `evaluation.shared_baseline.BaselineStore`) shares step-0 results of
+    identity-at-init adapters between runs; `run_label` says who computed one ("job 12")."""
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
     from .adapters.bottleneck import is_bottleneck_folder
+    from .adapters.identity import is_identity_at_init
     from .adapters.portable import make_portable
-    from .evaluation import evaluate_benchmark, write_predictions
+    from .eta import JobEta
+    from .evaluation import (
+        evaluate_records,
+        get_benchmark,
+        load_benchmark,
+        write_predictions,
+    )
+    from .evaluation.generation import plan_decoding
+    from .evaluation.shared_baseline import baseline_key
     from .models import load_model
     from .training import train_adapter
 
@@ -161,36 +181,71 @@ def run_job(
     rule = scoring_rule(config)
 
     data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
+    bench_records = {
+        name: load_benchmark(name, data_dir, ecfg.max_examples) for name in ecfg.benchmarks
+    }
+    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
+    eta = JobEta(
+        progress, {n: len(r) for n, r in bench_records.items()}, eval_every, bool(eval_every)
+    )
+    progress = CallbackList([eta])
+    share_step0 = baseline_store is not None and is_identity_at_init(config.adapter)
+    model_dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+
+    def evaluate_one(m: Any, step: int, name: str) -> tuple[Any, str | None]:
+        """The result and, for a shared baseline, the run that computed it."""
+        bench = get_benchmark(name)
+        key = None
+        if share_step0 and step == 0:
+            key = baseline_key(
+                base_model=config.base_model,
+                benchmark=name,
+                records=bench_records[name],
+                decoding=plan_decoding(ecfg.decoding, bench.suite),
+                template=tcfg.prompt_template,
+                rule=rule,
+                dtype=model_dtype,
+                quantization=tcfg.quantization,
+            )
+            if (hit := baseline_store.get(key)) is not None:
+                total = len(bench_records[name])
+                eta.on_eval_progress(EvalProgressInfo(step, name, total, total))
+                return hit
+        eta.start_benchmark()
+        result = evaluate_records(
+            m,
+            loaded.tokenizer,
+            bench_records[name],
+            bench,
+            batch_size=ecfg.batch_size,
+            decoding=ecfg.decoding,
+            template=tcfg.prompt_template,
+            rule=rule,
+            on_batch=lambda done, total: eta.on_eval_progress(
+                EvalProgressInfo(step, name, done, total)
+            ),
+        )
+        if key is not None:
+            baseline_store.put(key, result, run_label)
+        return result, None
 
     def evaluate(m: Any, step: int) -> list[EvalInfo]:
         infos = []
         for name in ecfg.benchmarks:
-            result = evaluate_benchmark(
-                m,
-                loaded.tokenizer,
-                name,
-                data_dir=data_dir,
-                max_examples=ecfg.max_examples,
-                batch_size=ecfg.batch_size,
-                decoding=ecfg.decoding,
-                template=tcfg.prompt_template,
-                rule=rule,
-            )
+            result, computed_by = evaluate_one(m, step, name)
             last_results[name] = result
-            infos.append(
-                EvalInfo(
-                    step,
-                    name,
-                    result.accuracy,
-                    result.correct,
-                    result.total,
-                    {
-                        "seconds": result.seconds,
-                        "rule": result.rule,
-                        "accuracy_by_rule": result.accuracy_by_rule(),
-                    },
+            extra = {
+                "seconds": result.seconds,
+                "rule": result.rule,
+                "accuracy_by_rule": result.accuracy_by_rule(),
+            }
+            if computed_by is not None:
+                extra["shared_baseline"] = {"computed_by": computed_by}
+                progress.on_log(
+                    f"step 0 {name}: shared baseline (computed by {computed_by}); the adapter "
+                    "is the identity at initialisation, so the base model's result stands"
                 )
-            )
+            infos.append(EvalInfo(step, name, result.accuracy, result.correct, result.total, extra))
         return infos
 
     held = validation_size(tcfg.val_set_size, len(train_records))
@@ -199,7 +254,6 @@ def run_job(
         (out / "prompts.json").write_text(
             json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
         )
-    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
     result = train_adapter(
         model,
         loaded.tokenizer,

@@ -19,7 +19,7 @@ from worker.engine.runner import validate_settings
 from ..core.config import Settings
 from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
-from ..schemas import JobPublic, StateChange
+from ..schemas import EvalProgress, JobPublic, StateChange
 from . import broker, catalogue, dispatch
 
 log = logging.getLogger(__name__)
@@ -188,6 +188,7 @@ def job_public(
         total_steps=job.total_steps,
         fraction=min(1.0, fraction),
         eta_seconds=job.eta_seconds,
+        eval_progress=EvalProgress.model_validate(job.eval_progress) if job.eval_progress else None,
         cancel_requested=job.cancel_requested,
         queue_reason=job.queue_reason if job.status == "queued" else None,
         dispatched=job.dispatched_at is not None,

@@ -713,6 +713,36 @@ export const EstimateRequestSchema = {
     type: 'object'
 } as const;
 
+export const EvalProgressSchema = {
+    properties: {
+        benchmark: {
+            title: 'Benchmark',
+            type: 'string'
+        },
+        done: {
+            title: 'Done',
+            type: 'integer'
+        },
+        step: {
+            description: 'the training step the evaluation is for (0 = before training)',
+            title: 'Step',
+            type: 'integer'
+        },
+        total: {
+            title: 'Total',
+            type: 'integer'
+        }
+    },
+    required: [
+        'benchmark',
+        'step',
+        'done',
+        'total'
+    ],
+    title: 'EvalProgress',
+    type: 'object'
+} as const;
+
 export const EvaluationConfig_InputSchema = {
     additionalProperties: false,
     properties: {
@@ -1521,7 +1551,19 @@ export const JobPublicSchema = {
                     type: 'null'
                 }
             ],
+            description: 'seconds left: the rest of training and every evaluation still to come',
             title: 'Eta Seconds'
+        },
+        eval_progress: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/EvalProgress'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the evaluation running (or last run): examples done of total'
         },
         finished_at: {
             anyOf: [

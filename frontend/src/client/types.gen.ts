@@ -469,6 +469,30 @@ export type EstimateRequest = {
 };
 
 /**
+ * EvalProgress
+ */
+export type EvalProgress = {
+    /**
+     * Benchmark
+     */
+    benchmark: string;
+    /**
+     * Done
+     */
+    done: number;
+    /**
+     * Step
+     *
+     * the training step the evaluation is for (0 = before training)
+     */
+    step: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
  * EvaluationConfig
  */
 export type EvaluationConfigInput = {
@@ -967,8 +991,14 @@ export type JobPublic = {
     error: string | null;
     /**
      * Eta Seconds
+     *
+     * seconds left: the rest of training and every evaluation still to come
      */
     eta_seconds: number | null;
+    /**
+     * the evaluation running (or last run): examples done of total
+     */
+    eval_progress?: EvalProgress | null;
     /**
      * Finished At
      */

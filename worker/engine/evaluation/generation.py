@@ -1,8 +1,11 @@
-"""Batched generation: left padding, the KV cache, stopping at EOS; greedy or beam search.
+"""Batched generation: greedy or beam search, results in the caller's order.
 
-Prompts are sorted by length before batching so a batch pads little, and results are put
-back in the caller's order. A row that reached EOS stops counting; the batch ends when every
-row has (or at max_new_tokens).
+Greedy decoding runs through `continuous.greedy_continuous` (continuous batching, the shared
+prompt prefix computed once, rows stopped as soon as `answer_stop` proves their answer final)
+wherever the model allows it; its outputs are token for token those of transformers' greedy
+`generate`. Beam search, and models the continuous decoder does not support (prompt-learning
+adapters, sliding-window attention), go through `generate` in length-sorted, left-padded
+batches that end when every row reached EOS or max_new_tokens.
 
 Decoding presets (`evaluation.decoding.preset`):
 - `paper`: what the LLM-Adapters scripts do: beam search with 4 beams, 256 new tokens for the
@@ -81,19 +84,52 @@ def generate_batch(
     prompts: list[str],
     decoding: DecodingConfig | DecodingPlan | None = None,
     *,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     add_special_tokens: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
+    answer_is_final: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """The model's continuation of each prompt (without the prompt), in the prompts' order.
 
-    A DecodingConfig is resolved with `plan_decoding` (no suite); evaluation passes a plan."""
+    A DecodingConfig is resolved with `plan_decoding` (no suite); evaluation passes a plan.
+    `batch_size` None picks it from the model and free memory. `answer_is_final(text)` may end
+    a greedy row before EOS (see `answer_stop`: only where no later text changes a reading).
+    `on_batch(done, total)` is told as examples finish."""
     import torch  # here, not at import: the API names benchmarks without loading torch
+
+    from .continuous import greedy_continuous, pick_batch_size, supports_continuous
 
     plan = decoding if isinstance(decoding, DecodingPlan) else plan_decoding(decoding)
     beams = plan.num_beams
     device = next(model.parameters()).device
     encoded = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+    if batch_size is None:
+        longest = max((len(e) for e in encoded), default=1)
+        batch_size = pick_batch_size(model, longest + plan.max_new_tokens)
+    if beams == 1 and prompts and supports_continuous(model):
+        is_final = None
+        if answer_is_final is not None:
+            test = answer_is_final
+
+            def is_final(tokens: list[int]) -> bool:
+                return test(tokenizer.decode(tokens, skip_special_tokens=True))
+
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                tokens = greedy_continuous(
+                    model,
+                    encoded,
+                    max_new_tokens=plan.max_new_tokens,
+                    eos_ids=_eos_ids(model, tokenizer),
+                    batch_size=batch_size,
+                    is_final=is_final,
+                    on_done=(lambda n: on_batch(n, len(prompts))) if on_batch else None,
+                )
+        finally:
+            model.train(was_training)
+        return [tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]), reverse=True)
     outputs: list[str] = [""] * len(prompts)
     pad_id = (

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import DecodingConfig
 from ..prompts import build_prompt
+from .answer_stop import answer_is_final
 from .benchmarks import Benchmark, get_benchmark, load_benchmark
 from .generation import DecodingPlan, generate_batch, plan_decoding
 from .scoring import RULES, Scorer, check_rule, verdict_fields
@@ -47,13 +48,17 @@ def evaluate_records(
     scorer: str | Benchmark | Scorer,
     *,
     name: str | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     decoding: DecodingConfig | None = None,
     template: str = "alpaca",
     rule: str = "paper",
     on_batch: Callable[[int, int], None] | None = None,
+    early_stop: bool = True,
 ) -> EvalResult:
-    """Generates an answer for each record and scores it against its `answer`."""
+    """Generates an answer for each record and scores it against its `answer`.
+
+    `early_stop` ends a row once both rules' readings of it are final (`answer_stop`); the
+    verdicts are those of the full output, the stored output may end sooner."""
     check_rule(rule)
     if isinstance(scorer, str):
         bench = get_benchmark(scorer)
@@ -76,6 +81,7 @@ def evaluate_records(
         batch_size=batch_size,
         add_special_tokens=template != "chat",
         on_batch=on_batch,
+        answer_is_final=answer_is_final(reader) if early_stop else None,
     )
     seconds = time.perf_counter() - started
     predictions = []
@@ -111,7 +117,7 @@ def evaluate_benchmark(
     *,
     data_dir: str | Path,
     max_examples: int | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     decoding: DecodingConfig | None = None,
     template: str = "alpaca",
     rule: str = "paper",

@@ -17,7 +17,7 @@ describe("phaseProgress", () => {
 
   it("shows training with its steps and its own ETA", () => {
     const p = phaseProgress(job({ status: "running", phase: "training", step: 15, total_steps: 60, eta_seconds: 150 }));
-    expect(p).toEqual({ label: "training", fraction: 0.25, detail: "step 15 of 60", eta: "about 2 min 30 s of training left" });
+    expect(p).toEqual({ label: "training", fraction: 0.25, detail: "step 15 of 60", eta: "about 2 min 30 s left, evaluations included" });
   });
 
   it("never shows the training bar at 100 % (or its ETA) while evaluating", () => {

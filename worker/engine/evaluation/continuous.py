@@ -1,0 +1,302 @@
+"""Greedy decoding with continuous batching, a shared-prefix KV cache and per-row early stop.
+
+What transformers' batched `generate` does, minus its waste on an evaluation set:
+- a batch there runs until its longest row ends; here a row that ends (EOS, token budget, or
+  an answer that `answer_stop` proves final) leaves at once and a waiting prompt takes its
+  place, so the batch stays full of rows that still decode;
+- every prompt of a benchmark starts with the template's same text; its keys and values are
+  computed once and copied into each new row, which then runs only its own suffix;
+- left padding inside the cache: each row's keys sit right-aligned, the attention mask hides
+  the padding and position ids count only a row's real tokens, so a row's logits are those of
+  the row alone (up to float rounding) — greedy choices match per-example `generate`.
+
+Rows are cut from the cache by batch index and the cache's all-padding columns on the left are
+dropped, so the cache never grows past the longest live row. It works on models whose cache is
+transformers' DynamicCache of plain (non-sliding) layers; `supports_continuous` says so, and
+generation falls back to `generate` otherwise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def _base(model: Any) -> Any:
+    get = getattr(model, "get_base_model", None)
+    return get() if callable(get) else model
+
+
+def supports_continuous(model: Any) -> bool:
+    """True where this decoder reproduces `generate`: a plain causal LM (or a peft wrapper that
+    is not prompt learning) whose forward takes and returns a DynamicCache."""
+    peft_config = getattr(model, "peft_config", None)
+    if isinstance(peft_config, dict) and any(
+        getattr(c, "is_prompt_learning", False) for c in peft_config.values()
+    ):
+        return False
+    base = _base(model)
+    config = getattr(base, "config", None)
+    if config is None or getattr(config, "is_encoder_decoder", False):
+        return False
+    if getattr(config, "sliding_window", None) or getattr(config, "attention_types", None):
+        return False  # sliding-window layers keep only a window: cutting columns differs
+    params = inspect.signature(base.forward).parameters
+    return ("cache" in params or "past_key_values" in params) and "attention_mask" in params
+
+
+def _takes_position_ids(model: Any) -> bool:
+    return "position_ids" in inspect.signature(_base(model).forward).parameters
+
+
+def _cache_keyword(model: Any) -> str:
+    """transformers 5.2x names the forward's cache argument `cache`, earlier ones
+    `past_key_values`."""
+    params = inspect.signature(_base(model).forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _returned_cache(out: Any) -> Any:
+    cache = out.get("cache")
+    return cache if cache is not None else out.get("past_key_values")
+
+
+def _cache_layers(cache: Any) -> list[Any]:
+    from transformers.cache_utils import DynamicLayer
+
+    layers = list(getattr(cache, "layers", []))
+    if not layers or any(type(layer) is not DynamicLayer for layer in layers):
+        raise TypeError(f"continuous decoding needs plain DynamicCache layers, got {type(cache)}")
+    return layers
+
+
+def common_prefix_length(encoded: Sequence[Sequence[int]]) -> int:
+    """Tokens every prompt starts with, leaving each prompt at least one token of its own."""
+    if not encoded:
+        return 0
+    first = encoded[0]
+    n = min(len(seq) for seq in encoded) - 1
+    for seq in encoded[1:]:
+        i = 0
+        while i < n and seq[i] == first[i]:
+            i += 1
+        n = i
+    return max(n, 0)
+
+
+def kv_bytes_per_token(model: Any) -> int:
+    """Bytes of keys and values one token keeps in the cache, from the model's config."""
+    config = _base(model).config
+    config = getattr(config, "get_text_config", lambda: config)()
+    layers = _config_int(config, "num_hidden_layers", "n_layer", default=12)
+    heads = _config_int(config, "num_attention_heads", "n_head", default=12)
+    hidden = _config_int(config, "hidden_size", "n_embd", default=768)
+    kv_heads = _config_int(config, "num_key_value_heads", default=heads)
+    head_dim = _config_int(config, "head_dim", default=hidden // heads)
+    dtype_bytes = next(_base(model).parameters()).element_size()
+    return 2 * layers * kv_heads * head_dim * dtype_bytes
+
+
+def _config_int(config: Any, *names: str, default: int) -> int:
+    """The first of `names` the model config sets (families name these differently)."""
+    for name in names:
+        value = getattr(config, name, None)
+        if value:
+            return int(value)
+    return default
+
+
+def _free_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+# On a CPU the matmuls of a decode step stop gaining from more rows past a few dozen (they
+# become compute-bound), while each row's cache and padding still cost: cap there.
+_CPU_MAX_ROWS = 32
+_GPU_MAX_ROWS = 256
+
+
+def pick_batch_size(model: Any, tokens_per_row: int) -> int:
+    """Rows decoded at once: what a quarter of the free memory holds of the cache (plus the
+    vocabulary-wide logits a row needs per step), capped per device kind."""
+    base = _base(model)
+    device = next(base.parameters()).device
+    vocab = getattr(base.config, "vocab_size", 32000) or 32000
+    dtype_bytes = next(base.parameters()).element_size()
+    per_row = kv_bytes_per_token(model) * max(tokens_per_row, 1) + 4 * vocab * dtype_bytes
+    fits = max(1, int(_free_memory_bytes(device) * 0.25) // per_row)
+    cap = _GPU_MAX_ROWS if device.type == "cuda" else _CPU_MAX_ROWS
+    return max(1, min(fits, cap))
+
+
+class _Batch:
+    """The live rows: their cache (right-aligned, shared width), mask and decoded tokens."""
+
+    def __init__(self) -> None:
+        self.cache: Any = None
+        self.mask: torch.Tensor | None = None  # (rows, width) 1 = real token
+        self.rows: list[int] = []  # example index per row
+        self.tokens: list[list[int]] = []  # generated tokens per row
+        self.next_token: list[int] = []  # the token each row feeds next
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, index: int, cache: Any, first_token: int) -> None:
+        layers = _cache_layers(cache)
+        length = layers[0].keys.shape[-2]
+        if self.cache is None or not self.rows:
+            self.cache, self.mask = cache, torch.ones((1, length), dtype=torch.long)
+        else:
+            assert self.mask is not None
+            width = self.mask.shape[1]
+            grow = max(0, length - width)
+            own_pad = max(0, width - length)
+            for mine, theirs in zip(_cache_layers(self.cache), layers, strict=True):
+                mine.keys = _left_pad(mine.keys, grow)
+                mine.values = _left_pad(mine.values, grow)
+                mine.keys = torch.cat([mine.keys, _left_pad(theirs.keys, own_pad)])
+                mine.values = torch.cat([mine.values, _left_pad(theirs.values, own_pad)])
+            old = torch.nn.functional.pad(self.mask, (grow, 0))
+            new = torch.zeros((1, old.shape[1]), dtype=torch.long)
+            new[0, old.shape[1] - length :] = 1
+            self.mask = torch.cat([old, new])
+        self.rows.append(index)
+        self.tokens.append([first_token])
+        self.next_token.append(first_token)
+
+    def keep(self, keep: list[int]) -> None:
+        """Keeps the rows at positions `keep` and drops the columns only padding fills."""
+        assert self.mask is not None
+        index = torch.tensor(keep, dtype=torch.long)
+        mask = self.mask[index]
+        unused = int((mask.sum(0) == 0).long().cumprod(0).sum()) if keep else 0
+        for layer in _cache_layers(self.cache):
+            layer.keys = layer.keys[index.to(layer.keys.device), :, unused:]
+            layer.values = layer.values[index.to(layer.values.device), :, unused:]
+        self.mask = mask[:, unused:]
+        self.rows = [self.rows[i] for i in keep]
+        self.tokens = [self.tokens[i] for i in keep]
+        self.next_token = [self.next_token[i] for i in keep]
+
+
+def _left_pad(t: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.nn.functional.pad(t, (0, 0, n, 0)) if n else t
+
+
+def _copy_cache(cache: Any) -> Any:
+    from transformers import DynamicCache
+
+    copy = DynamicCache()
+    for source in _cache_layers(cache):
+        copy.update(source.keys.clone(), source.values.clone(), len(copy.layers))
+    return copy
+
+
+def greedy_continuous(
+    model: Any,
+    encoded: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    eos_ids: Sequence[int],
+    batch_size: int,
+    is_final: Callable[[list[int]], bool] | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[list[int]]:
+    """Greedy continuation tokens of each prompt, in the prompts' order; a row's EOS stays at
+    its end, as `generate` leaves it (decoding skips it when it is a special token).
+
+    `is_final(tokens)` may end a row early; `on_done(count)` is told how many rows are done."""
+    device = next(_base(model).parameters()).device
+    eos = set(eos_ids)
+    positions = _takes_position_ids(model)
+    cache_arg = _cache_keyword(model)
+    results: list[list[int]] = [[] for _ in encoded]
+    # Longest first: long prompts start while the batch is young, short ones fill the gaps.
+    waiting = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+    waiting.reverse()  # pop() from the end takes the longest
+    prefix_len = common_prefix_length(encoded)
+    prefix_cache = None
+    if prefix_len:
+        from transformers import DynamicCache
+
+        prefix_ids = torch.tensor([list(encoded[0][:prefix_len])], device=device)
+        prefix_cache = DynamicCache()
+        model(input_ids=prefix_ids, use_cache=True, **{cache_arg: prefix_cache})
+    batch = _Batch()
+    done = 0
+
+    def finished(tokens: list[int]) -> bool:
+        if tokens[-1] in eos or len(tokens) >= max_new_tokens:
+            return True
+        return is_final is not None and is_final(tokens)
+
+    def prefill(index: int) -> tuple[Any, int]:
+        from transformers import DynamicCache
+
+        seq = list(encoded[index])
+        start = prefix_len if prefix_cache is not None else 0
+        cache = _copy_cache(prefix_cache) if prefix_cache is not None else DynamicCache()
+        ids = torch.tensor([seq[start:]], device=device)
+        kwargs: dict[str, Any] = {
+            "attention_mask": torch.ones((1, len(seq)), dtype=torch.long, device=device)
+        }
+        if positions:
+            kwargs["position_ids"] = torch.arange(start, len(seq), device=device)[None]
+        kwargs[cache_arg] = cache
+        out = model(input_ids=ids, use_cache=True, **kwargs)
+        return _returned_cache(out), int(out.logits[0, -1].argmax())
+
+    while waiting or len(batch):
+        while waiting and len(batch) < batch_size:
+            index = waiting.pop()
+            cache, first = prefill(index)
+            if finished([first]):
+                results[index] = [first]
+                done += 1
+                if on_done is not None:
+                    on_done(done)
+                continue
+            batch.add(index, cache, first)
+        if not len(batch):
+            continue
+        assert batch.mask is not None
+        mask = torch.nn.functional.pad(batch.mask, (0, 1), value=1)
+        kwargs = {"attention_mask": mask.to(device)}
+        if positions:
+            kwargs["position_ids"] = (mask.sum(1, keepdim=True) - 1).to(device)
+        ids = torch.tensor(batch.next_token, device=device)[:, None]
+        kwargs[cache_arg] = batch.cache
+        out = model(input_ids=ids, use_cache=True, **kwargs)
+        batch.cache = _returned_cache(out)
+        batch.mask = mask
+        chosen = out.logits[:, -1].argmax(-1).tolist()
+        keep = []
+        for row, token in enumerate(chosen):
+            tokens = batch.tokens[row]
+            tokens.append(token)
+            batch.next_token[row] = token
+            if finished(tokens):
+                results[batch.rows[row]] = tokens
+                done += 1
+                if on_done is not None:
+                    on_done(done)
+            else:
+                keep.append(row)
+        if len(keep) < len(batch):
+            batch.keep(keep)
+    return results
