@@ -128,6 +128,7 @@ def run_job(
     from transformers import set_seed
 
     from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
+    from .distributed import is_main_process, world_size
     from .evaluation import evaluate_benchmark, write_predictions
     from .models import load_model
     from .training import train_adapter
@@ -135,13 +136,27 @@ def run_job(
     started = time.perf_counter()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    progress = CallbackList([progress or ProgressCallback(), MetricsFile(out / "metrics.jsonl")])
+    if config.training.processes != world_size():
+        raise ConfigError(
+            f"training.processes is {config.training.processes} but this run has {world_size()} "
+            "process(es): start the job with `studio train` (it launches the processes with "
+            "torchrun) or on a worker that has that many GPUs"
+        )
+    # Under torchrun every process trains; only the first one reports, evaluates and writes.
+    main = is_main_process()
+    if main:
+        progress = CallbackList(
+            [progress or ProgressCallback(), MetricsFile(out / "metrics.jsonl")]
+        )
+    else:
+        progress = ProgressCallback()
     validate_job(config)
     if train_records is None:
         if not config.dataset_path:
             raise ConfigError("the config needs dataset_path (a JSON, JSON Lines or CSV file)")
         train_records = load_records(config.dataset_path)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    if main:
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     tcfg, ecfg = config.training, config.evaluation
 
     progress.on_phase("loading_model")
@@ -190,11 +205,12 @@ def run_job(
         return infos
 
     train_part, val_part = split_validation(train_records, tcfg.val_set_size, tcfg.seed)
-    if train_part:
+    if train_part and main:
         (out / "prompts.json").write_text(
             json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
         )
-    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
+    benchmarks = ecfg.benchmarks if main else []
+    eval_every = ecfg.every_n_steps if benchmarks else None
     result = train_adapter(
         model,
         loaded.tokenizer,
@@ -204,12 +220,12 @@ def run_job(
         out,
         learning_rate=tcfg.learning_rate or default_learning_rate(config.adapter.method),
         progress=progress,
-        evaluate=evaluate if ecfg.benchmarks else None,
+        evaluate=evaluate if benchmarks else None,
         eval_every=eval_every,
     )
 
     accuracy: dict[str, float] = {}
-    if ecfg.benchmarks and not result.stopped_early:
+    if benchmarks and not result.stopped_early:
         progress.on_phase("evaluating")
         for info in evaluate(model, result.steps):
             progress.on_eval(info)
@@ -252,6 +268,8 @@ def run_job(
         accuracy=accuracy,
         scoring=rule,
     )
+    if not main:
+        return summary
     save_adapter(
         model,
         out / "adapter",
