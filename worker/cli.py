@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from worker.engine import distributed
 from worker.engine.errors import ConfigError, DataError
 from worker.engine.progress import (
     EvalInfo,
@@ -143,11 +144,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         config.dataset_path = args.dataset
     if args.data_dir:
         config.evaluation.data_dir = args.data_dir
-    bar = ProgressBar()
+    processes = config.training.processes
+    if processes > 1 and not distributed.in_launched_world():
+        return _launch_processes(args, processes)
+    main = distributed.is_main_process()
+    bar = ProgressBar() if main else ProgressCallback()
     try:
         summary = run_job(config, args.output, bar)
     finally:
-        bar.close()
+        if isinstance(bar, ProgressBar):
+            bar.close()
+    if not main:
+        return 0 if summary.status == "succeeded" else 1
     print(
         f"{summary.status}: {summary.steps}/{summary.total_steps} steps in "
         f"{summary.wall_seconds:.0f} s, {summary.tokens_per_second:.0f} tokens/s"
@@ -157,6 +165,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{name}: {100 * acc:.1f} % ({summary.scoring} rule)")
     print(f"adapter saved to {summary.adapter_dir}")
     return 0 if summary.status == "succeeded" else 1
+
+
+def _launch_processes(args: argparse.Namespace, processes: int) -> int:
+    """Runs this same `studio train` in `processes` processes with torchrun (one per GPU)."""
+    import subprocess
+
+    import torch
+
+    distributed.check_devices(processes, torch.cuda.device_count())
+    argv = ["worker.cli", "train", args.config, "--output", args.output]
+    if args.dataset:
+        argv += ["--dataset", args.dataset]
+    if args.data_dir:
+        argv += ["--data-dir", args.data_dir]
+    print(f"training in {processes} processes (torchrun)", file=sys.stderr)
+    return subprocess.run(distributed.torchrun_command(processes, argv), check=False).returncode
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

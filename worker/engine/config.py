@@ -355,6 +355,14 @@ class TrainingConfig(ConfigSection):
     quantization: Quantization = Field(
         default="none", description="load the base model quantized (CUDA only, bitsandbytes)"
     )
+    processes: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="processes that train the job together, data parallel, each on a GPU of "
+        "its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per "
+        "optimiser step, so it must be a multiple of micro_batch_size x processes",
+    )
     gradient_checkpointing: bool = Field(default=False, description="trade compute for memory")
     packing: bool = Field(default=False, description="pack examples without padding (padding-free)")
     prompt_template: PromptTemplate = Field(

@@ -93,7 +93,15 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
 
 
 def default_device() -> torch.device:
-    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    """CUDA when present: under torchrun, the GPU of this process (its LOCAL_RANK)."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    local_rank = os.environ.get("LOCAL_RANK")
+    if local_rank is None:
+        return torch.device("cuda")
+    device = torch.device("cuda", int(local_rank))
+    torch.cuda.set_device(device)
+    return device
 
 
 def _quantization_config(

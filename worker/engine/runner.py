@@ -143,6 +143,7 @@ def run_job(
     from .adapters.bottleneck import is_bottleneck_folder
     from .adapters.identity import is_identity_at_init
     from .adapters.portable import make_portable
+    from .distributed import is_main_process, world_size
     from .eta import JobEta
     from .evaluation import (
         evaluate_records,
@@ -158,13 +159,27 @@ def run_job(
     started = time.perf_counter()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    progress = CallbackList([progress or ProgressCallback(), MetricsFile(out / "metrics.jsonl")])
+    if config.training.processes != world_size():
+        raise ConfigError(
+            f"training.processes is {config.training.processes} but this run has {world_size()} "
+            "process(es): start the job with `studio train` (it launches the processes with "
+            "torchrun) or on a worker that has that many GPUs"
+        )
+    # Under torchrun every process trains; only the first one reports, evaluates and writes.
+    main = is_main_process()
+    if main:
+        progress = CallbackList(
+            [progress or ProgressCallback(), MetricsFile(out / "metrics.jsonl")]
+        )
+    else:
+        progress = ProgressCallback()
     validate_job(config)
     if train_records is None:
         if not config.dataset_path:
             raise ConfigError("the config needs dataset_path (a JSON, JSON Lines or CSV file)")
         train_records = load_records(config.dataset_path)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    if main:
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     tcfg, ecfg = config.training, config.evaluation
 
     progress.on_phase("loading_model")
@@ -180,11 +195,11 @@ def run_job(
     last_results: dict[str, Any] = {}
     rule = scoring_rule(config)
 
+    # Under torchrun only the first process evaluates and writes files.
+    benchmarks = ecfg.benchmarks if main else []
     data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
-    bench_records = {
-        name: load_benchmark(name, data_dir, ecfg.max_examples) for name in ecfg.benchmarks
-    }
-    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
+    bench_records = {name: load_benchmark(name, data_dir, ecfg.max_examples) for name in benchmarks}
+    eval_every = ecfg.every_n_steps if benchmarks else None
     eta = JobEta(
         progress, {n: len(r) for n, r in bench_records.items()}, eval_every, bool(eval_every)
     )
@@ -231,7 +246,7 @@ def run_job(
 
     def evaluate(m: Any, step: int) -> list[EvalInfo]:
         infos = []
-        for name in ecfg.benchmarks:
+        for name in benchmarks:
             result, computed_by = evaluate_one(m, step, name)
             last_results[name] = result
             extra = {
@@ -250,7 +265,7 @@ def run_job(
 
     held = validation_size(tcfg.val_set_size, len(train_records))
     train_part, val_part = split_validation(train_records, held, tcfg.seed)
-    if train_part:
+    if train_part and main:
         (out / "prompts.json").write_text(
             json.dumps(rendered_prompts(train_part[0], tcfg.prompt_template, loaded.tokenizer))
         )
@@ -263,12 +278,12 @@ def run_job(
         out,
         learning_rate=tcfg.learning_rate or default_learning_rate(config.adapter.method),
         progress=progress,
-        evaluate=evaluate if ecfg.benchmarks else None,
+        evaluate=evaluate if benchmarks else None,
         eval_every=eval_every,
     )
 
     accuracy: dict[str, float] = {}
-    if ecfg.benchmarks and not result.stopped_early:
+    if benchmarks and not result.stopped_early:
         progress.on_phase("evaluating")
         for info in evaluate(model, result.steps):
             progress.on_eval(info)
@@ -311,6 +326,8 @@ def run_job(
         accuracy=accuracy,
         scoring=rule,
     )
+    if not main:
+        return summary
     save_adapter(
         model,
         out / "adapter",

@@ -32,6 +32,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .config import TrainingConfig
 from .data import IGNORE_INDEX, tokenize_example
+from .distributed import accumulation_steps, world_size
 from .dropout import use_sparse_dropout
 from .errors import ConfigError
 from .head_loss import FusedCausalLoss, fused_causal_loss
@@ -39,6 +40,10 @@ from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
 from .schedule import total_steps, warmup_steps
 
 log = logging.getLogger(__name__)
+
+# Families whose attention derives positions from the attention mask (BLOOM's ALiBi, OPT's
+# learned positions): a packed row, which has no mask, lets its examples attend to each other.
+_NO_PACKING_MODEL_TYPES = frozenset({"bloom", "opt"})
 
 # Called with (model, step); returns the accuracy of each benchmark at that step.
 EvaluateFn = Callable[[Any, int], list[EvalInfo]]
@@ -301,6 +306,8 @@ def _training_arguments(
             f"training.batch_size ({cfg.batch_size}) must be a multiple of "
             f"training.micro_batch_size ({cfg.micro_batch_size})"
         )
+    # Under torchrun each process takes its share of a step's micro-batches (distributed.py).
+    accumulation = accumulation_steps(cfg.batch_size, cfg.micro_batch_size, world_size())
     on_gpu = device.type == "cuda"
     save_steps = cfg.save_steps or 0
     save = save_steps > 0
@@ -308,7 +315,7 @@ def _training_arguments(
         output_dir=str(output_dir / "checkpoints"),
         per_device_train_batch_size=cfg.micro_batch_size,
         per_device_eval_batch_size=cfg.micro_batch_size,
-        gradient_accumulation_steps=cfg.batch_size // cfg.micro_batch_size,
+        gradient_accumulation_steps=accumulation,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps if cfg.max_steps else -1,
         learning_rate=learning_rate,
@@ -336,6 +343,8 @@ def _training_arguments(
         label_names=["labels"],
         dataloader_num_workers=0,
         optim="adamw_torch_fused" if on_gpu else "adamw_torch",
+        # Every trainable weight takes part in every step: no search for unused ones per step.
+        ddp_find_unused_parameters=False,
     )
 
 
@@ -397,8 +406,18 @@ def train_adapter(
     for p in model.parameters():
         if p.requires_grad and p.dtype != torch.float32:
             p.data = p.data.float()
+    base = getattr(model, "get_base_model", lambda: model)()
+    if cfg.packing and getattr(base.config, "model_type", None) in _NO_PACKING_MODEL_TYPES:
+        raise ConfigError(
+            f"training.packing does not work with {base.config.model_type} models: their "
+            "attention takes positions from the padding mask, so packed examples would see "
+            "each other; set training.packing to false"
+        )
+    # A training forward never reuses keys and values; and transformers only separates packed
+    # examples (position ids restarting, no attention mask) when no KV cache is passed.
+    use_cache = getattr(base.config, "use_cache", None)
+    base.config.use_cache = False
     if cfg.gradient_checkpointing:
-        base = getattr(model, "get_base_model", lambda: model)()
         # Non-reentrant checkpointing needs no input grads, so frozen embeddings are fine.
         if hasattr(base, "activation_checkpointing_enable"):
             base.activation_checkpointing_enable({"use_reentrant": False})
@@ -406,7 +425,6 @@ def train_adapter(
             base.gradient_checkpointing_enable(
                 gradient_checkpointing_kwargs={"use_reentrant": False}
             )
-        base.config.use_cache = False
 
     args = _training_arguments(
         cfg,
@@ -453,7 +471,7 @@ def train_adapter(
             or base.gradient_checkpointing_disable
         )
         disable()
-        base.config.use_cache = True
+    base.config.use_cache = use_cache
     model.eval()
     tokens = bridge.tokens
     loss = (

@@ -4940,6 +4940,14 @@ export const TrainingConfig_InputSchema = {
             title: 'Precision',
             type: 'string'
         },
+        processes: {
+            default: 1,
+            description: 'processes that train the job together, data parallel, each on a GPU of its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per optimiser step, so it must be a multiple of micro_batch_size x processes',
+            maximum: 16,
+            minimum: 1,
+            title: 'Processes',
+            type: 'integer'
+        },
         prompt_template: {
             default: 'alpaca',
             description: 'how records become prompts: alpaca (the clean text), llm-adapters (the paper\'s training and evaluation prompts, byte for byte) or chat (the tokenizer\'s)',
@@ -5143,6 +5151,14 @@ export const TrainingConfig_OutputSchema = {
             title: 'Precision',
             type: 'string'
         },
+        processes: {
+            default: 1,
+            description: 'processes that train the job together, data parallel, each on a GPU of its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per optimiser step, so it must be a multiple of micro_batch_size x processes',
+            maximum: 16,
+            minimum: 1,
+            title: 'Processes',
+            type: 'integer'
+        },
         prompt_template: {
             default: 'alpaca',
             description: 'how records become prompts: alpaca (the clean text), llm-adapters (the paper\'s training and evaluation prompts, byte for byte) or chat (the tokenizer\'s)',
@@ -5250,6 +5266,7 @@ export const TrainingConfig_OutputSchema = {
         'seed',
         'precision',
         'quantization',
+        'processes',
         'gradient_checkpointing',
         'packing',
         'prompt_template',

@@ -2886,6 +2886,12 @@ export type TrainingConfigInput = {
      */
     precision?: 'auto' | 'fp32' | 'fp16' | 'bf16';
     /**
+     * Processes
+     *
+     * processes that train the job together, data parallel, each on a GPU of its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per optimiser step, so it must be a multiple of micro_batch_size x processes
+     */
+    processes?: number;
+    /**
      * Prompt Template
      *
      * how records become prompts: alpaca (the clean text), llm-adapters (the paper's training and evaluation prompts, byte for byte) or chat (the tokenizer's)
@@ -3017,6 +3023,12 @@ export type TrainingConfigOutput = {
      * weights and compute: auto (bf16 where the hardware has it, else fp32), fp32, fp16 (GPU only) or bf16
      */
     precision: 'auto' | 'fp32' | 'fp16' | 'bf16';
+    /**
+     * Processes
+     *
+     * processes that train the job together, data parallel, each on a GPU of its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per optimiser step, so it must be a multiple of micro_batch_size x processes
+     */
+    processes: number;
     /**
      * Prompt Template
      *

@@ -70,6 +70,7 @@ const LABELS: Record<string, string> = {
   "training.logging_steps": "Log every N steps",
   "training.save_steps": "Checkpoint every N steps",
   "training.train_on_inputs": "Train on inputs",
+  "training.processes": "Processes (one GPU each)",
   "training.gradient_checkpointing": "Gradient checkpointing",
   "training.resume": "Resume from the last checkpoint",
   "evaluation.every_n_steps": "Evaluate every N steps",
