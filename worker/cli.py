@@ -303,9 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a shorter run (about two minutes)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser(
-        "export", help="export a trained adapter as a merged model or a GGUF file"
-    )
+    p = sub.add_parser("export", help="export a trained adapter as a merged model or a GGUF file")
     p.add_argument("source", help="a `studio train` output folder, or the adapter folder")
     p.add_argument(
         "--format",
@@ -318,9 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--base-model", help="the base model, when the folder does not say (hf:, path:, ...)"
     )
-    p.add_argument(
-        "--tensor-type", default="f16", choices=["f16", "f32"], help="GGUF tensor type"
-    )
+    p.add_argument("--tensor-type", default="f16", choices=["f16", "f32"], help="GGUF tensor type")
     p.add_argument(
         "--precision",
         default="auto",

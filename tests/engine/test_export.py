@@ -144,11 +144,22 @@ def test_cli_exports_both_formats_and_refuses_in_one_line(tmp_path, capsys):
     run, reference, ids = _trained_adapter(tmp_path, "tiny:llama", "lora")
     assert main(["export", str(run), "--format", "merged"]) == 0
     assert "merged: lora on tiny:llama written to" in capsys.readouterr().out
-    torch.testing.assert_close(_logits(run / "export" / "merged", ids), reference, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        _logits(run / "export" / "merged", ids), reference, atol=1e-4, rtol=1e-4
+    )
 
     out = tmp_path / "gguf-out"
     code = main(
-        ["export", str(run / "adapter"), "--format", "gguf", "--tensor-type", "f32", "--output", str(out)]
+        [
+            "export",
+            str(run / "adapter"),
+            "--format",
+            "gguf",
+            "--tensor-type",
+            "f32",
+            "--output",
+            str(out),
+        ]
     )
     assert code == 0
     from_gguf = _logits(out, ids, gguf_file="model-f32.gguf")

@@ -101,6 +101,31 @@ def resolve_source(source: str | Path, base_model: str | None = None) -> Adapter
     return AdapterSource(adapter_dir, str(reference), method)
 
 
+def method_refusal(method: str) -> str | None:
+    """Why adapters of `method` cannot be merged (None: they can); needs neither torch nor the
+    adapter, so the API answers at once."""
+    from .adapters.registry import REGISTRY
+
+    if method not in REGISTRY.names():
+        return None  # a peft method by name: peft itself says whether it merges
+    spec = REGISTRY.get(method)
+    if spec.kind == "bottleneck":
+        return f"{method} cannot be exported as a merged model: {_BOTTLENECK_REASON}"
+    if spec.is_prompt_learning:
+        return f"{method} cannot be exported as a merged model: {_PROMPT_LEARNING_REASON}"
+    return None
+
+
+def gguf_refusal(family: str) -> str | None:
+    if family in GGUF_FAMILIES:
+        return None
+    return (
+        f"GGUF export of {family} models is not supported yet (supported: "
+        f"{', '.join(GGUF_FAMILIES)}); export --format merged and convert it with "
+        "llama.cpp's convert_hf_to_gguf.py"
+    )
+
+
 def refuse_unmergeable(adapter_dir: Path, method: str) -> None:
     """Raises ConfigError naming why when the adapter in `adapter_dir` cannot be merged."""
     from .adapters.bottleneck import is_bottleneck_folder
@@ -165,7 +190,9 @@ def export_adapter(
     merged: `output` holds config.json, model.safetensors and the tokenizer files.
     gguf: `output` holds `model-<tensor_type>.gguf`."""
     if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+        raise ConfigError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"
+        )
     if fmt == "gguf" and tensor_type not in GGUF_TENSOR_TYPES:
         raise ConfigError(
             f"unknown GGUF tensor type {tensor_type!r}; choose one of {', '.join(GGUF_TENSOR_TYPES)}"
@@ -212,10 +239,36 @@ def _refuse_unsupported_gguf(reference: str) -> None:
     from .families import family_of
     from .models import load_model_config
 
-    family = family_of(load_model_config(reference))
-    if family not in GGUF_FAMILIES:
-        raise ConfigError(
-            f"GGUF export of {family} models is not supported yet (supported: "
-            f"{', '.join(GGUF_FAMILIES)}); export --format merged and convert it with "
-            "llama.cpp's convert_hf_to_gguf.py"
-        )
+    reason = gguf_refusal(family_of(load_model_config(reference)))
+    if reason:
+        raise ConfigError(reason)
+
+
+class ExportStatusFile(ProgressCallback):
+    """An export's state as one JSON file beside its output (`status.json`), rewritten whole
+    at each change: the worker writes it, the API reads it (a shared folder is all they need)."""
+
+    NAME = "status.json"
+
+    def __init__(self, folder: str | Path):
+        self.path = Path(folder) / self.NAME
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def update(self, **fields: Any) -> dict[str, Any]:
+        state = {**(self.read() or {}), **fields, "updated_at": time.time()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.NAME}.{id(self)}.tmp")
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        tmp.replace(self.path)
+        return state
+
+    def on_phase(self, phase: str) -> None:
+        self.update(phase=phase)
+
+    def on_log(self, message: str) -> None:
+        self.update(message=message)

@@ -56,9 +56,7 @@ def _byte_level_vocabulary(tokenizer: Any) -> tuple[list[str], list[str], list[i
     for token, index in vocab.items():
         tokens[index] = token
     special = {a["content"] for a in spec.get("added_tokens") or [] if a.get("special")}
-    types = [
-        int(gguf.TokenType.CONTROL if t in special else gguf.TokenType.NORMAL) for t in tokens
-    ]
+    types = [int(gguf.TokenType.CONTROL if t in special else gguf.TokenType.NORMAL) for t in tokens]
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []]
     return tokens, merges, types
 
