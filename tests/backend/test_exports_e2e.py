@@ -92,13 +92,11 @@ def _export(stack: Stack, job_id: int, fmt: str) -> dict:
     r = c.post(f"/api/v1/jobs/{job_id}/exports", json={"format": fmt})
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "queued"
-    seen: set[str] = set()
 
     def finished() -> dict | bool:
         [state] = [
             e for e in c.get(f"/api/v1/jobs/{job_id}/exports").json()["data"] if e["format"] == fmt
         ]
-        seen.add(state["status"])
         return state["status"] in ("succeeded", "failed") and state
 
     state = wait_for(finished, 120, f"the {fmt} export did not finish")
