@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
+import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateExportData, JobsCreateExportErrors, JobsCreateExportResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsDownloadExportData, JobsDownloadExportErrors, JobsDownloadExportResponses, JobsListExportsData, JobsListExportsErrors, JobsListExportsResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -215,6 +215,39 @@ export const jobsCloneJob = <ThrowOnError extends boolean = true>(options: Optio
 export const jobsStreamEvents = <ThrowOnError extends boolean = true>(options: Options<JobsStreamEventsData, ThrowOnError, unknown>) => (options.client ?? client).sse.get<JobsStreamEventsResponses, JobsStreamEventsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/jobs/{job_id}/events',
+    ...options
+});
+
+/**
+ * List Exports
+ *
+ * The exports asked for so far (one per format), with their state and progress.
+ */
+export const jobsListExports = <ThrowOnError extends boolean = true>(options: Options<JobsListExportsData, ThrowOnError>) => (options.client ?? client).get<JobsListExportsResponses, JobsListExportsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}/exports',
+    ...options
+});
+
+/**
+ * Create Export
+ */
+export const jobsCreateExport = <ThrowOnError extends boolean = true>(options: Options<JobsCreateExportData, ThrowOnError>) => (options.client ?? client).post<JobsCreateExportResponses, JobsCreateExportErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}/exports',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Download Export
+ */
+export const jobsDownloadExport = <ThrowOnError extends boolean = true>(options: Options<JobsDownloadExportData, ThrowOnError>) => (options.client ?? client).get<JobsDownloadExportResponses, JobsDownloadExportErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}/exports/{fmt}/download',
     ...options
 });
 

@@ -8,6 +8,7 @@ import type { JobPublic } from "../../client";
 import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
+import ExportPanel from "../../components/Jobs/ExportPanel";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import ProgressBar from "../../components/Layout/ProgressBar";
 import QueryState from "../../components/Layout/QueryState";
@@ -115,6 +116,7 @@ export default function JobPage() {
         </div>
         <JobFigures job={j} />
       </div>
+      {j.status === "succeeded" && <ExportPanel jobId={j.id} />}
 
       <div className="grid-2" style={{ marginTop: "1rem" }}>
         <div className="card chart-card" data-testid="loss-chart">
