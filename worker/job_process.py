@@ -352,6 +352,7 @@ def export(job_id: int, fmt: str) -> int:
         return 0
     status.update(
         status="succeeded",
+        message=None,  # it names the worker's folders, which are no business of the API's
         finished_at=time.time(),
         file=Path(result.path).relative_to(folder).as_posix(),
         size_bytes=result.size_bytes,

@@ -28,7 +28,7 @@ export default function ExportPanel({ jobId }: { readonly jobId: number }) {
   return (
     <div className="card" data-testid="export-panel">
       <h2>Export</h2>
-      <div className="export-rows">
+      <div style={{ display: "grid", gap: "0.75rem" }}>
         {FORMATS.map(({ format, label, hint }) => {
           const state = byFormat.get(format);
           const busy = state?.status === "queued" || state?.status === "running";
