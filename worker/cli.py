@@ -430,6 +430,31 @@ def _cell_result(
     )
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from worker.engine.export import export_adapter
+
+    source = Path(args.source)
+    output = Path(args.output) if args.output else source / "export" / args.format
+    bar = ProgressBar()
+    try:
+        result = export_adapter(
+            source,
+            output,
+            args.format,
+            base_model=args.base_model,
+            tensor_type=args.tensor_type,
+            precision=args.precision,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    print(
+        f"{result.format}: {result.method} on {result.base_model} written to {result.path} "
+        f"({result.size_bytes / 1e6:.1f} MB in {result.seconds:.1f} s)"
+    )
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     # The service lives in backend/; the engine never imports it, only this command does.
     from backend.app.embedded import run
@@ -517,6 +542,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--decoding", default="paper", choices=["paper", "fast"])
     g.add_argument("--max-new-tokens", type=int, help="cap the generated tokens (greedy)")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("export", help="export a trained adapter as a merged model or a GGUF file")
+    p.add_argument("source", help="a `studio train` output folder, or the adapter folder")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=["merged", "gguf"],
+        help="merged: base + adapter as safetensors and tokenizer (plain transformers loads it); "
+        "gguf: the merged model as one GGUF file (llama.cpp, Ollama; LLaMA family)",
+    )
+    p.add_argument("--output", help="folder to write (default: SOURCE/export/FORMAT)")
+    p.add_argument(
+        "--base-model", help="the base model, when the folder does not say (hf:, path:, ...)"
+    )
+    p.add_argument("--tensor-type", default="f16", choices=["f16", "f32"], help="GGUF tensor type")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "fp16", "bf16"],
+        help="precision the base model is loaded and merged in (auto: fp32 on a CPU)",
+    )
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("up", help="start the studio: API, dashboard and one local worker")
     p.add_argument("--host", default="127.0.0.1")

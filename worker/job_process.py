@@ -1,4 +1,5 @@
-"""One job in a process of its own: `python -m worker.job_process JOB_ID` (or --generate ID).
+"""One job in a process of its own: `python -m worker.job_process JOB_ID` (or --generate ID,
+or --export JOB_ID FORMAT).
 
 Started by the Celery task; reads the job from the database, calls the engine with a progress
 callback that writes to the database in batches, stores results, and sets the final state."""
@@ -367,12 +368,48 @@ def generate(generation_id: int) -> int:
     return 0
 
 
+def export(job_id: int, fmt: str) -> int:
+    """A finished job's adapter exported (merged or GGUF) into its artifacts' exports/FORMAT/;
+    the state is in status.json there, which the API reads."""
+    from backend.app.core.config import settings
+    from backend.app.core.db import session_scope
+    from backend.app.models import Job
+    from worker.engine.export import ExportStatusFile, export_adapter
+
+    with session_scope(settings.sqlalchemy_url) as s:
+        job = s.get(Job, job_id)
+        if job is None or not job.artifact_dir:
+            return 0
+        artifact, base_model = settings.storage_dir / job.artifact_dir, job.base_model
+    folder = artifact / "exports" / fmt
+    status = ExportStatusFile(folder)
+    status.update(status="running", started_at=time.time(), error=None)
+    try:
+        result = export_adapter(
+            artifact, folder / "model", fmt, base_model=base_model, progress=status
+        )
+    except Exception as e:  # noqa: BLE001 - shown to the user on the job page
+        status.update(status="failed", error=str(e), finished_at=time.time())
+        return 0
+    status.update(
+        status="succeeded",
+        message=None,  # it names the worker's folders, which are no business of the API's
+        finished_at=time.time(),
+        file=Path(result.path).relative_to(folder).as_posix(),
+        size_bytes=result.size_bytes,
+        seconds=result.seconds,
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if argv[:1] == ["--generate"]:
         return generate(int(argv[1]))
+    if argv[:1] == ["--export"]:
+        return export(int(argv[1]), argv[2])
     return run(int(argv[0]))
 
 

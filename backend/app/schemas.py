@@ -769,3 +769,27 @@ class StudyPresetPublic(BaseModel):
 
 class StudyPresetsPublic(Page):
     data: list[StudyPresetPublic]
+
+
+# --- exports: a finished job's adapter as a merged model or a GGUF file ------------------------
+class ExportCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+    format: Literal["merged", "gguf"] = Field(
+        description="merged: base + adapter as safetensors and tokenizer (zip); "
+        "gguf: the merged model as one GGUF file (llama.cpp, Ollama; LLaMA family)"
+    )
+
+
+class ExportPublic(BaseModel):
+    format: str
+    status: str = Field(description="queued | running | succeeded | failed")
+    phase: str | None = None
+    message: str | None = None
+    error: str | None = None
+    size_bytes: int | None = None
+    seconds: float | None = None
+    updated_at: float | None = Field(default=None, description="Unix time of the last change")
+
+
+class ExportsPublic(Page):
+    data: list[ExportPublic]

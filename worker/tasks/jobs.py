@@ -15,7 +15,7 @@ import time
 from backend.app.core.config import settings
 from backend.app.core.db_outage import retry_while_unavailable
 from backend.app.services import job_updates
-from backend.app.services.broker import GENERATE_TASK, TRAIN_TASK
+from backend.app.services.broker import EXPORT_TASK, GENERATE_TASK, TRAIN_TASK
 from backend.app.services.storage import job_artifact_rel
 
 from ..celery_app import app
@@ -87,5 +87,18 @@ def generate(self, generation_id: int) -> str:  # noqa: ANN001
     if code != 0:
         job_updates.set_generation(
             settings, generation_id, status="failed", error=_tail(log_path, 5) or f"exit {code}"
+        )
+    return "done"
+
+
+@app.task(name=EXPORT_TASK, bind=True)
+def export(self, job_id: int, fmt: str) -> str:  # noqa: ANN001
+    from worker.engine.export import ExportStatusFile
+
+    folder = settings.storage_dir / job_artifact_rel(settings, job_id) / "exports" / fmt
+    code = _run_child(["--export", str(job_id), fmt], folder.parent / f"{fmt}.log", None)
+    if code != 0:  # the process died before recording its end (killed, out of memory)
+        ExportStatusFile(folder).update(
+            status="failed", error=_tail(folder.parent / f"{fmt}.log", 5) or f"exit {code}"
         )
     return "done"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 QUEUE = "gpu"
 TRAIN_TASK = "jobs.train"  # (job_id, nonce)
 GENERATE_TASK = "jobs.generate"  # (generation_id,)
+EXPORT_TASK = "jobs.export"  # (job_id, format)
 
 
 def broker_folders(s: Settings) -> dict[str, Path]:

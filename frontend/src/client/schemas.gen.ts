@@ -906,6 +906,134 @@ export const EvaluationConfig_OutputSchema = {
     type: 'object'
 } as const;
 
+export const ExportCreateSchema = {
+    properties: {
+        format: {
+            description: 'merged: base + adapter as safetensors and tokenizer (zip); gguf: the merged model as one GGUF file (llama.cpp, Ollama; LLaMA family)',
+            enum: [
+                'merged',
+                'gguf'
+            ],
+            title: 'Format',
+            type: 'string'
+        }
+    },
+    required: [
+        'format'
+    ],
+    title: 'ExportCreate',
+    type: 'object'
+} as const;
+
+export const ExportPublicSchema = {
+    properties: {
+        error: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Error'
+        },
+        format: {
+            title: 'Format',
+            type: 'string'
+        },
+        message: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Message'
+        },
+        phase: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Phase'
+        },
+        seconds: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Seconds'
+        },
+        size_bytes: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Size Bytes'
+        },
+        status: {
+            description: 'queued | running | succeeded | failed',
+            title: 'Status',
+            type: 'string'
+        },
+        updated_at: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'Unix time of the last change',
+            title: 'Updated At'
+        }
+    },
+    required: [
+        'format',
+        'status'
+    ],
+    title: 'ExportPublic',
+    type: 'object'
+} as const;
+
+export const ExportsPublicSchema = {
+    properties: {
+        count: {
+            title: 'Count',
+            type: 'integer'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/ExportPublic'
+            },
+            title: 'Data',
+            type: 'array'
+        }
+    },
+    required: [
+        'count',
+        'data'
+    ],
+    title: 'ExportsPublic',
+    type: 'object'
+} as const;
+
 export const GenerationCreateSchema = {
     properties: {
         job_id: {

@@ -585,6 +585,74 @@ export type EvaluationConfigOutput = {
 };
 
 /**
+ * ExportCreate
+ */
+export type ExportCreate = {
+    /**
+     * Format
+     *
+     * merged: base + adapter as safetensors and tokenizer (zip); gguf: the merged model as one GGUF file (llama.cpp, Ollama; LLaMA family)
+     */
+    format: 'merged' | 'gguf';
+};
+
+/**
+ * ExportPublic
+ */
+export type ExportPublic = {
+    /**
+     * Error
+     */
+    error?: string | null;
+    /**
+     * Format
+     */
+    format: string;
+    /**
+     * Message
+     */
+    message?: string | null;
+    /**
+     * Phase
+     */
+    phase?: string | null;
+    /**
+     * Seconds
+     */
+    seconds?: number | null;
+    /**
+     * Size Bytes
+     */
+    size_bytes?: number | null;
+    /**
+     * Status
+     *
+     * queued | running | succeeded | failed
+     */
+    status: string;
+    /**
+     * Updated At
+     *
+     * Unix time of the last change
+     */
+    updated_at?: number | null;
+};
+
+/**
+ * ExportsPublic
+ */
+export type ExportsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<ExportPublic>;
+};
+
+/**
  * GenerationCreate
  */
 export type GenerationCreate = {
@@ -4342,6 +4410,152 @@ export type JobsStreamEventsResponses = {
      */
     200: unknown;
 };
+
+export type JobsListExportsData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/exports';
+};
+
+export type JobsListExportsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsListExportsError = JobsListExportsErrors[keyof JobsListExportsErrors];
+
+export type JobsListExportsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ExportsPublic;
+};
+
+export type JobsListExportsResponse = JobsListExportsResponses[keyof JobsListExportsResponses];
+
+export type JobsCreateExportData = {
+    body: ExportCreate;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/exports';
+};
+
+export type JobsCreateExportErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the queue (broker) is unreachable
+     */
+    503: Message;
+};
+
+export type JobsCreateExportError = JobsCreateExportErrors[keyof JobsCreateExportErrors];
+
+export type JobsCreateExportResponses = {
+    /**
+     * Successful Response
+     */
+    202: ExportPublic;
+};
+
+export type JobsCreateExportResponse = JobsCreateExportResponses[keyof JobsCreateExportResponses];
+
+export type JobsDownloadExportData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+        /**
+         * Fmt
+         */
+        fmt: string;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/exports/{fmt}/download';
+};
+
+export type JobsDownloadExportErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * no finished export of this format
+     */
+    404: Message;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsDownloadExportError = JobsDownloadExportErrors[keyof JobsDownloadExportErrors];
+
+export type JobsDownloadExportResponses = {
+    /**
+     * merged: a zip of the model folder; gguf: the .gguf file
+     */
+    200: Blob | File;
+};
+
+export type JobsDownloadExportResponse = JobsDownloadExportResponses[keyof JobsDownloadExportResponses];
 
 export type JobsReadLogsData = {
     body?: never;

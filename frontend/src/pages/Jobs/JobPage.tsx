@@ -9,6 +9,7 @@ import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurve
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
 import ConfirmButton from "../../components/Layout/ConfirmButton";
 import JobPromptsPanel from "../../components/Jobs/JobPromptsPanel";
+import ExportPanel from "../../components/Jobs/ExportPanel";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
@@ -126,6 +127,7 @@ export default function JobPage() {
         </div>
         <JobFigures job={j} />
       </div>
+      {j.status === "succeeded" && <ExportPanel jobId={j.id} />}
 
       <div className="grid-2" style={{ marginTop: "1rem" }}>
         <div className="card chart-card" data-testid="loss-chart">
