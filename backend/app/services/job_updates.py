@@ -20,6 +20,7 @@ from ..core.db import session_scope
 from ..models import (
     FINAL_STATES,
     Dataset,
+    DeviceProfile,
     EvalPoint,
     Generation,
     Job,
@@ -179,6 +180,7 @@ def store_results(
         job.total_parameters = summary["total_parameters"]
         job.peak_memory_bytes = summary["peak_memory_bytes"]
         job.wall_seconds = summary["wall_seconds"]
+        job.seconds_per_step = summary.get("seconds_per_step")
         job.train_loss = summary["train_loss"]
         job.step = summary["steps"]
         job.total_steps = summary["total_steps"]
@@ -217,7 +219,27 @@ def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
             "dataset_id": job.dataset_id,
             "artifact_dir": job.artifact_dir,
             "name": job.name,
+            "worker": job.worker,
         }
+
+
+def record_device_profile(settings: Settings, worker: str, profile: dict[str, Any]) -> None:
+    """The worker's device as it measured it (engine DeviceProfile.to_dict()); replaces the
+    worker's earlier report for that kind of device."""
+    fields = ("name", "dtype", "matmul_flops", "memory_bytes", "runtime_bytes", "threads")
+    with session_scope(settings.sqlalchemy_url) as s:
+        row = s.scalar(
+            select(DeviceProfile).where(
+                DeviceProfile.worker == worker, DeviceProfile.kind == profile["kind"]
+            )
+        )
+        if row is None:
+            row = DeviceProfile(worker=worker, kind=profile["kind"])
+            s.add(row)
+        for key in fields:
+            setattr(row, key, profile.get(key))
+        row.runtime_bytes = int(profile.get("runtime_bytes") or 0)
+        row.measured_at = now()
 
 
 def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:
