@@ -10,6 +10,7 @@ import {
   datasetsListDatasets,
   datasetsPreviewDataset,
   datasetsReadDataset,
+  estimatesEstimateJob,
   jobsListJobs,
   jobsReadDefaults,
   jobsReadAccuracy,
@@ -27,7 +28,7 @@ import {
   tokensListTokens,
   usersReadMe,
 } from "./client";
-import type { LeaderboardReadLeaderboardData } from "./client";
+import type { EstimateJobRequest, LeaderboardReadLeaderboardData } from "./client";
 
 export type { JobStatus };
 /** Every job state, in lifecycle order: the API's JobStatus enum. */
@@ -108,6 +109,18 @@ export const estimateQuery = (baseModel: string, adapter: Record<string, unknown
       (await methodsEstimateParameters({ signal, body: { base_model: baseModel, adapter } })).data,
     staleTime: 5 * 60_000,
     enabled: Boolean(baseModel),
+  });
+
+/** What a job config will need (POST /estimates): parameters, peak memory by part, time. */
+export const jobEstimateQuery = (config: EstimateJobRequest | null) =>
+  queryOptions({
+    queryKey: ["estimates", config],
+    queryFn: async ({ signal }) => (await estimatesEstimateJob({ signal, body: { config: config as EstimateJobRequest } })).data,
+    staleTime: 5 * 60_000,
+    enabled: config !== null,
+    retry: false,
+    // The last estimate stays in view while the next is asked (no flicker as the form is edited).
+    placeholderData: (previous) => previous,
   });
 
 export interface JobFilters {

@@ -8,6 +8,7 @@ import type { JobPublic } from "../../client";
 import AccuracyCurves from "../../components/Charts/AccuracyCurves";
 import { LearningRateCurve, LossCurves } from "../../components/Charts/LossCurves";
 import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
+import EstimateVsMeasured from "../../components/Jobs/EstimateVsMeasured";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import ProgressBar from "../../components/Layout/ProgressBar";
 import QueryState from "../../components/Layout/QueryState";
@@ -110,6 +111,7 @@ export default function JobPage() {
         </div>
         <JobFigures job={j} />
       </div>
+      <EstimateVsMeasured job={j} />
 
       <div className="grid-2" style={{ marginTop: "1rem" }}>
         <div className="card chart-card" data-testid="loss-chart">
