@@ -358,8 +358,8 @@ def return_freed_memory_to_the_system() -> bool:
 
     glibc's default raises that threshold as large blocks are freed, after which activations
     come from the heap and its fragments are kept: measured on the demo model (LoRA, 4 x 128
-    tokens), the resident peak grew 2.0 -> 2.15 -> 2.3 GB over three steps while the live
-    tensors stayed at 0.97 GB; with a fixed threshold it stays at 1.4 GB, step after step
+    tokens), the resident peak grew 1.99 -> 2.44 -> 2.57 GiB over three steps while the live
+    tensors never passed 0.98 GiB; with a fixed threshold it was 1.78 -> 1.84 -> 1.84 GiB
     (docs/estimates.md). Returns whether the setting took (glibc only)."""
     import ctypes
     import ctypes.util
