@@ -193,8 +193,8 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
 
 
 def report_device(settings: Any, worker: str | None) -> None:
-    """Measures this machine's device once (cached on disk by the engine) and stores it for the
-    API's time estimates. Before the model loads, so the profile's resident size is the
+    """Measures this machine's device (the engine keeps the best figure seen on disk) and stores
+    it for the API's time estimates. Before the model loads, so the profile's resident size is the
     process's own (what a CPU job adds its model to). Never fails the job."""
     if not worker:
         return
@@ -204,7 +204,7 @@ def report_device(settings: Any, worker: str | None) -> None:
         from backend.app.services.job_updates import record_device_profile
         from worker.engine.estimate import measure_device
 
-        record_device_profile(settings, worker, measure_device().to_dict())
+        record_device_profile(settings, worker, measure_device(refresh=True).to_dict())
     except Exception as e:  # noqa: BLE001 - an estimate's input, not the job's business
         log.warning("could not report the device profile: %s", e)
 

@@ -209,8 +209,11 @@ def _profile_cache() -> Path:
 
 
 def measure_device(device: str | None = None, *, refresh: bool = False) -> DeviceProfile:
-    """This machine's profile for `device` (default: the one training would use), measured once
-    and kept in the model cache folder (per device, dtype, thread count and torch version)."""
+    """This machine's profile for `device` (default: the one training would use), kept in the
+    model cache folder (per device, dtype, thread count and torch version).
+
+    Measured on the first call; `refresh` measures again and keeps the faster figure, so a run
+    measured while the machine was busy does not stand for its capacity for good."""
     import torch
 
     from .models import default_device
@@ -235,9 +238,12 @@ def measure_device(device: str | None = None, *, refresh: bool = False) -> Devic
         cached = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):
         cached = {}
-    if key in cached and not refresh:
-        return DeviceProfile.from_dict(cached[key])
+    known = DeviceProfile.from_dict(cached[key]) if key in cached else None
+    if known is not None and not refresh:
+        return known
     flops = matmul_flops(dev, getattr(torch, dtype_name), _BENCH_SIZE[kind])
+    if known is not None:
+        flops = max(flops, known.matmul_flops)
     profile = DeviceProfile(
         kind=kind,
         name=name,

@@ -8,7 +8,7 @@ import EstimateVsMeasured from "./EstimateVsMeasured";
 const estimate = JOB_ESTIMATE.body as JobEstimatePublic;
 
 function job(over: Partial<JobPublic>): JobPublic {
-  return { estimate, trainable_parameters: null, peak_memory_bytes: null, seconds_per_step: null, wall_seconds: null, ...over } as JobPublic;
+  return { estimate, step: 14, trainable_parameters: null, peak_memory_bytes: null, seconds_per_step: null, wall_seconds: null, ...over } as JobPublic;
 }
 
 describe("EstimateVsMeasured", () => {
@@ -27,7 +27,7 @@ describe("EstimateVsMeasured", () => {
     expect(rows[1]).toBe("Trainable parameters6.64M6.64M+0.0 %");
     expect(rows[2]).toBe("Peak memory1.4 GiB1.5 GiB+10 %");
     expect(rows[3]).toBe("Time per step2.2 s1.1 s-50 %");
-    expect(rows[4]).toBe("Total time31 s1 min 2 s+100 %");
+    expect(rows[4]).toBe("Training time31 s15 s-50 %"); // 14 steps of 1.1 s
     expect(screen.getByTestId("estimate-vs-measured")).toHaveTextContent("NVIDIA H200 (cuda, bfloat16)");
   });
 
