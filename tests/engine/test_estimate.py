@@ -24,6 +24,7 @@ from worker.engine.estimate import (
     measure_device,
 )
 from worker.engine.models import load_model_config, model_cache_dir
+from worker.engine.tiny import TINY_FAMILIES
 
 REPO = Path(__file__).resolve().parents[2]
 CPU = DeviceProfile(kind="cpu", name="test cpu", dtype="float32", matmul_flops=1e11)
@@ -66,6 +67,15 @@ def test_parameters_are_the_exact_count_and_the_parts_add_up(method, tiny_llama)
     assert mem.weights == 4 * (est.total_parameters - est.trainable_parameters)  # fp32 on a CPU
     assert mem.total == sum(v for k, v in mem.to_dict().items() if k != "total")
     assert mem.activations > 0 and est.seconds_per_step > 0
+
+
+@pytest.mark.parametrize("family", TINY_FAMILIES)
+def test_every_family_is_estimated(family):
+    config = load_model_config(f"tiny:{family}").to_dict()
+    for method in ("lora", "series", "prompt"):
+        settings = _settings(method).model_copy(update={"base_model": f"tiny:{family}"})
+        est = estimate_job(settings, config, CPU)
+        assert est.memory.activations > 0 and est.flops_per_step > 0, (family, method)
 
 
 def test_activations_grow_with_the_micro_batch_and_cutoff_and_checkpointing_cuts_them(tiny_llama):

@@ -288,7 +288,6 @@ class _Shape:
 
 
 def _shape(model: nn.Module, family_name: str) -> _Shape:
-    import torch.nn as nn
 
     from .families import FAMILIES, hidden_size_of
 
@@ -299,13 +298,18 @@ def _shape(model: nn.Module, family_name: str) -> _Shape:
     layer = layers[0]
     d = hidden_size_of(config)
 
-    def linear(word: str) -> nn.Linear | None:
+    def out_features(word: str) -> int | None:
         path = family.linears.get(word)
         module = _get(layer, path) if path else None
         module = getattr(module, "base_layer", module)  # under an adapter
-        return module if isinstance(module, nn.Linear) else _conv1d_as_linear(module)
+        # nn.Linear's out_features; GPT-2's Conv1D calls it nf.
+        value = getattr(module, "out_features", None) or getattr(module, "nf", None)
+        return int(value) if value else None
 
-    up, heads = linear("up"), _first(config, ("num_attention_heads", "n_head", "num_heads"), 1)
+    up, heads = (
+        out_features("up"),
+        _first(config, ("num_attention_heads", "n_head", "num_heads"), 1),
+    )
     head_dim = _first(config, ("head_dim",), d // heads) or d // heads
     per_layer = sum(
         p.numel()
@@ -317,7 +321,7 @@ def _shape(model: nn.Module, family_name: str) -> _Shape:
     attn_impl = str(getattr(config, "_attn_implementation", "sdpa") or "sdpa")
     return _Shape(
         hidden=d,
-        intermediate=getattr(up, "out_features", 4 * d) if up is not None else 4 * d,
+        intermediate=up or 4 * d,
         attn_width=heads * head_dim,
         heads=heads,
         vocab=vocab,
@@ -349,17 +353,6 @@ def _base_model(model: nn.Module) -> Any:
     """The transformers causal-LM model under a peft or bottleneck wrapper."""
     getter = getattr(model, "get_base_model", None)
     return getter() if callable(getter) else model
-
-
-def _conv1d_as_linear(module: Any) -> Any:
-    # GPT-2's Conv1D keeps (in, out) weights; its out size is nf.
-    if module is not None and hasattr(module, "nf"):
-
-        class _View:
-            out_features = int(module.nf)
-
-        return _View()
-    return None
 
 
 _ADAPTER_MARKERS = ("lora_", "ia3_", "hada_", "lokr_", "bottleneck_", "vera_", "prompt_encoder")
