@@ -598,13 +598,15 @@ def estimate_job(
     if dtype != device.dtype:
         notes.append(f"throughput measured in {device.dtype}, the job runs in {dtype}")
     seconds = flops / throughput
-    steps: int | None
+    steps: int | None = None
     if tcfg.max_steps:
         steps = tcfg.max_steps
     elif train_examples is not None:
-        steps = max(1, math.ceil(math.ceil(train_examples / tcfg.batch_size) * tcfg.epochs))
-    else:
-        steps = None
+        planned = math.ceil(train_examples / tcfg.batch_size) * tcfg.epochs
+        steps = max(1, math.ceil(planned)) if math.isfinite(planned) else None
+    total_seconds = seconds * steps if steps is not None else None
+    if total_seconds is not None and not math.isfinite(total_seconds):
+        steps = total_seconds = None
     return JobEstimate(
         trainable_parameters=trainable,
         total_parameters=total,
@@ -616,6 +618,6 @@ def estimate_job(
         flops_per_step=flops,
         seconds_per_step=seconds,
         total_steps=steps,
-        total_seconds=seconds * steps if steps is not None else None,
+        total_seconds=total_seconds,
         notes=notes,
     )

@@ -112,4 +112,7 @@ def estimate_for_new_job(
     except ConfigError as e:
         log.info("no estimate for the new job: %s", e)
         return None
+    except Exception:  # noqa: BLE001 - a failed estimate must never refuse a valid job
+        log.exception("the estimate of a new job failed")
+        return None
     return json.loads(json.dumps(data, default=str))  # datetimes as text, for the JSON column
