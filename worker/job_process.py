@@ -237,6 +237,23 @@ def last_checkpoint_step(folder: Path) -> int:
     return max(steps, default=0)
 
 
+def report_device(settings: Any, worker: str | None) -> None:
+    """Measures this machine's device (the engine keeps the best figure seen on disk) and stores
+    it for the API's time estimates. Before the model loads, so the profile's resident size is the
+    process's own (what a CPU job adds its model to). Never fails the job."""
+    if not worker:
+        return
+    try:
+        import transformers  # noqa: F401 - part of the process's own size, as in a job
+
+        from backend.app.services.job_updates import record_device_profile
+        from worker.engine.estimate import measure_device
+
+        record_device_profile(settings, worker, measure_device(refresh=True).to_dict())
+    except Exception as e:  # noqa: BLE001 - an estimate's input, not the job's business
+        log.warning("could not report the device profile: %s", e)
+
+
 def run(job_id: int) -> int:
     from backend.app.core.config import settings
     from backend.app.services import job_updates
@@ -304,6 +321,7 @@ def run(job_id: int) -> int:
         if snap["dataset_path"] is None:
             raise DataError(f"dataset {snap['dataset_id']} no longer exists")
         records = read_dataset_file(settings, snap["dataset_path"])
+        report_device(settings, snap.get("worker"))
         summary = run_job(
             config,
             out,

@@ -203,9 +203,13 @@ class Job(Timestamped, Base):
     total_parameters: Mapped[int | None] = mapped_column(BigInteger)
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     wall_seconds: Mapped[float | None] = mapped_column(Float)
+    seconds_per_step: Mapped[float | None] = mapped_column(Float)  # measured, training only
     train_loss: Mapped[float | None] = mapped_column(Float)
     best_accuracy: Mapped[float | None] = mapped_column(Float)
     artifact_dir: Mapped[str | None] = mapped_column(String(1024))
+    # What the studio expected before launch (worker/engine/estimate.py), beside the measured
+    # figures above: parameters, peak memory by part, time per step and in total.
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Every state change with its time: [{"status": ..., "at": iso}, ...]
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -256,6 +260,24 @@ class StudyCell(Base):
     )
     fingerprint: Mapped[str] = mapped_column(String(64))  # as Job.fingerprint
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeviceProfile(Base):
+    """A worker's device as the worker measured it (matmul throughput, memory): the figure
+    time estimates divide by. One row per worker and device kind, replaced on each report."""
+
+    __tablename__ = "device_profiles"
+    __table_args__ = (UniqueConstraint("worker", "kind", name="uq_device_profiles_worker_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # cpu | cuda
+    name: Mapped[str] = mapped_column(String(255))
+    dtype: Mapped[str] = mapped_column(String(16))
+    matmul_flops: Mapped[float] = mapped_column(Float)
+    memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    runtime_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    threads: Mapped[int | None] = mapped_column(Integer)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MetricPoint(Base):

@@ -385,6 +385,74 @@ class EstimatePublic(BaseModel):
     )
 
 
+class MemoryEstimatePublic(BaseModel):
+    """Peak memory of a training step in bytes, by what holds it; the parts add up to total."""
+
+    weights: int = Field(description="the frozen base model in its dtype (or quantized)")
+    adapter: int = Field(description="trainable weights (float32)")
+    gradients: int = Field(description="their gradients (float32)")
+    optimizer: int = Field(description="AdamW's two float32 states per trainable weight")
+    activations: int = Field(
+        description="what autograd keeps for the backward for one micro-batch, plus the loss "
+        "head's peak"
+    )
+    runtime: int = Field(description="the job process itself on a CPU (0 on a GPU)")
+    total: int
+
+
+class DeviceProfilePublic(BaseModel):
+    kind: Literal["cpu", "cuda"]
+    name: str
+    dtype: str = Field(description="the dtype precision 'auto' trains in there")
+    matmul_flops: float = Field(description="measured FLOP/s of a large matmul in that dtype")
+    memory_bytes: int | None
+    runtime_bytes: int
+    threads: int | None
+    source: Literal["worker", "api"] = Field(
+        description="worker: reported by a worker when it ran a job; api: measured on the "
+        "API's machine (no worker has reported yet)"
+    )
+    worker: str | None = None
+    measured_at: datetime | None = None
+
+
+class JobEstimatePublic(BaseModel):
+    """What a job will need, before it runs (docs/estimates.md)."""
+
+    trainable_parameters: int
+    total_parameters: int
+    trainable_percent: float
+    memory: MemoryEstimatePublic
+    device: DeviceProfilePublic
+    dtype: str = Field(description="the dtype the base model loads in")
+    sequence_tokens: int = Field(description="tokens per example in the longest micro-batch")
+    tokens_per_step: int
+    flops_per_step: float
+    seconds_per_step: float
+    total_steps: int | None = Field(description="null: unknown until a dataset is chosen")
+    total_seconds: float | None
+    train_examples: int | None = Field(
+        default=None, description="the dataset's rows less the validation set"
+    )
+    notes: list[str]
+
+
+class EstimateJobRequest(JobSettings):
+    """A job config (JobCreate.config's shape) to estimate; the dataset is optional (without
+    it, the total time is unknown)."""
+
+    dataset_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="an uploaded dataset, for the step count"
+    )
+
+
+class EstimateCreate(BaseModel):
+    team_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="the dataset's team; default: your first team"
+    )
+    config: EstimateJobRequest = Field(description="the job config to estimate")
+
+
 # --- jobs -------------------------------------------------------------------------------------
 class JobConfigCreate(JobSettings):
     """The job config as the API takes it: the training data is an uploaded dataset, never a
@@ -477,6 +545,10 @@ class JobPublic(BaseModel):
     )
     peak_memory_bytes: int | None
     wall_seconds: float | None
+    seconds_per_step: float | None = Field(description="measured: training time per step")
+    estimate: JobEstimatePublic | None = Field(
+        description="the estimate made when the job was created (null for older jobs)"
+    )
     train_loss: float | None
     best_accuracy: float | None
     results: dict[str, float]

@@ -54,6 +54,14 @@ export function evalProgressText(job: {
   return `evaluating ${p.benchmark} ${p.done}/${p.total}`;
 }
 
+/** Seconds with the precision a step time needs (0.42 s, 5.5 s), minutes beyond a minute. */
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 1) return `${seconds.toFixed(2)} s`;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  return formatDuration(seconds);
+}
+
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "—";
   return new Date(iso).toLocaleString("en-GB", {

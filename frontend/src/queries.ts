@@ -10,6 +10,7 @@ import {
   datasetsListDatasets,
   datasetsPreviewDataset,
   datasetsReadDataset,
+  estimatesEstimateJob,
   jobsListJobs,
   jobsPlanJobTraining,
   jobsReadDefaults,
@@ -29,7 +30,7 @@ import {
   tokensListTokens,
   usersReadMe,
 } from "./client";
-import type { LeaderboardReadLeaderboardData } from "./client";
+import type { EstimateJobRequest, LeaderboardReadLeaderboardData } from "./client";
 
 export type { JobStatus };
 /** Every job state, in lifecycle order: the API's JobStatus enum. */
@@ -121,6 +122,18 @@ export const trainingPlanQuery = (datasetId: number | null, training: Record<str
     staleTime: 5 * 60_000,
     enabled: datasetId !== null,
     retry: false,
+  });
+
+/** What a job config will need (POST /estimates): parameters, peak memory by part, time. */
+export const jobEstimateQuery = (config: EstimateJobRequest | null) =>
+  queryOptions({
+    queryKey: ["estimates", config],
+    queryFn: async ({ signal }) => (await estimatesEstimateJob({ signal, body: { config: config as EstimateJobRequest } })).data,
+    staleTime: 5 * 60_000,
+    enabled: config !== null,
+    retry: false,
+    // The last estimate stays in view while the next is asked (no flicker as the form is edited).
+    placeholderData: (previous) => previous,
   });
 
 export interface JobFilters {

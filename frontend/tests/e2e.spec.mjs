@@ -317,6 +317,9 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("training.learning_rate", 0.0003);
   await lrBox.locator(".field-error").waitFor({ state: "detached" });
   await fill("evaluation.max_new_tokens", 4);
+  // the whole job's estimate for these settings: memory with its parts, time for its 6 steps
+  await page.waitForSelector('[data-testid="estimate-total"]:has-text("(6 steps)")');
+  assert.match(await page.locator('[data-testid="estimate-parts"]').innerText(), /frozen weights [\d.]+ [KM]iB · adapter/);
   await shot("04-new-job");
   // the same form at a desktop and a phone width (the method params of series, the advanced part open)
   for (const [width, name] of [[1440, "04b-new-job-1440px"], [390, "04c-new-job-390px"]]) {
@@ -344,6 +347,10 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   assert.ok(reads <= 3, `the job page read GET /jobs/${seriesJob} ${reads} times while it ran`);
   await waitForCurve('[data-testid="accuracy-chart"]');
   await waitForCurve('[data-testid="loss-chart"]');
+  // the estimate made at creation beside what the run measured
+  const estimateRows = page.locator('table[aria-label="Estimate vs measured"] tbody tr');
+  assert.match(await estimateRows.nth(0).innerText(), /Trainable parameters\s+\S+\s+\S+\s+\+0\.0 %/);
+  assert.match(await estimateRows.nth(1).innerText(), /Peak memory\s+[\d.]+ [MG]iB\s+[\d.]+ [MG]iB\s+[+-][\d.]+ %/);
   await page.click('[role="tab"]:has-text("Predictions")');
   await page.waitForSelector('table[aria-label="Predictions"] tbody tr');
   const firstRow = page.locator('table[aria-label="Predictions"] tbody tr').first();

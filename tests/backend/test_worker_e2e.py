@@ -110,6 +110,14 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     assert 0 < job["trainable_parameters"] < job["total_parameters"]
     assert job["wall_seconds"] > 0 and "svamp" in job["results"]
     assert [h["status"] for h in job["history"]] == ["queued", "running", "succeeded"]
+    # The estimate made at creation sits beside what the run measured, and the worker reported
+    # its device, which the next estimate uses.
+    assert job["estimate"]["trainable_parameters"] == job["trainable_parameters"]
+    assert job["estimate"]["device"]["source"] == "api"
+    assert 0 < job["seconds_per_step"] * job["step"] < job["wall_seconds"]
+    again = c.post("/api/v1/estimates", json={"config": tiny_job_config(stack.dataset_id)}).json()
+    assert again["device"]["source"] == "worker" and again["device"]["worker"] == job["worker"]
+    assert again["device"]["matmul_flops"] > 0 and again["device"]["runtime_bytes"] > 0
 
     metrics = c.get(f"/api/v1/jobs/{job_id}/metrics").json()
     assert [p["step"] for p in metrics["train"]] == [1, 2, 3, 4, 5, 6]

@@ -47,6 +47,7 @@ class RunSummary:
     tokens_per_second: float
     peak_memory_bytes: int
     wall_seconds: float
+    seconds_per_step: float | None = None  # training time per optimiser step (no evaluation)
     accuracy: dict[str, float] = field(default_factory=dict)
     scoring: str = "paper"  # the rule every figure in `accuracy` was scored with
 
@@ -323,6 +324,7 @@ def run_job(
         tokens_per_second=result.tokens_per_second,
         peak_memory_bytes=result.peak_memory_bytes,
         wall_seconds=time.perf_counter() - started,
+        seconds_per_step=result.train_seconds / result.steps if result.steps else None,
         accuracy=accuracy,
         scoring=rule,
     )

@@ -59,6 +59,7 @@ class TrainResult:
     tokens_per_second: float
     stopped_early: bool
     peak_memory_bytes: int
+    train_seconds: float = 0.0  # training steps only (evaluations excluded)
     evals: list[EvalInfo] = field(default_factory=list)
 
 
@@ -365,6 +366,27 @@ def tokenize_records(
     return [r for r in rows if any(label != IGNORE_INDEX for label in r["labels"])]
 
 
+def return_freed_memory_to_the_system() -> bool:
+    """On a CPU, serves every allocation of 128 KiB or more (each activation) from its own
+    mapping, freed back to the system when the tensor dies (glibc's mallopt(M_MMAP_THRESHOLD)).
+
+    glibc's default raises that threshold as large blocks are freed, after which activations
+    come from the heap and its fragments are kept: measured on the demo model (LoRA, 4 x 128
+    tokens), the resident peak grew 1.99 -> 2.44 -> 2.57 GiB over three steps while the live
+    tensors never passed 0.98 GiB; with a fixed threshold it was 1.78 -> 1.84 -> 1.84 GiB
+    (docs/estimates.md). Returns whether the setting took (glibc only)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+
+
 def peak_memory_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
@@ -391,6 +413,8 @@ def train_adapter(
     dtype = next(p for p in model.parameters() if not p.requires_grad).dtype
 
     progress.on_phase("preparing_data")
+    if device.type == "cpu":
+        return_freed_memory_to_the_system()
     train_rows = tokenize_records(train_records, tokenizer, cfg)
     val_rows = tokenize_records(val_records, tokenizer, cfg)
     if not train_rows:
@@ -488,5 +512,6 @@ def train_adapter(
         tokens_per_second=tokens / bridge.train_seconds if bridge.train_seconds else 0.0,
         stopped_early=bridge.stopped,
         peak_memory_bytes=peak_memory_bytes(device),
+        train_seconds=bridge.train_seconds,
         evals=bridge.evals,
     )

@@ -19,6 +19,7 @@ from ..core.config import Settings
 from ..core.db import session_scope
 from ..models import (
     Dataset,
+    DeviceProfile,
     EvalPoint,
     Generation,
     Job,
@@ -178,6 +179,7 @@ def store_results(
         job.total_parameters = summary["total_parameters"]
         job.peak_memory_bytes = summary["peak_memory_bytes"]
         job.wall_seconds = summary["wall_seconds"]
+        job.seconds_per_step = summary.get("seconds_per_step")
         job.train_loss = summary["train_loss"]
         job.step = summary["steps"]
         job.total_steps = summary["total_steps"]
@@ -219,6 +221,7 @@ def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
             "artifact_dir": job.artifact_dir,
             "name": job.name,
             "attempts": job.attempts,
+            "worker": job.worker,
         }
 
 
@@ -229,6 +232,25 @@ def forget_after(settings: Settings, job_id: int, step: int) -> None:
         s.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id, MetricPoint.step > step))
         s.execute(delete(EvalPoint).where(EvalPoint.job_id == job_id, EvalPoint.step > step))
         s.execute(update(Job).where(Job.id == job_id).values(step=step))
+
+
+def record_device_profile(settings: Settings, worker: str, profile: dict[str, Any]) -> None:
+    """The worker's device as it measured it (engine DeviceProfile.to_dict()); replaces the
+    worker's earlier report for that kind of device."""
+    fields = ("name", "dtype", "matmul_flops", "memory_bytes", "runtime_bytes", "threads")
+    with session_scope(settings.sqlalchemy_url) as s:
+        row = s.scalar(
+            select(DeviceProfile).where(
+                DeviceProfile.worker == worker, DeviceProfile.kind == profile["kind"]
+            )
+        )
+        if row is None:
+            row = DeviceProfile(worker=worker, kind=profile["kind"])
+            s.add(row)
+        for key in fields:
+            setattr(row, key, profile.get(key))
+        row.runtime_bytes = int(profile.get("runtime_bytes") or 0)
+        row.measured_at = now()
 
 
 def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:

@@ -19,8 +19,9 @@ from worker.engine.runner import validate_settings
 from ..core.config import Settings
 from ..core.errors import ConflictError
 from ..models import FINAL_STATES, BaseModelEntry, Benchmark, Dataset, Job, JobResult, User
-from ..schemas import EvalProgress, JobPublic, StateChange
+from ..schemas import EvalProgress, JobEstimatePublic, JobPublic, StateChange
 from . import broker, catalogue, dispatch
+from .estimates import estimate_for_new_job
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def create_job(
         base_model=config.base_model,
         method=config.adapter.method.strip().lower(),
         config=config.to_dict(),
+        estimate=estimate_for_new_job(session, team_id, config, config.dataset_id),
         status="queued",
         task_id=uuid.uuid4().hex,
         history=[],
@@ -201,6 +203,8 @@ def job_public(
         queue_position=queue_position,
         peak_memory_bytes=job.peak_memory_bytes,
         wall_seconds=job.wall_seconds,
+        seconds_per_step=job.seconds_per_step,
+        estimate=JobEstimatePublic.model_validate(job.estimate) if job.estimate else None,
         train_loss=job.train_loss,
         best_accuracy=job.best_accuracy,
         results=scores.results,

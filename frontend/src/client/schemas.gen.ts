@@ -616,6 +616,103 @@ export const DependencyHealthSchema = {
     type: 'object'
 } as const;
 
+export const DeviceProfilePublicSchema = {
+    properties: {
+        dtype: {
+            description: 'the dtype precision \'auto\' trains in there',
+            title: 'Dtype',
+            type: 'string'
+        },
+        kind: {
+            enum: [
+                'cpu',
+                'cuda'
+            ],
+            title: 'Kind',
+            type: 'string'
+        },
+        matmul_flops: {
+            description: 'measured FLOP/s of a large matmul in that dtype',
+            title: 'Matmul Flops',
+            type: 'number'
+        },
+        measured_at: {
+            anyOf: [
+                {
+                    format: 'date-time',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Measured At'
+        },
+        memory_bytes: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Memory Bytes'
+        },
+        name: {
+            title: 'Name',
+            type: 'string'
+        },
+        runtime_bytes: {
+            title: 'Runtime Bytes',
+            type: 'integer'
+        },
+        source: {
+            description: 'worker: reported by a worker when it ran a job; api: measured on the API\'s machine (no worker has reported yet)',
+            enum: [
+                'worker',
+                'api'
+            ],
+            title: 'Source',
+            type: 'string'
+        },
+        threads: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Threads'
+        },
+        worker: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Worker'
+        }
+    },
+    required: [
+        'kind',
+        'name',
+        'dtype',
+        'matmul_flops',
+        'memory_bytes',
+        'runtime_bytes',
+        'threads',
+        'source'
+    ],
+    title: 'DeviceProfilePublic',
+    type: 'object'
+} as const;
+
 export const ErrorMessageSchema = {
     description: 'Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`\n(field and message), the same shape as an upload\'s.',
     properties: {
@@ -628,6 +725,90 @@ export const ErrorMessageSchema = {
         'detail'
     ],
     title: 'ErrorMessage',
+    type: 'object'
+} as const;
+
+export const EstimateCreateSchema = {
+    properties: {
+        config: {
+            $ref: '#/components/schemas/EstimateJobRequest',
+            description: 'the job config to estimate'
+        },
+        team_id: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the dataset\'s team; default: your first team',
+            title: 'Team Id'
+        }
+    },
+    required: [
+        'config'
+    ],
+    title: 'EstimateCreate',
+    type: 'object'
+} as const;
+
+export const EstimateJobRequestSchema = {
+    additionalProperties: false,
+    description: 'A job config (JobCreate.config\'s shape) to estimate; the dataset is optional (without\nit, the total time is unknown).',
+    properties: {
+        adapter: {
+            $ref: '#/components/schemas/AdapterConfig-Input',
+            description: 'the adapter method, its placement and params'
+        },
+        base_model: {
+            description: 'hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m',
+            maxLength: 512,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Base Model',
+            type: 'string'
+        },
+        dataset_id: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'an uploaded dataset, for the step count',
+            title: 'Dataset Id'
+        },
+        evaluation: {
+            $ref: '#/components/schemas/EvaluationConfig-Input',
+            description: 'evaluation settings'
+        },
+        name: {
+            default: 'run',
+            description: 'a name for the run',
+            maxLength: 255,
+            minLength: 1,
+            pattern: '^[^\\x00]*$',
+            title: 'Name',
+            type: 'string'
+        },
+        training: {
+            $ref: '#/components/schemas/TrainingConfig-Input',
+            description: 'training settings'
+        }
+    },
+    required: [
+        'base_model',
+        'adapter'
+    ],
+    title: 'EstimateJobRequest',
     type: 'object'
 } as const;
 
@@ -1497,6 +1678,111 @@ export const JobDefaultsSchema = {
     type: 'object'
 } as const;
 
+export const JobEstimatePublicSchema = {
+    description: 'What a job will need, before it runs (docs/estimates.md).',
+    properties: {
+        device: {
+            $ref: '#/components/schemas/DeviceProfilePublic'
+        },
+        dtype: {
+            description: 'the dtype the base model loads in',
+            title: 'Dtype',
+            type: 'string'
+        },
+        flops_per_step: {
+            title: 'Flops Per Step',
+            type: 'number'
+        },
+        memory: {
+            $ref: '#/components/schemas/MemoryEstimatePublic'
+        },
+        notes: {
+            items: {
+                type: 'string'
+            },
+            title: 'Notes',
+            type: 'array'
+        },
+        seconds_per_step: {
+            title: 'Seconds Per Step',
+            type: 'number'
+        },
+        sequence_tokens: {
+            description: 'tokens per example in the longest micro-batch',
+            title: 'Sequence Tokens',
+            type: 'integer'
+        },
+        tokens_per_step: {
+            title: 'Tokens Per Step',
+            type: 'integer'
+        },
+        total_parameters: {
+            title: 'Total Parameters',
+            type: 'integer'
+        },
+        total_seconds: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Total Seconds'
+        },
+        total_steps: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'null: unknown until a dataset is chosen',
+            title: 'Total Steps'
+        },
+        train_examples: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the dataset\'s rows less the validation set',
+            title: 'Train Examples'
+        },
+        trainable_parameters: {
+            title: 'Trainable Parameters',
+            type: 'integer'
+        },
+        trainable_percent: {
+            title: 'Trainable Percent',
+            type: 'number'
+        }
+    },
+    required: [
+        'trainable_parameters',
+        'total_parameters',
+        'trainable_percent',
+        'memory',
+        'device',
+        'dtype',
+        'sequence_tokens',
+        'tokens_per_step',
+        'flops_per_step',
+        'seconds_per_step',
+        'total_steps',
+        'total_seconds',
+        'notes'
+    ],
+    title: 'JobEstimatePublic',
+    type: 'object'
+} as const;
+
 export const JobLogPublicSchema = {
     properties: {
         id: {
@@ -1670,6 +1956,17 @@ export const JobPublicSchema = {
             ],
             title: 'Error'
         },
+        estimate: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/JobEstimatePublic'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the estimate made when the job was created (null for older jobs)'
+        },
         eta_seconds: {
             anyOf: [
                 {
@@ -1812,6 +2109,18 @@ export const JobPublicSchema = {
             title: 'Scoring',
             type: 'string'
         },
+        seconds_per_step: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'measured: training time per step',
+            title: 'Seconds Per Step'
+        },
         started_at: {
             anyOf: [
                 {
@@ -1943,6 +2252,8 @@ export const JobPublicSchema = {
         'trainable_percent',
         'peak_memory_bytes',
         'wall_seconds',
+        'seconds_per_step',
+        'estimate',
         'train_loss',
         'best_accuracy',
         'results',
@@ -2443,6 +2754,57 @@ export const MembersPublicSchema = {
         'data'
     ],
     title: 'MembersPublic',
+    type: 'object'
+} as const;
+
+export const MemoryEstimatePublicSchema = {
+    description: 'Peak memory of a training step in bytes, by what holds it; the parts add up to total.',
+    properties: {
+        activations: {
+            description: 'what autograd keeps for the backward for one micro-batch, plus the loss head\'s peak',
+            title: 'Activations',
+            type: 'integer'
+        },
+        adapter: {
+            description: 'trainable weights (float32)',
+            title: 'Adapter',
+            type: 'integer'
+        },
+        gradients: {
+            description: 'their gradients (float32)',
+            title: 'Gradients',
+            type: 'integer'
+        },
+        optimizer: {
+            description: 'AdamW\'s two float32 states per trainable weight',
+            title: 'Optimizer',
+            type: 'integer'
+        },
+        runtime: {
+            description: 'the job process itself on a CPU (0 on a GPU)',
+            title: 'Runtime',
+            type: 'integer'
+        },
+        total: {
+            title: 'Total',
+            type: 'integer'
+        },
+        weights: {
+            description: 'the frozen base model in its dtype (or quantized)',
+            title: 'Weights',
+            type: 'integer'
+        }
+    },
+    required: [
+        'weights',
+        'adapter',
+        'gradients',
+        'optimizer',
+        'activations',
+        'runtime',
+        'total'
+    ],
+    title: 'MemoryEstimatePublic',
     type: 'object'
 } as const;
 

@@ -412,6 +412,58 @@ export type DependencyHealth = {
 };
 
 /**
+ * DeviceProfilePublic
+ */
+export type DeviceProfilePublic = {
+    /**
+     * Dtype
+     *
+     * the dtype precision 'auto' trains in there
+     */
+    dtype: string;
+    /**
+     * Kind
+     */
+    kind: 'cpu' | 'cuda';
+    /**
+     * Matmul Flops
+     *
+     * measured FLOP/s of a large matmul in that dtype
+     */
+    matmul_flops: number;
+    /**
+     * Measured At
+     */
+    measured_at?: string | null;
+    /**
+     * Memory Bytes
+     */
+    memory_bytes: number | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Runtime Bytes
+     */
+    runtime_bytes: number;
+    /**
+     * Source
+     *
+     * worker: reported by a worker when it ran a job; api: measured on the API's machine (no worker has reported yet)
+     */
+    source: 'worker' | 'api';
+    /**
+     * Threads
+     */
+    threads: number | null;
+    /**
+     * Worker
+     */
+    worker?: string | null;
+};
+
+/**
  * ErrorMessage
  *
  * Every refusal: what is wrong, in one sentence. Malformed requests also list `problems`
@@ -422,6 +474,61 @@ export type ErrorMessage = {
      * Detail
      */
     detail: string;
+};
+
+/**
+ * EstimateCreate
+ */
+export type EstimateCreate = {
+    /**
+     * the job config to estimate
+     */
+    config: EstimateJobRequest;
+    /**
+     * Team Id
+     *
+     * the dataset's team; default: your first team
+     */
+    team_id?: number | null;
+};
+
+/**
+ * EstimateJobRequest
+ *
+ * A job config (JobCreate.config's shape) to estimate; the dataset is optional (without
+ * it, the total time is unknown).
+ */
+export type EstimateJobRequest = {
+    /**
+     * the adapter method, its placement and params
+     */
+    adapter: AdapterConfigInput;
+    /**
+     * Base Model
+     *
+     * hf:<hub id>, path:<folder>, gguf:<file> or demo:smollm2-135m
+     */
+    base_model: string;
+    /**
+     * Dataset Id
+     *
+     * an uploaded dataset, for the step count
+     */
+    dataset_id?: number | null;
+    /**
+     * evaluation settings
+     */
+    evaluation?: EvaluationConfigInput;
+    /**
+     * Name
+     *
+     * a name for the run
+     */
+    name?: string;
+    /**
+     * training settings
+     */
+    training?: TrainingConfigInput;
 };
 
 /**
@@ -940,6 +1047,72 @@ export type JobDefaults = {
 };
 
 /**
+ * JobEstimatePublic
+ *
+ * What a job will need, before it runs (docs/estimates.md).
+ */
+export type JobEstimatePublic = {
+    device: DeviceProfilePublic;
+    /**
+     * Dtype
+     *
+     * the dtype the base model loads in
+     */
+    dtype: string;
+    /**
+     * Flops Per Step
+     */
+    flops_per_step: number;
+    memory: MemoryEstimatePublic;
+    /**
+     * Notes
+     */
+    notes: Array<string>;
+    /**
+     * Seconds Per Step
+     */
+    seconds_per_step: number;
+    /**
+     * Sequence Tokens
+     *
+     * tokens per example in the longest micro-batch
+     */
+    sequence_tokens: number;
+    /**
+     * Tokens Per Step
+     */
+    tokens_per_step: number;
+    /**
+     * Total Parameters
+     */
+    total_parameters: number;
+    /**
+     * Total Seconds
+     */
+    total_seconds: number | null;
+    /**
+     * Total Steps
+     *
+     * null: unknown until a dataset is chosen
+     */
+    total_steps: number | null;
+    /**
+     * Train Examples
+     *
+     * the dataset's rows less the validation set
+     */
+    train_examples?: number | null;
+    /**
+     * Trainable Parameters
+     */
+    trainable_parameters: number;
+    /**
+     * Trainable Percent
+     */
+    trainable_percent: number;
+};
+
+/**
  * JobLogPublic
  */
 export type JobLogPublic = {
@@ -1058,6 +1231,10 @@ export type JobPublic = {
      */
     error: string | null;
     /**
+     * the estimate made when the job was created (null for older jobs)
+     */
+    estimate: JobEstimatePublic | null;
+    /**
      * Eta Seconds
      *
      * seconds left: the rest of training and every evaluation still to come
@@ -1131,6 +1308,12 @@ export type JobPublic = {
      * the scoring rule its results, best accuracy and curves follow (paper | strict): that of its stored results, else the rule its config will score with
      */
     scoring: 'paper' | 'strict';
+    /**
+     * Seconds Per Step
+     *
+     * measured: training time per step
+     */
+    seconds_per_step: number | null;
     /**
      * Started At
      */
@@ -1489,6 +1672,54 @@ export type MembersPublic = {
      * Data
      */
     data: Array<MemberPublic>;
+};
+
+/**
+ * MemoryEstimatePublic
+ *
+ * Peak memory of a training step in bytes, by what holds it; the parts add up to total.
+ */
+export type MemoryEstimatePublic = {
+    /**
+     * Activations
+     *
+     * what autograd keeps for the backward for one micro-batch, plus the loss head's peak
+     */
+    activations: number;
+    /**
+     * Adapter
+     *
+     * trainable weights (float32)
+     */
+    adapter: number;
+    /**
+     * Gradients
+     *
+     * their gradients (float32)
+     */
+    gradients: number;
+    /**
+     * Optimizer
+     *
+     * AdamW's two float32 states per trainable weight
+     */
+    optimizer: number;
+    /**
+     * Runtime
+     *
+     * the job process itself on a CPU (0 on a GPU)
+     */
+    runtime: number;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Weights
+     *
+     * the frozen base model in its dtype (or quantized)
+     */
+    weights: number;
 };
 
 /**
@@ -3842,6 +4073,47 @@ export type DemoStartDemoResponses = {
 };
 
 export type DemoStartDemoResponse = DemoStartDemoResponses[keyof DemoStartDemoResponses];
+
+export type EstimatesEstimateJobData = {
+    body: EstimateCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/estimates';
+};
+
+export type EstimatesEstimateJobErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type EstimatesEstimateJobError = EstimatesEstimateJobErrors[keyof EstimatesEstimateJobErrors];
+
+export type EstimatesEstimateJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobEstimatePublic;
+};
+
+export type EstimatesEstimateJobResponse = EstimatesEstimateJobResponses[keyof EstimatesEstimateJobResponses];
 
 export type UtilsHealthData = {
     body?: never;

@@ -19,6 +19,46 @@ type Handler = (request: Request) => Reply | Promise<Reply>;
 
 export const ESTIMATE: Reply = { body: { trainable_parameters: 2192, total_parameters: 107200, trainable_percent: 2.04 } };
 
+const MiB = 2 ** 20;
+/** POST /estimates' answer for LoRA on the demo model (the engine's figures, rounded). */
+export const JOB_ESTIMATE: Reply = {
+  body: {
+    trainable_parameters: 6635520,
+    total_parameters: 141150528,
+    trainable_percent: 4.7,
+    memory: {
+      weights: Math.round(513.1 * MiB),
+      adapter: Math.round(25.3 * MiB),
+      gradients: Math.round(25.3 * MiB),
+      optimizer: Math.round(50.6 * MiB),
+      activations: Math.round(826.3 * MiB),
+      runtime: 0,
+      total: Math.round(513.1 * MiB) + 2 * Math.round(25.3 * MiB) + Math.round(50.6 * MiB) + Math.round(826.3 * MiB),
+    },
+    device: {
+      kind: "cuda",
+      name: "NVIDIA H200",
+      dtype: "bfloat16",
+      matmul_flops: 7e14,
+      memory_bytes: 140 * 2 ** 30,
+      runtime_bytes: 0,
+      threads: null,
+      source: "worker",
+      worker: "celery@gpu-1",
+      measured_at: "2026-12-03T07:00:00Z",
+    },
+    dtype: "bfloat16",
+    sequence_tokens: 256,
+    tokens_per_step: 4096,
+    flops_per_step: 1.2e12,
+    seconds_per_step: 2.2,
+    total_steps: 14,
+    total_seconds: 30.8,
+    train_examples: 28,
+    notes: [],
+  },
+};
+
 /**
  * fetch() answering POST /methods/estimate like the API does (`estimate` may answer per
  * request, e.g. a 422 naming a problem), and 404 for anything else.

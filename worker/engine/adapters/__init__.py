@@ -7,7 +7,7 @@ imports neither torch nor transformers: the API validates and lists methods with
     apply_adapter(model, adapter) -> nn.Module           # PeftModel or BottleneckModel
     save_adapter(model, folder, metadata=None)           # PEFT folder layout (+ studio_run.json)
     load_adapter(base_model, folder) -> nn.Module        # peft and bottleneck folders alike
-    method_catalogue(), estimate_trainable_parameters(), default_learning_rate(),
+    method_catalogue(), estimate_trainable_parameters(), build_on_meta(), default_learning_rate(),
     is_prompt_learning(), count_parameters()
 """
 
@@ -164,6 +164,13 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
     it, so every method and family counts the way training will. Raises ConfigError for an
     impossible adapter; returns None when the model class cannot be built from the config.
     """
+    model = build_on_meta(adapter, model_config)
+    return None if model is None else count_parameters(model)[0]
+
+
+def build_on_meta(adapter: AdapterConfig, model_config: Any) -> nn.Module | None:
+    """The model of `model_config` with `adapter` applied, on the meta device (shapes, no
+    memory). Raises ConfigError for an impossible adapter; None when it cannot be built."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -181,7 +188,7 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
 
     try:
         with torch.device("meta"):
-            wrapped = apply_adapter(model, adapter)
+            return apply_adapter(model, adapter)
     except PeftRefusal as e:
         if not _needs_weights(e):
             raise  # peft refuses the method on this model (a size it needs, ...): say why
@@ -194,7 +201,6 @@ def estimate_trainable_parameters(adapter: AdapterConfig, model_config: Any) -> 
     except (ValueError, RuntimeError, NotImplementedError, TypeError) as e:
         log.warning("cannot estimate %s parameters without weights: %s", adapter.method, e)
         return None
-    return count_parameters(wrapped)[0]
 
 
 # How torch words an operation the meta device cannot run ("... with Meta tensors", "no fake
@@ -227,6 +233,7 @@ __all__ = [
     "BottleneckModel",
     "RUN_METADATA_NAME",
     "apply_adapter",
+    "build_on_meta",
     "count_parameters",
     "default_learning_rate",
     "estimate_trainable_parameters",

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import type { DatasetPublic, MethodPublic } from "../../client";
 import { benchmarks, defaults, method, methods, models, restJob } from "../../test/fixtures";
-import { ESTIMATE, renderWithProviders, stubApiFetch, stubEstimateFetch } from "../../test/render";
+import { ESTIMATE, JOB_ESTIMATE, renderWithProviders, stubApiFetch, stubEstimateFetch } from "../../test/render";
 import { DecodingConfig_OutputSchema, EvaluationConfig_OutputSchema, TrainingConfig_OutputSchema } from "../../client/schemas.gen";
 import NewJobForm from "./NewJobForm";
 import { draftFromConfig, newDraft } from "./jobDraft";
@@ -132,6 +132,32 @@ describe("NewJobForm", () => {
     const card = document.querySelector('[data-method="series"]') as HTMLElement;
     expect(card).toHaveTextContent(/bottleneck/);
     await waitFor(() => expect(screen.getByTestId("estimate-series")).toHaveTextContent("2,192 trainable (2.04 %)"));
+  });
+
+  it("estimates the whole job for the chosen method: parameters, peak memory with its parts, time", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    stubApiFetch({
+      "POST /api/v1/methods/estimate": ESTIMATE,
+      "POST /api/v1/estimates": async (request) => {
+        bodies.push((await request.json()) as Record<string, unknown>);
+        return JOB_ESTIMATE;
+      },
+    });
+    renderForm();
+    fireEvent.click(document.querySelector('[data-method="series"]') as HTMLElement);
+    await waitFor(() => expect(bodies.map((b) => (b.config as { adapter: { method: string } }).adapter.method)).toContain("series"));
+    await waitFor(() => expect(screen.getByTestId("estimate-memory")).toHaveTextContent("1.4 GiB"));
+    expect(screen.getByTestId("estimate-memory")).toHaveAttribute("title", expect.stringContaining("activations 826.3 MiB"));
+    expect(screen.getByTestId("estimate-parts")).toHaveTextContent("frozen weights 513.1 MiB · adapter 25.3 MiB");
+    expect(screen.getByTestId("estimate-params")).toHaveTextContent("6.64M");
+    expect(screen.getByTestId("estimate-step")).toHaveTextContent("2.2 s");
+    expect(screen.getByTestId("estimate-total")).toHaveTextContent("31 s (14 steps)");
+    expect(screen.getByTestId("job-estimate")).toHaveTextContent("as celery@gpu-1 measured it");
+    // The config the form would submit, with its dataset (for the step count); asked once the
+    // form pauses, for the method now chosen.
+    const last = bodies[bodies.length - 1] as { config: { adapter: { method: string }; dataset_id: number } };
+    expect(last.config.adapter.method).toBe("series");
+    expect(last.config.dataset_id).toBe(7);
   });
 
   it("renders a method it has never seen, with its params, and submits them", async () => {

@@ -2,11 +2,13 @@ import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 
 import { ApiError } from "../../api";
-import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, JobConfigCreate, MethodPresetPublic, MethodPublic } from "../../client";
+import type { BaseModelPublic, BenchmarkPublic, DatasetPublic, EstimateJobRequest, JobConfigCreate, MethodPresetPublic, MethodPublic } from "../../client";
 import { formatCount, formatInteger } from "../../format";
-import { estimateQuery } from "../../queries";
+import { useDebounced } from "../../hooks/useDebounced";
+import { estimateQuery, jobEstimateQuery } from "../../queries";
 import PlacementPicker from "../Placement/PlacementPicker";
 import { pickerRules, placementForConfig } from "../Placement/placementRules";
+import JobEstimate from "./JobEstimate";
 import MethodParamsFields from "./MethodParamsFields";
 import PickMethodCards from "./PickMethodCards";
 import PickPresetSelect from "./PickPresetSelect";
@@ -108,6 +110,17 @@ export default function NewJobForm({
   });
   const adapterProblem =
     estimate.error instanceof ApiError && estimate.error.status === 422 ? estimate.error.message : null;
+
+  // The whole job's estimate (memory, time) once the form pauses; without a dataset the total
+  // time is left open. Asked only for an adapter the API accepted above.
+  // Debounced as text: a config object is new on every render, its JSON only when it changes.
+  const estimateJson = useDebounced(
+    method && draft.base_model && !refused && !adapterProblem
+      ? JSON.stringify({ ...configFromDraft(draft, method, family), dataset_id: draft.dataset_id })
+      : null,
+    400,
+  );
+  const jobEstimate = useQuery(jobEstimateQuery(estimateJson === null ? null : (JSON.parse(estimateJson) as EstimateJobRequest)));
 
   const problems: string[] = [];
   if (!draft.base_model) problems.push("Pick a base model.");
@@ -277,6 +290,15 @@ export default function NewJobForm({
           <div className="fields flags">{advanced.filter((f) => f.isFlag).map(configField)}</div>
         </fieldset>
       </details>
+
+      <fieldset className="estimate-fieldset">
+        <legend>Estimate</legend>
+        <JobEstimate
+          estimate={jobEstimate.data}
+          pending={jobEstimate.isFetching}
+          error={jobEstimate.error instanceof ApiError ? jobEstimate.error.message : jobEstimate.error ? String(jobEstimate.error) : null}
+        />
+      </fieldset>
 
       {submitError && (
         <p className="error-box form-error" role="alert" data-testid="submit-error">

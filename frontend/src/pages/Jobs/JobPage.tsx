@@ -10,6 +10,7 @@ import DeleteJobButton from "../../components/Jobs/DeleteJobButton";
 import ConfirmButton from "../../components/Layout/ConfirmButton";
 import JobPromptsPanel from "../../components/Jobs/JobPromptsPanel";
 import ExportPanel from "../../components/Jobs/ExportPanel";
+import EstimateVsMeasured from "../../components/Jobs/EstimateVsMeasured";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
@@ -128,6 +129,7 @@ export default function JobPage() {
         <JobFigures job={j} />
       </div>
       {j.status === "succeeded" && <ExportPanel jobId={j.id} />}
+      <EstimateVsMeasured job={j} />
 
       <div className="grid-2" style={{ marginTop: "1rem" }}>
         <div className="card chart-card" data-testid="loss-chart">
