@@ -18,17 +18,21 @@ import io
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from .config import ConfigSection, JobConfig, parse
+from .config import NO_NUL_PATTERN, ConfigSection, JobConfig, parse
 from .errors import ConfigError
 
 SEED_PATH = "training.seed"
 MAX_CELLS = 256  # a bigger grid is more likely a typo than a plan; split it into studies
+
+
+_DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class PathAxis(ConfigSection):
@@ -37,13 +41,24 @@ class PathAxis(ConfigSection):
     path: str = Field(
         min_length=1,
         max_length=200,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+        # The API's rule for every text input (no NUL); the dotted shape is checked below.
+        pattern=NO_NUL_PATTERN,
         description="a dotted path into the job config, e.g. training.seed or "
         "adapter.params.bottleneck_size",
     )
     values: list[Any] = Field(
         min_length=1, max_length=64, description="the values the key takes, one per cell"
     )
+
+    @field_validator("path")
+    @classmethod
+    def _dotted(cls, path: str) -> str:
+        if not _DOTTED_PATH.fullmatch(path):
+            raise ValueError(
+                f"{path!r} is not a dotted path into the job config (e.g. training.seed)"
+            )
+        return path
+
     name: str | None = Field(
         default=None, max_length=64, description="the axis's column name; default: the path"
     )

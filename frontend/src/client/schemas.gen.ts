@@ -3230,7 +3230,7 @@ export const PathAxis_InputSchema = {
             description: 'a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size',
             maxLength: 200,
             minLength: 1,
-            pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$',
+            pattern: '^[^\\x00]*$',
             title: 'Path',
             type: 'string'
         },
@@ -3273,7 +3273,7 @@ export const PathAxis_OutputSchema = {
             description: 'a dotted path into the job config, e.g. training.seed or adapter.params.bottleneck_size',
             maxLength: 200,
             minLength: 1,
-            pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$',
+            pattern: '^[^\\x00]*$',
             title: 'Path',
             type: 'string'
         },

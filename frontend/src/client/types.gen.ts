@@ -4765,7 +4765,7 @@ export type JobsCreateExportErrors = {
     /**
      * the queue (broker) is unreachable
      */
-    503: Message;
+    503: ErrorMessage;
 };
 
 export type JobsCreateExportError = JobsCreateExportErrors[keyof JobsCreateExportErrors];
@@ -4807,7 +4807,7 @@ export type JobsDownloadExportErrors = {
     /**
      * no finished export of this format
      */
-    404: Message;
+    404: ErrorMessage;
     /**
      * the input is refused
      */
@@ -5382,7 +5382,7 @@ export type PlaygroundCreateGenerationErrors = {
     /**
      * the queue (broker) is unreachable
      */
-    503: Message;
+    503: ErrorMessage;
 };
 
 export type PlaygroundCreateGenerationError = PlaygroundCreateGenerationErrors[keyof PlaygroundCreateGenerationErrors];

@@ -28,7 +28,7 @@ from worker.engine.export import (
 from ...core.config import Settings
 from ...core.errors import ConflictError
 from ...models import BaseModelEntry, Job
-from ...schemas import ExportCreate, ExportPublic, ExportsPublic, Message
+from ...schemas import ErrorMessage, ExportCreate, ExportPublic, ExportsPublic
 from ...services import broker, storage
 from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep
 from .jobs import get_team_job
@@ -55,7 +55,7 @@ def _public(fmt: str, state: dict) -> ExportPublic:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         **CONFLICT,
-        503: {"model": Message, "description": "the queue (broker) is unreachable"},
+        503: {"model": ErrorMessage, "description": "the queue (broker) is unreachable"},
     },
 )
 def create_export(
@@ -118,7 +118,7 @@ def list_exports(
             "content": {"application/zip": {}, "application/octet-stream": {}},
             "description": "merged: a zip of the model folder; gguf: the .gguf file",
         },
-        404: {"model": Message, "description": "no finished export of this format"},
+        404: {"model": ErrorMessage, "description": "no finished export of this format"},
     },
 )
 def download_export(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from ...models import Generation
-from ...schemas import GenerationCreate, GenerationPublic, Message
+from ...schemas import ErrorMessage, GenerationCreate, GenerationPublic
 from ...services import broker
 from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, team_object
 from .jobs import get_team_job
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/playground", tags=["playground"])
     status_code=status.HTTP_201_CREATED,
     responses={
         **CONFLICT,
-        503: {"model": Message, "description": "the queue (broker) is unreachable"},
+        503: {"model": ErrorMessage, "description": "the queue (broker) is unreachable"},
     },
 )
 def create_generation(
