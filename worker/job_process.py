@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -254,6 +255,14 @@ def report_device(settings: Any, worker: str | None) -> None:
         log.warning("could not report the device profile: %s", e)
 
 
+def drop_checkpoints_after(folder: Path, step: int) -> None:
+    """Removes the checkpoints of steps after `step` (the resumed run starts no later)."""
+    for path in folder.glob("checkpoint-*"):
+        suffix = path.name.split("-", 1)[1]
+        if path.is_dir() and suffix.isdigit() and int(suffix) > step:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run(job_id: int) -> int:
     from backend.app.core.config import settings
     from backend.app.services import job_updates
@@ -305,6 +314,12 @@ def run(job_id: int) -> int:
             config.training.save_steps = settings.default_save_steps
         if snap.get("attempts", 1) > 1:
             config.training.resume = True
+            # Steps the lost run trained after its last stored point were never recorded: resume
+            # from a checkpoint no newer than that point, so they are trained and stored again.
+            stored = patiently(
+                "reading the stored steps", lambda: job_updates.last_train_step(settings, job_id)
+            )
+            drop_checkpoints_after(out / "checkpoints", stored)
             step = last_checkpoint_step(out / "checkpoints")
             patiently(
                 "dropping the lost run's points",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.engine.evaluation import BENCHMARKS
@@ -223,6 +223,19 @@ def job_snapshot(settings: Settings, job_id: int) -> dict[str, Any] | None:
             "attempts": job.attempts,
             "worker": job.worker,
         }
+
+
+def last_train_step(settings: Settings, job_id: int) -> int:
+    """The last training step whose point the database holds (0: none)."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        return int(
+            s.scalar(
+                select(func.max(MetricPoint.step)).where(
+                    MetricPoint.job_id == job_id, MetricPoint.kind == "train"
+                )
+            )
+            or 0
+        )
 
 
 def forget_after(settings: Settings, job_id: int, step: int) -> None:
