@@ -7,10 +7,10 @@ transport in the embedded mode."""
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import celeryd_after_setup, worker_process_init
 
 from backend.app.core.config import Settings, settings
-from backend.app.services.broker import celery_settings
+from backend.app.services.broker import celery_settings, worker_queues
 
 
 def make_app(s: Settings) -> Celery:
@@ -36,3 +36,34 @@ def _fresh_connections(**_: object) -> None:
     from backend.app.core.db import dispose_engines
 
     dispose_engines()
+
+
+def device_count(s: Settings) -> tuple[str, int]:
+    """(device kind, devices) this worker offers: STUDIO_WORKER_DEVICES, else its GPUs, else one
+    CPU (the engine's torchrun path runs several processes over gloo on a CPU too)."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    kind = "cuda" if gpus else "cpu"
+    return kind, s.worker_devices or gpus or 1
+
+
+@celeryd_after_setup.connect
+def _announce(sender: str, instance: object, **_: object) -> None:
+    """Consumes the queues of several-process jobs this worker can hold (gpu-x2 ... gpu-xN, in
+    addition to -Q gpu) and announces its devices, so a job that needs more says why it waits."""
+    import logging
+
+    from backend.app.services.job_updates import record_worker
+
+    kind, devices = device_count(settings)
+    queues = worker_queues(devices)
+    for queue in queues[1:]:
+        instance.app.amqp.queues.select_add(queue)  # type: ignore[attr-defined]
+    try:
+        record_worker(settings, sender, kind, devices, queues)
+    except Exception as e:  # noqa: BLE001 - the queues decide; the row only explains waits
+        logging.getLogger(__name__).warning("could not announce this worker: %s", e)
+    logging.getLogger(__name__).info(
+        "worker %s: %d %s device(s), queues %s", sender, devices, kind, ", ".join(queues)
+    )

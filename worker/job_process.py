@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.app.core.db_outage import Backoff, database_unavailable, retry_while_unavailable
+from worker.engine import distributed
 from worker.engine.progress import (
     EvalInfo,
     EvalProgressInfo,
@@ -280,6 +281,8 @@ def run(job_id: int) -> int:
     snap = patiently("reading the job", lambda: job_updates.job_snapshot(settings, job_id))
     if snap is None or snap["status"] != "running":
         return 0
+    if not distributed.is_main_process():
+        return run_other_rank(job_id, snap)
     out = settings.storage_dir / snap["artifact_dir"]
     journal = ProgressJournal(out / JOURNAL_NAME)
     # A previous process of this job may have died with progress the database never got.
@@ -435,7 +438,31 @@ def export(job_id: int, fmt: str) -> int:
     return 0
 
 
+def run_other_rank(job_id: int, snap: dict[str, Any]) -> int:
+    """A process of a several-process job other than the first (torchrun): it trains its share
+    and writes nothing; the first process reports, evaluates, stores and sets the final state,
+    and its stop (a cancel) reaches this one at the step's end (distributed.agreed)."""
+    from backend.app.core.config import settings
+    from backend.app.services.storage import read_dataset_file
+    from worker.engine.config import JobConfig
+    from worker.engine.runner import run_job
+
+    out = settings.storage_dir / snap["artifact_dir"]
+    config = JobConfig.from_dict(snap["config"])
+    config.evaluation.data_dir = str(settings.benchmarks_store)
+    if config.training.save_steps is None:
+        config.training.save_steps = settings.default_save_steps
+    config.training.resume = snap.get("attempts", 1) > 1
+    if snap["dataset_path"] is None:
+        return 1  # the first process records why
+    records = read_dataset_file(settings, snap["dataset_path"])
+    summary = run_job(config, out, ProgressCallback(), train_records=records)
+    return 0 if summary.status in ("succeeded", "cancelled") else 1
+
+
 def main(argv: list[str]) -> int:
+    if distributed.in_launched_world():
+        parent_death_signal()  # die with torchrun's agent, as the agent dies with the worker
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

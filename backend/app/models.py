@@ -280,6 +280,19 @@ class DeviceProfile(Base):
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class WorkerEntry(Base):
+    """A Celery worker as it announced itself when it started: how many devices it has, so the
+    queue (broker.queue_for) can say why a job that needs more waits. One row per worker name."""
+
+    __tablename__ = "workers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    device_kind: Mapped[str] = mapped_column(String(16))  # cpu | cuda
+    devices: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[str] = mapped_column(String(1024))  # comma-separated
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MetricPoint(Base):
     """A training-loss or validation-loss point; the series the loss/lr charts draw."""
 

@@ -33,6 +33,27 @@ def in_launched_world() -> bool:
     return "TORCHELASTIC_RUN_ID" in os.environ or "LOCAL_RANK" in os.environ
 
 
+def agreed(flag: bool) -> bool:
+    """True on every process when it is True on any (a stop that only the first process sees,
+    such as a cancel, must end all of them at the same step, or the rest would wait forever in
+    the next gradient all-reduce). Outside torchrun, `flag` itself."""
+    if world_size() <= 1:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    device = (
+        torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
+    vote = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
+    dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+    return bool(vote.item())
+
+
 def accumulation_steps(batch_size: int, micro_batch_size: int, processes: int) -> int:
     """Micro-batches each process accumulates per optimiser step of `batch_size` examples."""
     per_step = micro_batch_size * processes

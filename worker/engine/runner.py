@@ -200,7 +200,9 @@ def run_job(
     benchmarks = ecfg.benchmarks if main else []
     data_dir = benchmark_dir(config) or ""  # set whenever there are benchmarks (validate_job)
     bench_records = {name: load_benchmark(name, data_dir, ecfg.max_examples) for name in benchmarks}
-    eval_every = ecfg.every_n_steps if benchmarks else None
+    # The same schedule on every process: the Trainer's validation pass at those steps is a
+    # collective (all processes or none), even though only the first one runs the benchmarks.
+    eval_every = ecfg.every_n_steps if ecfg.benchmarks else None
     eta = JobEta(
         progress, {n: len(r) for n, r in bench_records.items()}, eval_every, bool(eval_every)
     )
@@ -279,7 +281,7 @@ def run_job(
         out,
         learning_rate=tcfg.learning_rate or default_learning_rate(config.adapter.method),
         progress=progress,
-        evaluate=evaluate if benchmarks else None,
+        evaluate=evaluate if eval_every else None,
         eval_every=eval_every,
     )
 

@@ -32,7 +32,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .config import TrainingConfig
 from .data import IGNORE_INDEX, tokenize_example
-from .distributed import accumulation_steps, world_size
+from .distributed import accumulation_steps, agreed, world_size
 from .dropout import use_sparse_dropout
 from .errors import ConfigError
 from .head_loss import FusedCausalLoss, fused_causal_loss
@@ -172,7 +172,7 @@ class _Bridge(TrainerCallback):
         self._pending = info
         if self.eval_every and step % self.eval_every == 0 and step < total:
             self._run_eval(model, step)
-        if self.progress.should_stop():
+        if agreed(self.progress.should_stop()):  # under torchrun: all processes stop together
             self.stopped = True
             control.should_training_stop = True
             self.progress.on_log(f"stop requested: training ends at step {step}")
@@ -181,7 +181,8 @@ class _Bridge(TrainerCallback):
     def on_substep_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        if self.progress.should_stop():
+        # Between micro-batches only a lone process may stop (several stop at a step's end).
+        if world_size() == 1 and self.progress.should_stop():
             self.stopped = True
             control.should_training_stop = True
 

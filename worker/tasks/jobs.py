@@ -17,18 +17,27 @@ from backend.app.core.db_outage import retry_while_unavailable
 from backend.app.services import job_updates
 from backend.app.services.broker import EXPORT_TASK, GENERATE_TASK, TRAIN_TASK
 from backend.app.services.storage import job_artifact_rel
+from worker.engine import distributed
 
-from ..celery_app import app
+from ..celery_app import app, device_count
 from ..job_process import parent_death_signal
 
 log = logging.getLogger(__name__)
 
 
-def _run_child(args: list[str], log_path, job_id: int | None) -> int:  # noqa: ANN001
+def _run_child(args: list[str], log_path, job_id: int | None, processes: int = 1) -> int:  # noqa: ANN001
+    """`python -m worker.job_process ARGS` (under torchrun for a job of several processes),
+    with the job's heartbeat written while it runs."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    module = ["worker.job_process", *args]
+    command = (
+        distributed.torchrun_command(processes, module)
+        if processes > 1
+        else [sys.executable, "-m", *module]
+    )
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.job_process", *args],
+            command,
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=parent_death_signal,
@@ -64,7 +73,18 @@ def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
     rel = job_artifact_rel(settings, job_id)
     job_updates.set_artifact_dir(settings, job_id, rel)
     log_path = settings.storage_dir / rel / "process.log"
-    code = _run_child([str(job_id)], log_path, job_id)
+    snap = job_updates.job_snapshot(settings, job_id) or {}
+    processes = int(((snap.get("config") or {}).get("training") or {}).get("processes") or 1)
+    _kind, devices = device_count(settings)
+    if processes > devices:  # only reachable through a queue this worker was not meant to take
+        job_updates.finish(
+            settings,
+            job_id,
+            "failed",
+            f"training.processes is {processes} but worker {worker} has {devices} device(s)",
+        )
+        return "refused"
+    code = _run_child([str(job_id)], log_path, job_id, processes)
     reason = (
         f"the job process exited with code {code}\n{_tail(log_path)}".strip()
         if code

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     dispatch_interval_s: float = 2.0
     queue_stale_s: float = 120.0
     metric_flush_s: float = 1.0
+    # Devices a worker advertises (the processes a job may train in on it): its GPUs by default,
+    # 1 on a CPU; set it to run several-process jobs on a CPU (gloo) or on part of a machine.
+    worker_devices: int | None = Field(default=None, ge=1)
     # Fair queueing of studies: at most this many cells of one study are queued or running at
     # a time; the rest wait as pending cells, submitted as others end (docs/studies.md).
     study_max_active_cells: int = Field(default=2, ge=1)

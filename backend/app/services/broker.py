@@ -16,10 +16,21 @@ from ..core.config import Settings
 if TYPE_CHECKING:
     from celery import Celery
 
-QUEUE = "gpu"
+QUEUE = "gpu"  # jobs of one process, and everything else a worker runs
 TRAIN_TASK = "jobs.train"  # (job_id, nonce)
 GENERATE_TASK = "jobs.generate"  # (generation_id,)
 EXPORT_TASK = "jobs.export"  # (job_id, format)
+
+
+def queue_for(processes: int) -> str:
+    """The queue of a job that trains in `processes` processes (one device each): `gpu`, or
+    `gpu-xN`, which only workers with N or more devices consume (worker_queues)."""
+    return QUEUE if processes <= 1 else f"{QUEUE}-x{processes}"
+
+
+def worker_queues(devices: int) -> list[str]:
+    """The queues a worker with `devices` devices takes jobs from: every job it can hold."""
+    return [queue_for(n) for n in range(1, max(devices, 1) + 1)]
 
 
 def broker_folders(s: Settings) -> dict[str, Path]:
@@ -85,9 +96,11 @@ def producer(s: Settings) -> Celery:
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
-def send(s: Settings, task: str, args: list[Any], task_id: str | None = None) -> None:
+def send(
+    s: Settings, task: str, args: list[Any], task_id: str | None = None, queue: str = QUEUE
+) -> None:
     producer(s).send_task(
-        task, args=args, queue=QUEUE, task_id=task_id, retry=True, retry_policy=_PUBLISH_RETRY
+        task, args=args, queue=queue, task_id=task_id, retry=True, retry_policy=_PUBLISH_RETRY
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..core.config import Settings
 from ..core.db import session_scope
-from ..models import Job, JobLog
+from ..models import Job, JobLog, WorkerEntry
 from . import broker
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,49 @@ BROKER_DOWN = (
 )
 
 
-def send(session: Session, settings: Settings, job: Job) -> bool:
-    """Sends the job's current dispatch; True when the broker took it. Commits either way."""
+def job_processes(job: Job) -> int:
+    """The processes (one device each) the job trains in: training.processes, 1 by default."""
     try:
-        broker.send(settings, broker.TRAIN_TASK, [job.id, job.task_id], task_id=job.task_id)
+        return max(int((job.config.get("training") or {}).get("processes") or 1), 1)
+    except (TypeError, ValueError, AttributeError):
+        return 1
+
+
+def devices_reason(session: Session, processes: int) -> str | None:
+    """Why a job of `processes` processes may wait beyond the queue: no worker that announced
+    itself has that many devices (None when one has, or the job needs one)."""
+    if processes <= 1:
+        return None
+    most = session.scalar(select(func.max(WorkerEntry.devices))) or 0
+    if most >= processes:
+        return None
+    seen = f"the largest worker seen has {most}" if most else "no worker has announced itself"
+    return (
+        f"waiting for a worker with {processes} devices (training.processes is {processes}; "
+        f"{seen}): start one on a machine with {processes} GPUs, or with "
+        f"STUDIO_WORKER_DEVICES={processes} on a CPU"
+    )
+
+
+def send(session: Session, settings: Settings, job: Job) -> bool:
+    """Sends the job's current dispatch to the queue of workers that can hold it; True when the
+    broker took it. Commits either way."""
+    processes = job_processes(job)
+    try:
+        broker.send(
+            settings,
+            broker.TRAIN_TASK,
+            [job.id, job.task_id],
+            task_id=job.task_id,
+            queue=broker.queue_for(processes),
+        )
     except Exception as e:  # noqa: BLE001 - any failure to hand over means "not dispatched yet"
         job.queue_reason = BROKER_DOWN.format(error=_short(e))
         session.commit()
         log.warning("job %s not dispatched: %s", job.id, e)
         return False
     job.dispatched_at = datetime.now(UTC)
-    job.queue_reason = None
+    job.queue_reason = devices_reason(session, processes)
     session.commit()
     return True
 
@@ -67,12 +99,14 @@ def dispatch_pending(settings: Settings) -> list[int]:
     return sent
 
 
-def pending_task_ids(settings: Settings) -> set[str] | None:
-    """Ids of the train messages the broker holds (waiting, or taken but not acknowledged);
-    None when this transport cannot be inspected."""
+def pending_task_ids(
+    settings: Settings, queues: set[str] | frozenset[str] = frozenset({broker.QUEUE})
+) -> set[str] | None:
+    """Ids of the train messages the broker holds in `queues` (waiting, or taken but not
+    acknowledged); None when this transport cannot be inspected."""
     try:
         if settings.broker_url.startswith(("redis://", "rediss://")):
-            return _redis_task_ids(settings.broker_url)
+            return _redis_task_ids(settings.broker_url, queues)
         if not settings.broker_url:
             return _folder_task_ids(broker.broker_folders(settings)["queue"])
     except Exception as e:  # noqa: BLE001 - unknown is answered as unknown, never as "lost"
@@ -80,12 +114,12 @@ def pending_task_ids(settings: Settings) -> set[str] | None:
     return None
 
 
-def _redis_task_ids(url: str) -> set[str]:
+def _redis_task_ids(url: str, queues: set[str] | frozenset[str]) -> set[str]:
     import redis
 
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
-        ids = {_message_id(raw) for raw in client.lrange(broker.QUEUE, 0, -1)}
+        ids = {_message_id(raw) for queue in queues for raw in client.lrange(queue, 0, -1)}
         # Messages a worker has taken but not acknowledged: [message, exchange, routing key].
         for raw in client.hvals("unacked"):
             entry = json.loads(raw)
@@ -132,7 +166,7 @@ def watch_queued(settings: Settings, now: datetime | None = None) -> list[int]:
         ).all()
         if not stale:
             return resent
-        held = pending_task_ids(settings)
+        held = pending_task_ids(settings, {broker.queue_for(job_processes(j)) for j in stale})
         running = session.scalar(select(func.count()).where(Job.status == "running")) or 0
         for job in stale:
             waited = _minutes(now - (job.dispatched_at or now))
@@ -158,7 +192,9 @@ def watch_queued(settings: Settings, now: datetime | None = None) -> list[int]:
                 )
                 or 0
             )
-            if running:
+            if reason := devices_reason(session, job_processes(job)):
+                job.queue_reason = f"{reason}; waited {waited}"
+            elif running:
                 job.queue_reason = (
                     f"waiting {waited} for a free worker: {running} job(s) running, "
                     f"{ahead} queued ahead of it"
@@ -166,7 +202,7 @@ def watch_queued(settings: Settings, now: datetime | None = None) -> list[int]:
             else:
                 job.queue_reason = (
                     f"no worker has taken it for {waited}: is a worker running and listening "
-                    f"on queue {broker.QUEUE!r}?"
+                    f"on queue {broker.queue_for(job_processes(job))!r}?"
                 )
         session.commit()
     if resent:

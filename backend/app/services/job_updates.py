@@ -27,6 +27,7 @@ from ..models import (
     JobResult,
     MetricPoint,
     Prediction,
+    WorkerEntry,
 )
 from .jobs import transition
 from .leaderboard import record_scores
@@ -264,6 +265,19 @@ def record_device_profile(settings: Settings, worker: str, profile: dict[str, An
             setattr(row, key, profile.get(key))
         row.runtime_bytes = int(profile.get("runtime_bytes") or 0)
         row.measured_at = now()
+
+
+def record_worker(
+    settings: Settings, name: str, device_kind: str, devices: int, queues: list[str]
+) -> None:
+    """A worker announces itself when it starts (replacing its earlier announcement)."""
+    with session_scope(settings.sqlalchemy_url) as s:
+        row = s.scalar(select(WorkerEntry).where(WorkerEntry.name == name))
+        if row is None:
+            row = WorkerEntry(name=name)
+            s.add(row)
+        row.device_kind, row.devices, row.queues = device_kind, devices, ",".join(queues)
+        row.started_at = now()
 
 
 def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:
