@@ -229,14 +229,20 @@ class DatabaseProgress(ProgressCallback, logging.Handler):
         return self.cancelled
 
 
+def checkpoints(folder: Path) -> dict[int, Path]:
+    """transformers' `checkpoint-N` folders under `folder`, by step N."""
+    found = {}
+    for path in folder.glob("checkpoint-*"):
+        suffix = path.name.split("-", 1)[1]
+        if path.is_dir() and suffix.isdigit():
+            found[int(suffix)] = path
+    return found
+
+
 def last_checkpoint_step(folder: Path) -> int:
-    """The step of the newest complete checkpoint (transformers' `checkpoint-N` folders)."""
-    steps = [
-        int(p.name.split("-", 1)[1])
-        for p in folder.glob("checkpoint-*")
-        if p.is_dir() and p.name.split("-", 1)[1].isdigit() and (p / "trainer_state.json").is_file()
-    ]
-    return max(steps, default=0)
+    """The step of the newest complete checkpoint (one with its trainer_state.json)."""
+    complete = [n for n, p in checkpoints(folder).items() if (p / "trainer_state.json").is_file()]
+    return max(complete, default=0)
 
 
 def report_device(settings: Any, worker: str | None) -> None:
@@ -258,9 +264,8 @@ def report_device(settings: Any, worker: str | None) -> None:
 
 def drop_checkpoints_after(folder: Path, step: int) -> None:
     """Removes the checkpoints of steps after `step` (the resumed run starts no later)."""
-    for path in folder.glob("checkpoint-*"):
-        suffix = path.name.split("-", 1)[1]
-        if path.is_dir() and suffix.isdigit() and int(suffix) > step:
+    for n, path in checkpoints(folder).items():
+        if n > step:
             shutil.rmtree(path, ignore_errors=True)
 
 
