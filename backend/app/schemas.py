@@ -766,6 +766,29 @@ class StudyProgress(BaseModel):
     fraction: float = Field(description="cells that ended (succeeded, failed or cancelled) / total")
 
 
+class StudyPlanCell(BaseModel):
+    index: int
+    labels: dict[str, str] = Field(description="axis name -> this cell's label on it")
+    title: str
+    estimate: JobEstimatePublic | None = Field(
+        description="what the cell's job will need; null when it cannot be estimated (see note)"
+    )
+    note: str | None = Field(default=None, description="why there is no estimate")
+
+
+class StudyPlanPublic(BaseModel):
+    """A study checked and sized before launch: nothing is stored or queued."""
+
+    cells: list[StudyPlanCell]
+    count: int = Field(description="cells in the grid (the product of the axes)")
+    total_seconds: float | None = Field(
+        description="the cells' estimated times added up (one worker, one cell after another); "
+        "null when a cell's time is unknown"
+    )
+    peak_memory_bytes: int | None = Field(description="the largest cell's estimated peak memory")
+    max_active_cells: int = Field(description="cells of one study queued or running at once")
+
+
 class StudyPublic(BaseModel):
     id: int
     team_id: int

@@ -95,6 +95,30 @@ def test_a_bad_cell_is_a_422_naming_cell_and_key_and_nothing_is_queued(ready):
     assert r.status_code == 422 and f"dataset {ds} not found in this team" in r.json()["detail"]
 
 
+def test_plan_sizes_every_cell_before_launch_and_stores_nothing(ready):
+    c, users, ds = ready
+    r = c.post("/api/v1/studies/plan", json=_study(ds), headers=auth(users.member))
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["count"] == 4 and [cell["index"] for cell in plan["cells"]] == [0, 1, 2, 3]
+    assert plan["cells"][2]["labels"] == {"method": "LoRA q,v", "seed": "1"}
+    estimates = [cell["estimate"] for cell in plan["cells"]]
+    assert all(e is not None and e["total_seconds"] > 0 for e in estimates)
+    # AdapterP (bottleneck 8) and LoRA r=4 on q,v train different parameter counts.
+    assert estimates[0]["trainable_parameters"] != estimates[2]["trainable_parameters"]
+    assert estimates[0]["trainable_parameters"] == estimates[1]["trainable_parameters"]
+    assert plan["total_seconds"] == pytest.approx(sum(e["total_seconds"] for e in estimates))
+    assert plan["peak_memory_bytes"] == max(e["memory"]["total"] for e in estimates)
+    assert plan["max_active_cells"] >= 1
+    assert _jobs(c, users.member) == []
+    assert c.get("/api/v1/studies", headers=auth(users.member)).json()["count"] == 0
+    # A bad cell is named as on create.
+    study = _study(ds)
+    study["axes"][0]["variants"][1]["set"]["adapter"]["params"]["r"] = 0
+    r = c.post("/api/v1/studies/plan", json=study, headers=auth(users.member))
+    assert r.status_code == 422 and "cell 2 (LoRA q,v, seed=1)" in r.json()["detail"]
+
+
 def test_study_lifecycle_fair_queueing_cancel_resume_retry_reuse(ready, settings):
     c, users, ds = ready
     member = auth(users.member)

@@ -37,8 +37,11 @@ from ..core.db import session_scope
 from ..core.errors import ConflictError
 from ..models import Dataset, EvalPoint, Job, JobResult, Study, StudyCell, User
 from ..schemas import (
+    JobEstimatePublic,
     StudyCellPublic,
     StudyCurvePoint,
+    StudyPlanCell,
+    StudyPlanPublic,
     StudyPlotPoint,
     StudyPlotPublic,
     StudyProgress,
@@ -110,6 +113,51 @@ def create_study(
     session.commit()
     advance(session, settings, row.id)
     return row
+
+
+def plan_study(
+    session: Session, settings: Settings, team_id: int, spec: dict[str, Any]
+) -> StudyPlanPublic:
+    """What create_study would make, checked the same way (a ConfigError names the cell and the
+    key), with each cell's estimate; nothing is stored."""
+    from . import estimates
+
+    study = StudyConfig.from_dict(spec)
+    cells = expand(study)
+    configs: list[JobConfig] = validate_cells(
+        cells, lambda data: job_service.validate_config(session, team_id, data)
+    )
+    planned: list[StudyPlanCell] = []
+    for cell, config in zip(cells, configs, strict=True):
+        try:
+            data = estimates.estimate(session, team_id, config, config.dataset_id)
+            planned.append(
+                StudyPlanCell(
+                    index=cell.index,
+                    labels=cell.labels,
+                    title=cell.title,
+                    estimate=JobEstimatePublic.model_validate(data),
+                )
+            )
+        except ConfigError as e:  # e.g. a model class that cannot be sized without weights
+            planned.append(
+                StudyPlanCell(
+                    index=cell.index,
+                    labels=cell.labels,
+                    title=cell.title,
+                    estimate=None,
+                    note=str(e),
+                )
+            )
+    times = [c.estimate.total_seconds if c.estimate else None for c in planned]
+    peaks = [c.estimate.memory.total for c in planned if c.estimate]
+    return StudyPlanPublic(
+        cells=planned,
+        count=len(planned),
+        total_seconds=None if any(t is None for t in times) else sum(t or 0.0 for t in times),
+        peak_memory_bytes=max(peaks, default=None),
+        max_active_cells=settings.study_max_active_cells,
+    )
 
 
 def _claim(session: Session, settings: Settings, study_id: int) -> list[int]:

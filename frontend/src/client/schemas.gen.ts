@@ -4311,6 +4311,114 @@ export const StudyCurvePointSchema = {
     type: 'object'
 } as const;
 
+export const StudyPlanCellSchema = {
+    properties: {
+        estimate: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/JobEstimatePublic'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'what the cell\'s job will need; null when it cannot be estimated (see note)'
+        },
+        index: {
+            title: 'Index',
+            type: 'integer'
+        },
+        labels: {
+            additionalProperties: {
+                type: 'string'
+            },
+            description: 'axis name -> this cell\'s label on it',
+            title: 'Labels',
+            type: 'object'
+        },
+        note: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'why there is no estimate',
+            title: 'Note'
+        },
+        title: {
+            title: 'Title',
+            type: 'string'
+        }
+    },
+    required: [
+        'index',
+        'labels',
+        'title',
+        'estimate'
+    ],
+    title: 'StudyPlanCell',
+    type: 'object'
+} as const;
+
+export const StudyPlanPublicSchema = {
+    description: 'A study checked and sized before launch: nothing is stored or queued.',
+    properties: {
+        cells: {
+            items: {
+                $ref: '#/components/schemas/StudyPlanCell'
+            },
+            title: 'Cells',
+            type: 'array'
+        },
+        count: {
+            description: 'cells in the grid (the product of the axes)',
+            title: 'Count',
+            type: 'integer'
+        },
+        max_active_cells: {
+            description: 'cells of one study queued or running at once',
+            title: 'Max Active Cells',
+            type: 'integer'
+        },
+        peak_memory_bytes: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the largest cell\'s estimated peak memory',
+            title: 'Peak Memory Bytes'
+        },
+        total_seconds: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the cells\' estimated times added up (one worker, one cell after another); null when a cell\'s time is unknown',
+            title: 'Total Seconds'
+        }
+    },
+    required: [
+        'cells',
+        'count',
+        'total_seconds',
+        'peak_memory_bytes',
+        'max_active_cells'
+    ],
+    title: 'StudyPlanPublic',
+    type: 'object'
+} as const;
+
 export const StudyPlotPointSchema = {
     properties: {
         accuracy: {

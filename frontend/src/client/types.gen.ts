@@ -2543,6 +2543,74 @@ export type StudyCurvePoint = {
 };
 
 /**
+ * StudyPlanCell
+ */
+export type StudyPlanCell = {
+    /**
+     * what the cell's job will need; null when it cannot be estimated (see note)
+     */
+    estimate: JobEstimatePublic | null;
+    /**
+     * Index
+     */
+    index: number;
+    /**
+     * Labels
+     *
+     * axis name -> this cell's label on it
+     */
+    labels: {
+        [key: string]: string;
+    };
+    /**
+     * Note
+     *
+     * why there is no estimate
+     */
+    note?: string | null;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
+ * StudyPlanPublic
+ *
+ * A study checked and sized before launch: nothing is stored or queued.
+ */
+export type StudyPlanPublic = {
+    /**
+     * Cells
+     */
+    cells: Array<StudyPlanCell>;
+    /**
+     * Count
+     *
+     * cells in the grid (the product of the axes)
+     */
+    count: number;
+    /**
+     * Max Active Cells
+     *
+     * cells of one study queued or running at once
+     */
+    max_active_cells: number;
+    /**
+     * Peak Memory Bytes
+     *
+     * the largest cell's estimated peak memory
+     */
+    peak_memory_bytes: number | null;
+    /**
+     * Total Seconds
+     *
+     * the cells' estimated times added up (one worker, one cell after another); null when a cell's time is unknown
+     */
+    total_seconds: number | null;
+};
+
+/**
  * StudyPlotPoint
  */
 export type StudyPlotPoint = {
@@ -5538,6 +5606,47 @@ export type StudiesCreateStudyResponses = {
 };
 
 export type StudiesCreateStudyResponse = StudiesCreateStudyResponses[keyof StudiesCreateStudyResponses];
+
+export type StudiesPlanStudyData = {
+    body: StudyCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/studies/plan';
+};
+
+export type StudiesPlanStudyErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type StudiesPlanStudyError = StudiesPlanStudyErrors[keyof StudiesPlanStudyErrors];
+
+export type StudiesPlanStudyResponses = {
+    /**
+     * Successful Response
+     */
+    200: StudyPlanPublic;
+};
+
+export type StudiesPlanStudyResponse = StudiesPlanStudyResponses[keyof StudiesPlanStudyResponses];
 
 export type StudiesListPresetsData = {
     body?: never;

@@ -21,6 +21,7 @@ from ...schemas import (
     Message,
     StudiesPublic,
     StudyCreate,
+    StudyPlanPublic,
     StudyPlotPublic,
     StudyPresetPublic,
     StudyPresetsPublic,
@@ -89,6 +90,19 @@ def create_study(
     spec.pop("team_id"), spec.pop("preset")
     study = study_service.create_study(session, settings, user, team, spec, body.preset)
     return study_service.study_public(session, study, settings)
+
+
+@router.post("/plan", response_model=StudyPlanPublic)
+def plan_study(
+    body: StudyCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> StudyPlanPublic:
+    """The study checked as POST /studies would check it (a 422 names the cell and the key)
+    and sized before launch: its cells, each cell's estimate, the total time and the largest
+    peak memory. Nothing is stored or queued."""
+    team = resolve_team(session, user, body.team_id)
+    spec = body.to_dict()
+    spec.pop("team_id"), spec.pop("preset")
+    return study_service.plan_study(session, settings, team, spec)
 
 
 @router.get("", response_model=StudiesPublic)
