@@ -108,6 +108,21 @@ def main() -> None:
             job = call("POST", "/jobs", json={"team_id": team_id, "config": config})
             call("POST", f"/jobs/{job['id']}/cancel")  # type: ignore[index]
             write("job.json", call("GET", f"/jobs/{job['id']}"))  # type: ignore[index]
+            # The New study screen: the presets, one built at a small scale, and its plan.
+            write("study_presets.json", call("GET", "/studies/presets"))
+            scale = {
+                "base_model": "tiny:llama",
+                "dataset_id": dataset["id"],  # type: ignore[index]
+                "steps": 4,
+                "eval_examples": 4,
+                "benchmarks": ["svamp"],
+                "seeds": [1],
+                "decoding": "fast",
+            }
+            built = call("POST", "/studies/presets/lora-rank", json=scale)
+            write("study_preset_built.json", built)
+            plan = call("POST", "/studies/plan", json={**built, "preset": "lora-rank"})  # type: ignore[dict-item]
+            write("study_plan.json", plan)
 
 
 if __name__ == "__main__":

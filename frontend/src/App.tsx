@@ -12,6 +12,9 @@ import NewJobPage from "./pages/Jobs/NewJobPage";
 import LeaderboardPage from "./pages/Leaderboard/LeaderboardPage";
 import PlaygroundPage from "./pages/Playground/PlaygroundPage";
 import SettingsPage from "./pages/Settings/SettingsPage";
+import NewStudyPage from "./pages/Studies/NewStudyPage";
+import StudiesPage from "./pages/Studies/StudiesPage";
+import StudyPage from "./pages/Studies/StudyPage";
 import SetPasswordPage from "./pages/SignIn/SetPasswordPage";
 import SignInPage from "./pages/SignIn/SignInPage";
 import { meQuery } from "./queries";
@@ -42,6 +45,9 @@ export default function App() {
           <Route path="/jobs" element={<JobsPage />} />
           <Route path="/jobs/new" element={<NewJobPage />} />
           <Route path="/jobs/:jobId" element={<JobPage />} />
+          <Route path="/studies" element={<StudiesPage />} />
+          <Route path="/studies/new" element={<NewStudyPage />} />
+          <Route path="/studies/:studyId" element={<StudyPage />} />
           <Route path="/compare" element={<ComparePage />} />
           <Route path="/leaderboard" element={<LeaderboardPage />} />
           <Route path="/playground" element={<PlaygroundPage />} />

@@ -25,12 +25,17 @@ import {
   methodsListMethods,
   modelsListModels,
   playgroundReadGeneration,
+  studiesListPresets,
+  studiesListStudies,
+  studiesPlanStudy,
+  studiesReadStudy,
+  studiesReadStudyPlot,
   teamsListMembers,
   teamsListTeams,
   tokensListTokens,
   usersReadMe,
 } from "./client";
-import type { EstimateJobRequest, LeaderboardReadLeaderboardData } from "./client";
+import type { EstimateJobRequest, LeaderboardReadLeaderboardData, StudyCreate } from "./client";
 
 export type { JobStatus };
 /** Every job state, in lifecycle order: the API's JobStatus enum. */
@@ -242,4 +247,41 @@ export const teamMembersQuery = (teamId: number) =>
   queryOptions({
     queryKey: ["teams", teamId, "members"],
     queryFn: async ({ signal }) => (await teamsListMembers({ signal, path: { team_id: teamId } })).data,
+  });
+
+/** The paper's study presets, each with its finding. */
+export const studyPresetsQuery = () =>
+  queryOptions({
+    queryKey: ["studies", "presets"],
+    queryFn: async ({ signal }) => (await studiesListPresets({ signal })).data,
+    staleTime: 5 * 60_000,
+  });
+
+export const studiesQuery = (teamId: number | undefined) =>
+  queryOptions({
+    queryKey: ["studies", "list", { teamId }],
+    queryFn: async ({ signal }) => (await studiesListStudies({ signal, query: { team_id: teamId, limit: 100 } })).data,
+  });
+
+export const studyQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["studies", id],
+    queryFn: async ({ signal }) => (await studiesReadStudy({ signal, path: { study_id: id } })).data,
+  });
+
+export const studyPlotQuery = (id: number) =>
+  queryOptions({
+    queryKey: ["studies", id, "plot"],
+    queryFn: async ({ signal }) => (await studiesReadStudyPlot({ signal, path: { study_id: id } })).data,
+  });
+
+/** A study checked and sized before launch (POST /studies/plan): cells, estimates, totals. */
+export const studyPlanQuery = (study: StudyCreate | null) =>
+  queryOptions({
+    queryKey: ["studies", "plan", study],
+    queryFn: async ({ signal }) => (await studiesPlanStudy({ signal, body: study as StudyCreate })).data,
+    enabled: study !== null,
+    retry: false,
+    staleTime: 60_000,
+    placeholderData: (previous) => previous,
   });

@@ -10,6 +10,7 @@ const SCREENS = [
   { to: "/datasets", label: "Datasets" },
   { to: "/jobs/new", label: "New job" },
   { to: "/jobs", label: "Jobs", end: true },
+  { to: "/studies", label: "Studies" },
   { to: "/compare", label: "Compare" },
   { to: "/leaderboard", label: "Leaderboard" },
   { to: "/playground", label: "Playground" },
