@@ -4,7 +4,7 @@
 // frontend/test-results/screenshots/.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -553,95 +553,4 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   const me = await page.evaluate(async () => (await fetch("/api/v1/users/me")).json());
   assert.equal(me.email, "nia@lab.example");
   assert.equal(me.must_change_password, false);
-});
-
-test("a study of two LoRA ranks is sized before launch, runs its cells as jobs, and reads as the paper's table", { timeout: 600_000 }, async () => {
-  // Signed in from the test above (the invited member of the same team, who sees its data);
-  // run alone (--test-name-pattern), it signs in as the admin and uploads the data itself.
-  await page.goto(`${baseUrl}/studies`);
-  await page.waitForSelector('nav[aria-label="Screens"], input[name="email"]');
-  if (await page.locator('input[name="email"]').count()) {
-    await fill("email", "admin@studio.local");
-    await fill("password", password);
-    await page.click('button[type="submit"]');
-    await page.waitForSelector('nav[aria-label="Screens"]');
-  }
-  const datasets = await api("/datasets");
-  if (!datasets.data.some((d) => d.name.startsWith("tiny-arithmetic"))) {
-    const form = new FormData();
-    form.append("file", new Blob([readFileSync(arithmeticDataset())]), "tiny-arithmetic.jsonl");
-    const r = await fetch(`${baseUrl}/api/v1/datasets`, { method: "POST", headers: { Authorization: `Bearer ${apiToken}` }, body: form });
-    assert.equal(r.status, 201, await r.text());
-  }
-  await page.goto(`${baseUrl}/studies`);
-  await page.waitForSelector('h1:has-text("Studies")');
-  await page.click('a:has-text("New study")');
-  await page.waitForSelector('h1:has-text("New study")');
-  // One of the paper's studies is offered first, with its finding.
-  await page.waitForSelector('.notice-box:has-text("The paper found")');
-  await shotBothWidths("13-new-study-preset");
-
-  await page.click('[role="tab"]:has-text("My own axes")');
-  await fill("study-name", "rank sweep");
-  await page.selectOption('select[name="base-model"]', "tiny:llama");
-  await page.selectOption('select[name="dataset"]', { label: "tiny-arithmetic.jsonl (32 rows)" }).catch(async () => {
-    const options = await page.locator('select[name="dataset"] option').allInnerTexts();
-    const label = options.find((o) => o.startsWith("tiny-arithmetic"));
-    assert.ok(label, `no tiny-arithmetic dataset among ${options}`);
-    await page.selectOption('select[name="dataset"]', { label });
-  });
-  await page.selectOption('select[name="method"]', "lora");
-  await fill("steps", 4);
-  await fill("eval-examples", 4);
-  await fill("benchmarks", "svamp");
-  await fill("axis-0-values", "4, 8");
-  // The cells and their estimate, before anything is queued.
-  await page.waitForSelector('[data-testid="plan-cells"]:text-is("2")', { timeout: 60_000 });
-  const planRows = page.locator('section[aria-label="Before launch"] tbody tr');
-  assert.equal(await planRows.count(), 2);
-  assert.match(await planRows.first().innerText(), /r=4|rank=4|4/);
-  // A bad value is named with its cell before launch.
-  await fill("axis-0-values", "0, 8");
-  await page.waitForSelector('section[aria-label="Before launch"] [role="alert"]:has-text("cell 0")', { timeout: 60_000 });
-  assert.ok(await page.locator('button:has-text("Launch")').isDisabled());
-  await fill("axis-0-values", "4, 8");
-  await page.waitForSelector('[data-testid="plan-cells"]:text-is("2")', { timeout: 60_000 });
-  await page.waitForFunction(() => !document.querySelector('section[aria-label="Before launch"] [role="alert"]'));
-  await shotBothWidths("14-new-study-custom");
-
-  await page.click('button:has-text("Launch 2 cells")');
-  await page.waitForURL(/\/studies\/\d+$/);
-  const studyId = Number(new URL(page.url()).pathname.split("/").pop());
-  await page.waitForSelector('.page-head .badge[data-status="finished"]', { timeout: JOB_TIMEOUT });
-  const study = await api(`/studies/${studyId}`);
-  assert.equal(study.progress.succeeded, 2, JSON.stringify(study.progress));
-  assert.deepEqual(study.cells.map((c) => c.status), ["succeeded", "succeeded"]);
-  // Each cell is an ordinary job, linked from its row.
-  const cellLinks = page.locator('section[aria-label="Cells"] a[href^="/jobs/"]');
-  assert.equal(await cellLinks.count(), 2);
-  // The paper-shaped table: a row per cell, the best of each column marked, n and the rule.
-  const rows = page.locator("table.study-results tbody tr");
-  await rows.first().waitFor();
-  assert.equal(await rows.count(), 2);
-  assert.ok((await page.locator('table.study-results [aria-label="best in column"]').count()) >= 2);
-  assert.match(await page.locator("table.study-results").innerText(), /n=4/);
-  await page.waitForSelector('section[aria-label="Results"] [data-testid="scoring-rule"]');
-  // Plots: the sweep, the Pareto charts and the overlaid curves are drawn.
-  await waitForCurve('figure[aria-label="Accuracy against the swept value"]');
-  await waitForCurve('figure[aria-label="Accuracy curves of the cells"]');
-  await page.waitForSelector('figure[aria-label="Accuracy against trainable parameters"] .recharts-scatter-symbol');
-  // Exports as the buttons fetch them.
-  const csv = await page.evaluate(async (id) => (await fetch(`/api/v1/studies/${id}/results?format=csv`)).text(), studyId);
-  assert.equal(csv.trim().split("\n").length, 3, csv);
-  const tex = await page.evaluate(async (id) => (await fetch(`/api/v1/studies/${id}/results?format=tex`)).text(), studyId);
-  assert.match(tex, /\\begin\{tabular\}/);
-  for (const width of [1440, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `the study page scrolls sideways by ${overflow} px at ${width} px`);
-  }
-  await shotBothWidths("15-study");
-  await page.goto(`${baseUrl}/studies`);
-  await page.waitForSelector(`a:has-text("#${studyId} rank sweep")`);
-  await shotBothWidths("16-studies");
 });
