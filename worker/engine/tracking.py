@@ -97,11 +97,11 @@ class Sink:
     def __init__(self, timeout_s: float):
         self.timeout_s = timeout_s
         self.failed = False
-        self._calls: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._calls: queue.Queue[Callable[[], object] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name=f"{self.name}-sink", daemon=True)
         self._thread.start()
 
-    def submit(self, call: Callable[[], None]) -> None:
+    def submit(self, call: Callable[[], object]) -> None:
         if not self.failed:
             self._calls.put(call)
 
@@ -153,9 +153,7 @@ class MlflowSink(Sink):
 
         self.client = MlflowClient(tracking_uri=self.uri)
         found = self.client.get_experiment_by_name(experiment)
-        experiment_id = (
-            found.experiment_id if found else self.client.create_experiment(experiment)
-        )
+        experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
         run = self.client.create_run(experiment_id, run_name=run_name, tags=tags)
         self.run_id = run.info.run_id
         log.info("MLflow: logging to run %s at %s", self.run_id, self.uri)
@@ -164,7 +162,9 @@ class MlflowSink(Sink):
         from mlflow.entities import Param
 
         # MLflow caps a parameter's value at 6000 characters; a longer one is cut, and says so.
-        items = [Param(k, v if len(v) <= 6000 else v[:5980] + "...(cut)") for k, v in params.items()]
+        items = [
+            Param(k, v if len(v) <= 6000 else v[:5980] + "...(cut)") for k, v in params.items()
+        ]
 
         def call() -> None:
             for i in range(0, len(items), 100):  # log_batch takes at most 100 params a call
