@@ -4,10 +4,6 @@ in offline mode; a tracking server that is down costs a bounded wait and a warni
 
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +16,7 @@ from worker.engine.runner import run_job
 from worker.engine.study import StudyConfig, expand, run_fingerprint
 from worker.engine.tracking import TrackingSettings, flatten
 
-PORT = int(os.environ.get("STUDIO_TEST_MLFLOW_PORT", "18431"))
+from ..mlflow_server import PORT, port_is_free, running_mlflow_server
 
 
 class Recorder(ProgressCallback):
@@ -39,47 +35,10 @@ class Recorder(ProgressCallback):
         self.validations.append(info)
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory):
-    """`mlflow server` on a SQLite store, serving artifacts over HTTP (as a team would run it)."""
-    root = tmp_path_factory.mktemp("mlflow")
-    assert _free(PORT), f"port {PORT} is taken (set STUDIO_TEST_MLFLOW_PORT)"
-    cmd = [
-        sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination", str(root / "artifacts"),
-        "--host", "127.0.0.1", "--port", str(PORT), "--workers", "1",
-    ]  # fmt: skip
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    uri = f"http://127.0.0.1:{PORT}"
-    try:
-        import urllib.request
-
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (root / "server.log").read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "mlflow server did not start in 120 s"
-            time.sleep(0.5)
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow"), PORT) as uri:
         yield uri
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _config(tmp_path: Path, tracking: dict, *, benchmarks: bool = True) -> JobConfig:
@@ -194,7 +153,7 @@ def test_a_job_is_logged_to_mlflow_and_tensorboard(tmp_path, mlflow_server):
 
 def test_a_tracking_server_that_is_down_warns_and_the_job_carries_on(tmp_path, caplog):
     port = PORT + 1
-    assert _free(port)
+    assert port_is_free(port)
     config = _config(
         tmp_path, {"mlflow": {"tracking_uri": f"http://127.0.0.1:{port}"}}, benchmarks=False
     )
