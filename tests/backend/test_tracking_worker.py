@@ -1,9 +1,11 @@
 """Experiment tracking through the worker path: `studio up` with STUDIO_MLFLOW_TRACKING_URI
 set runs a job whose run lands on a real MLflow server, with TensorBoard files in its
-artifacts; a job's own `tracking.mlflow` names its experiment."""
+artifacts (downloaded through the API); a job's own `tracking.mlflow` names its experiment."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -41,6 +43,10 @@ def test_a_studio_job_is_logged_to_the_studios_mlflow_server(tmp_path: Path):
             job_id = r.json()["id"]
             assert follow(c, job_id)[-1] == ("end", {"status": "succeeded"})
             curve = c.get(f"/api/v1/jobs/{job_id}/accuracy").json()["benchmarks"]["svamp"]
+            board = c.get(f"/api/v1/jobs/{job_id}/tensorboard")
+            assert board.status_code == 200, board.text
+            zipfile.ZipFile(io.BytesIO(board.content)).extractall(tmp_path / "board")
+            assert c.get("/api/v1/jobs/999999/tensorboard").status_code == 404
         finally:
             stop_studio(proc)
 
@@ -58,9 +64,8 @@ def test_a_studio_job_is_logged_to_the_studios_mlflow_server(tmp_path: Path):
         ]
         assert client.list_artifacts(run.info.run_id, "adapter")
 
-    # TensorBoard files in the job's artifacts, with the same evaluation curve.
-    (events,) = (tmp_path / "studio").rglob("tensorboard")
-    acc = EventAccumulator(str(events))
+    # TensorBoard files in the job's artifacts (downloaded), with the same evaluation curve.
+    acc = EventAccumulator(str(tmp_path / "board"))
     acc.Reload()
     points = [(e.step, e.value) for e in acc.Scalars("eval/svamp/accuracy")]
     assert [s for s, _ in points] == [p["step"] for p in curve]

@@ -5355,6 +5355,52 @@ export type JobsReadResultsResponses = {
 
 export type JobsReadResultsResponse = JobsReadResultsResponses[keyof JobsReadResultsResponses];
 
+export type JobsDownloadTensorboardData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/tensorboard';
+};
+
+export type JobsDownloadTensorboardErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * no such job in the team, or it has written no TensorBoard files yet
+     */
+    404: unknown;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsDownloadTensorboardError = JobsDownloadTensorboardErrors[keyof JobsDownloadTensorboardErrors];
+
+export type JobsDownloadTensorboardResponses = {
+    /**
+     * the TensorBoard event files
+     */
+    200: Blob | File;
+};
+
+export type JobsDownloadTensorboardResponse = JobsDownloadTensorboardResponses[keyof JobsDownloadTensorboardResponses];
+
 export type LeaderboardReadLeaderboardData = {
     body?: never;
     path?: never;
