@@ -236,3 +236,29 @@ def test_flatten_gives_dotted_keys():
         "e": "x",
         "f": "null",
     }
+
+
+def test_studio_train_with_mlflow_flag_logs_there_and_writes_tensorboard(
+    tmp_path, mlflow_server, monkeypatch, capsys
+):
+    from mlflow.tracking import MlflowClient
+
+    from worker.cli import main
+
+    monkeypatch.delenv("STUDIO_MLFLOW_TRACKING_URI", raising=False)
+    config = _config(tmp_path, {}, benchmarks=False).to_dict()
+    config["name"] = "from the command line"
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(config))
+    out = tmp_path / "run"
+    assert main(["train", str(path), "--output", str(out), "--mlflow", mlflow_server]) == 0
+    assert "succeeded" in capsys.readouterr().out
+    assert [s for s, _ in _tensorboard(out / "tensorboard")["train/loss"]] == [1, 2, 3, 4]
+    client = MlflowClient(tracking_uri=mlflow_server)
+    experiment = client.get_experiment_by_name("adapter-studio")  # the default experiment
+    assert experiment is not None
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.run_name = 'from the command line'"
+    )
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert len(client.get_metric_history(runs[0].info.run_id, "train/loss")) == 4
