@@ -22,14 +22,18 @@ from .stack import REPO, free_port, healthy, wait_for
 from .test_worker_e2e import follow
 
 
-def start_studio(tmp_path: Path, cwd: Path = REPO) -> tuple[subprocess.Popen, int, str]:
-    """`studio up` on a free port with its data in tmp_path/studio, started from `cwd`; returns
-    (process, port, API token) once it has printed the token and answers."""
+def start_studio(
+    tmp_path: Path, cwd: Path = REPO, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int, str]:
+    """`studio up` on a free port with its data in tmp_path/studio, started from `cwd` (with
+    `extra_env` on top of the embedded defaults); returns (process, port, API token) once it
+    has printed the token and answers."""
     port = free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
         del env[key]  # nothing from the distributed tests: the embedded defaults only
     env.update(STUDIO_STATS_TOKENIZER="bytes", STUDIO_BENCHMARK_DIR=str(SHARED))
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     log = tmp_path / "up.log"
     proc = subprocess.Popen(
