@@ -602,8 +602,8 @@ test("a user runs a small study: sees its cells and estimate, watches it finish,
   await page.waitForSelector('[data-testid="plan-cells"]:has-text("3")');
   await page.waitForSelector('button:has-text("Launch 3 cells"):not([disabled])');
   const planText = await page.locator('[aria-label="Before launch"]').innerText();
-  assert.match(planText, /estimated time, one cell after another\s*\d/);
-  assert.match(planText, /largest peak memory\s*[\d.]+ [KMG]iB/);
+  assert.match(planText, /estimated time, one cell after another\s*\d/i);
+  assert.match(planText, /largest peak memory\s*[\d.]+ [KMG]iB/i);
   assert.equal(await page.locator('[aria-label="Before launch"] tbody tr').count(), 3);
   await shotBothWidths("13-new-study");
   await page.click('button:has-text("Launch 3 cells")');
