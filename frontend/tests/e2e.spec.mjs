@@ -596,14 +596,14 @@ test("a user runs a small study: sees its cells and estimate, watches it finish,
   await fill("axis-0-values", "0, 4");
   const refusal = page.locator('[aria-label="Before launch"] [role="alert"]');
   await refusal.waitFor();
-  assert.match(await refusal.innerText(), /cell 0 .*rank=0.*adapter\.params\.r/s);
+  assert.match(await refusal.innerText(), /cell 0 \(rank=0\): .*'r' must be at least 1/);
   assert.ok(await page.locator('button:has-text("Launch")').isDisabled(), "a refused study can be launched");
   await fill("axis-0-values", "2, 4, 8");
   await page.waitForSelector('[data-testid="plan-cells"]:has-text("3")');
   await page.waitForSelector('button:has-text("Launch 3 cells"):not([disabled])');
   const planText = await page.locator('[aria-label="Before launch"]').innerText();
-  assert.match(planText, /estimated time, one cell after another\s+\S+/);
-  assert.match(planText, /largest peak memory\s+[\d.]+ [KMG]iB/);
+  assert.match(planText, /estimated time, one cell after another\s*\d/i);
+  assert.match(planText, /largest peak memory\s*[\d.]+ [KMG]iB/i);
   assert.equal(await page.locator('[aria-label="Before launch"] tbody tr').count(), 3);
   await shotBothWidths("13-new-study");
   await page.click('button:has-text("Launch 3 cells")');

@@ -39,20 +39,20 @@ export default function StudyPlanSummary({
       <h2>Before launch</h2>
       <div className="stats">
         <div className="stat">
-          <span className="muted small">cells</span>
-          <strong data-testid="plan-cells">{plan.count}</strong>
+          <div className="label">cells</div>
+          <div className="value" data-testid="plan-cells">{plan.count}</div>
         </div>
         <div className="stat">
-          <span className="muted small">estimated time, one cell after another</span>
-          <strong>{plan.total_seconds === null ? "unknown" : formatDuration(plan.total_seconds)}</strong>
+          <div className="label">estimated time, one cell after another</div>
+          <div className="value">{plan.total_seconds === null ? "unknown" : formatDuration(plan.total_seconds)}</div>
         </div>
         <div className="stat">
-          <span className="muted small">largest peak memory</span>
-          <strong>{formatBytes(plan.peak_memory_bytes)}</strong>
+          <div className="label">largest peak memory</div>
+          <div className="value">{formatBytes(plan.peak_memory_bytes)}</div>
         </div>
         <div className="stat">
-          <span className="muted small">cells at a time</span>
-          <strong>{plan.max_active_cells}</strong>
+          <div className="label">cells at a time</div>
+          <div className="value">{plan.max_active_cells}</div>
         </div>
       </div>
       <div className="table-wrap">

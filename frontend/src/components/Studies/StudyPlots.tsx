@@ -105,7 +105,7 @@ export function ParetoChart({
     <figure className="chart-card" aria-label={title}>
       <figcaption>{title}</figcaption>
       <ChartFrame height={260}>
-        <ScatterChart margin={{ top: 8, right: 100, bottom: 8, left: 0 }}>
+        <ScatterChart margin={{ top: 20, right: 28, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis
             dataKey="x"
@@ -121,10 +121,10 @@ export function ParetoChart({
           <Tooltip formatter={(v, name) => (name === "y" ? `${Number(v).toFixed(1)} %` : format(Number(v)))} />
           <Legend />
           <Scatter name="Pareto front" data={front} fill="#e8590c" line isAnimationActive={false}>
-            <LabelList dataKey="label" position="right" offset={8} style={{ fontSize: 11, fill: "#1d2330" }} />
+            <LabelList dataKey="label" position="top" offset={8} style={{ fontSize: 11, fill: "#1d2330" }} />
           </Scatter>
           <Scatter name="other cells" data={others} fill="#3b5bdb" isAnimationActive={false}>
-            <LabelList dataKey="label" position="right" offset={8} style={{ fontSize: 11, fill: "#6b7280" }} />
+            <LabelList dataKey="label" position="top" offset={8} style={{ fontSize: 11, fill: "#6b7280" }} />
           </Scatter>
         </ScatterChart>
       </ChartFrame>
@@ -168,6 +168,11 @@ export default function StudyPlots({ plot }: { readonly plot: StudyPlotPublic })
   const swept = plot.axes.filter((a) => a !== plot.seed_axis);
   const [axis, setAxis] = useState(swept[0] ?? "");
   const [benchmark, setBenchmark] = useState(plot.benchmarks[0] ?? "");
+  const anyCurve = plot.data.some((p) => Object.values(p.curves).some((c) => c.length > 0));
+  // One note instead of five empty frames until the first cell has a score.
+  if (!anyCurve && plot.data.every((p) => p.average === null)) {
+    return <div className="chart-empty">No cell has finished yet: the plots appear as cells end.</div>;
+  }
   return (
     <>
       {swept.length > 0 && (

@@ -64,11 +64,17 @@ export default function StudyResultsTable({ table }: { readonly table: ResultTab
       </div>
       <p className="muted small">
         ★ best in its column. n = the examples each score rests on.
-        {table.seed_axis ? ` Mean ± standard deviation over the ${table.seed_axis} axis.` : ""} Scored with the{" "}
-        {table.scoring.map((r) => (
-          <ScoringRuleLabel key={r} rule={r} />
-        ))}
-        .
+        {table.seed_axis ? ` Mean ± standard deviation over the ${table.seed_axis} axis.` : ""}
+        {table.scoring.length > 0 && (
+          <>
+            {" "}
+            Scored with the{" "}
+            {table.scoring.map((r) => (
+              <ScoringRuleLabel key={r} rule={r} />
+            ))}
+            .
+          </>
+        )}
       </p>
     </>
   );

@@ -137,4 +137,20 @@ describe("StudyPage", () => {
     fireEvent.click(screen.getByRole("button", { name: "Cancel study" }));
     await waitFor(() => expect(callsOf(fetchMock)).toContain("POST /api/v1/studies/7/cancel"));
   });
+
+  it("before any cell has finished: one note for the plots, no scoring rule to name", async () => {
+    const fresh: StudyPublic = {
+      ...STUDY,
+      cells: STUDY.cells.map((c) => ({ ...c, status: "queued", accuracy: {}, examples: {} })),
+      results: { ...STUDY.results, benchmarks: [], scoring: [], best: {}, rows: STUDY.results.rows.map((r) => ({ ...r, accuracy: {}, average: null })) },
+    };
+    const plot: StudyPlotPublic = { ...PLOT, benchmarks: [], data: PLOT.data.map((p) => ({ ...p, accuracy: {}, average: null, curves: {} })) };
+    stubApiFetch({ "GET /api/v1/studies/7": { body: fresh }, "GET /api/v1/studies/7/plot": { body: plot } });
+    renderPage();
+    expect(await screen.findByText(/No cell has finished yet: the plots appear as cells end/)).toBeTruthy();
+    expect(screen.queryByRole("figure")).toBeNull();
+    const results = screen.getByRole("region", { name: "Results" });
+    expect(within(results).queryByText(/Scored with/)).toBeNull();
+    expect(within(results).getByText(/best in its column/)).toBeTruthy();
+  });
 });
