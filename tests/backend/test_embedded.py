@@ -22,10 +22,12 @@ from .stack import REPO, free_port, healthy, wait_for
 from .test_worker_e2e import follow
 
 
-def start_studio(tmp_path: Path, cwd: Path = REPO) -> tuple[subprocess.Popen, int, str]:
-    """`studio up` on a free port with its data in tmp_path/studio, started from `cwd`; returns
-    (process, port, API token) once it has printed the token and answers."""
-    port = free_port()
+def start_studio(
+    tmp_path: Path, cwd: Path = REPO, port: int | None = None
+) -> tuple[subprocess.Popen, int, str]:
+    """`studio up` on `port` (a free one by default) with its data in tmp_path/studio, started
+    from `cwd`; returns (process, port, API token) once it has printed the token and answers."""
+    port = port or free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
         del env[key]  # nothing from the distributed tests: the embedded defaults only
