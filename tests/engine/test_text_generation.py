@@ -72,7 +72,7 @@ def test_a_template_header_ends_the_answer_with_the_blank_lines_before_it(tiny):
     before = full[: full.index(stop)]
     answer = _greedy(tiny, 24, stops=(stop,))
     assert answer.text == before.rstrip() and answer.finish_reason == "stop"
-    assert template_stops("alpaca") == ("### Instruction", "### Response", "### Input")
+    assert template_stops("alpaca") == ("### Instruction", "### Response", "### Input", "\n### ")
     assert template_stops("llm-adapters") == template_stops("alpaca")
     assert template_stops("chat") == ()
 

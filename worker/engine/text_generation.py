@@ -8,7 +8,7 @@ in a thread, receives its tokens through a streamer, and yields text pieces:
 - temperature 0 is greedy decoding; above it, sampling with `temperature` and `top_p`;
 - generation ends at the model's EOS tokens, at `max_tokens`, at the end of the prompt
   template's response (the next "### Instruction" / "### Response" / "### Input" header of the
-  `alpaca` and `llm-adapters` templates) and at any of the caller's stop strings. The stop text
+  `alpaca` and `llm-adapters` templates, or a line opening any other "### " section) and at any of the caller's stop strings. The stop text
   itself is never returned; text that may still turn into a stop is held back until it cannot,
   so the streamed pieces always join to the non-streamed answer.
 """
@@ -26,8 +26,10 @@ from .errors import ConfigError
 MAX_STOPS = 4
 MAX_TOKENS_LIMIT = 4096
 # Where a templated answer ends: the model starting the template's next section. The headers
-# are the same in `alpaca` and `llm-adapters` (the paper's indentation comes before them).
-_ALPACA_HEADERS = ("### Instruction", "### Response", "### Input")
+# are the same in `alpaca` and `llm-adapters` (the paper's indentation comes before them); a
+# line opening any other "### " section ("### Explanation:", as the demo model writes) ends it
+# too: the template's response has no sections of its own.
+_ALPACA_HEADERS = ("### Instruction", "### Response", "### Input", "\n### ")
 TEMPLATE_STOPS: dict[str, tuple[str, ...]] = {
     "alpaca": _ALPACA_HEADERS,
     "llm-adapters": _ALPACA_HEADERS,
