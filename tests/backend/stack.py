@@ -94,7 +94,15 @@ class Inference:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.inference", "--port", str(self.port), "--root", str(root)],
+            [
+                sys.executable,
+                "-m",
+                "worker.inference",
+                "--port",
+                str(self.port),
+                "--root",
+                str(root),
+            ],
             env=env,
             cwd=REPO,
             stdout=log.open("wb"),

@@ -148,7 +148,9 @@ def test_openai_client_and_playground_on_studio_up(tmp_path: Path):
         assert sides.index("base") > max(i for i, s in enumerate(sides) if s == "adapter")
         end = events[-1][1]
         assert end["status"] == "succeeded" and end["temperature"] == 0.7 and end["top_p"] == 0.9
-        adapter_text = "".join(d["text"] for e, d in events if e == "token" and d["side"] == "adapter")
+        adapter_text = "".join(
+            d["text"] for e, d in events if e == "token" and d["side"] == "adapter"
+        )
         assert end["adapter_output"] == adapter_text
         history = c.get("/api/v1/playground", params={"job_id": job_id}).json()
         assert history["count"] == 1 and history["data"][0]["id"] == end["id"]

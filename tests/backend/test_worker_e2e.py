@@ -173,7 +173,8 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     # The playground: the same prompt through the adapter and the base model, answered at once
     # by the inference service (not the training queue), stored with its settings.
     r = c.post(
-        "/api/v1/playground", json={"job_id": job_id, "prompt": "What is 2 + 3?", "max_new_tokens": 8}
+        "/api/v1/playground",
+        json={"job_id": job_id, "prompt": "What is 2 + 3?", "max_new_tokens": 8},
     )
     assert r.status_code == 201, r.text
     gen = r.json()

@@ -5538,6 +5538,10 @@ export type PlaygroundCreateGenerationErrors = {
      */
     422: ErrorMessage;
     /**
+     * the inference service failed (its reason)
+     */
+    502: ErrorMessage;
+    /**
      * the inference service is unreachable (why)
      */
     503: ErrorMessage;
@@ -5582,6 +5586,10 @@ export type PlaygroundStreamGenerationErrors = {
      * the input is refused
      */
     422: ErrorMessage;
+    /**
+     * the inference service failed (its reason)
+     */
+    502: ErrorMessage;
     /**
      * the inference service is unreachable (why)
      */

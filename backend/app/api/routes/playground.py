@@ -28,7 +28,8 @@ from .jobs import get_team_job
 router = APIRouter(prefix="/playground", tags=["playground"])
 SIDES = ("adapter", "base")
 UNAVAILABLE = {
-    503: {"model": ErrorMessage, "description": "the inference service is unreachable (why)"}
+    502: {"model": ErrorMessage, "description": "the inference service failed (its reason)"},
+    503: {"model": ErrorMessage, "description": "the inference service is unreachable (why)"},
 }
 
 
