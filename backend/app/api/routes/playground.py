@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from ...core.config import Settings
@@ -22,12 +22,22 @@ from ...core.db import session_scope
 from ...models import Generation, User
 from ...schemas import MAX_ID, ErrorMessage, GenerationCreate, GenerationPublic, GenerationsPublic
 from ...services import inference
-from ..deps import CONFLICT, CurrentUser, Id, SessionDep, SettingsDep, Skip, team_ids, team_object
+from ..deps import (
+    CONFLICT,
+    CurrentUser,
+    Id,
+    Responses,
+    SessionDep,
+    SettingsDep,
+    Skip,
+    team_ids,
+    team_object,
+)
 from .jobs import get_team_job
 
 router = APIRouter(prefix="/playground", tags=["playground"])
 SIDES = ("adapter", "base")
-UNAVAILABLE = {
+UNAVAILABLE: Responses = {
     502: {"model": ErrorMessage, "description": "the inference service failed (its reason)"},
     503: {"model": ErrorMessage, "description": "the inference service is unreachable (why)"},
 }
@@ -192,7 +202,7 @@ def list_generations(
     limit: int = Query(default=50, ge=1, le=200),
 ) -> GenerationsPublic:
     """The history of the caller's teams' playground requests, newest first."""
-    where = [Generation.team_id.in_(team_ids(session, user))]
+    where: list[ColumnElement[bool]] = [Generation.team_id.in_(team_ids(session, user))]
     if job_id is not None:
         where.append(Generation.job_id == job_id)
     count = session.scalar(select(func.count()).select_from(Generation).where(*where)) or 0
