@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.engine import distributed
 from worker.engine.errors import ConfigError, DataError
@@ -22,6 +22,9 @@ from worker.engine.progress import (
     StepInfo,
     ValidationInfo,
 )
+
+if TYPE_CHECKING:
+    from worker.engine.tracking import TrackingSettings
 
 PHASE_LABELS = {
     "loading_model": "loading the model",
@@ -135,6 +138,16 @@ def _quiet_libraries() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _tracking(args: argparse.Namespace) -> TrackingSettings:
+    """The STUDIO_* tracking settings, with --mlflow taking the place of the URI when given."""
+    from worker.engine.tracking import TrackingSettings
+
+    settings = TrackingSettings.from_env()
+    if args.mlflow:
+        settings.mlflow_tracking_uri = args.mlflow
+    return settings
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from worker.engine.config import JobConfig
     from worker.engine.runner import run_job
@@ -150,7 +163,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     main = distributed.is_main_process()
     bar = ProgressBar() if main else ProgressCallback()
     try:
-        summary = run_job(config, args.output, bar)
+        summary = run_job(config, args.output, bar, tracking=_tracking(args))
     finally:
         if isinstance(bar, ProgressBar):
             bar.close()
@@ -179,6 +192,8 @@ def _launch_processes(args: argparse.Namespace, processes: int) -> int:
         argv += ["--dataset", args.dataset]
     if args.data_dir:
         argv += ["--data-dir", args.data_dir]
+    if args.mlflow:
+        argv += ["--mlflow", args.mlflow]
     print(f"training in {processes} processes (torchrun)", file=sys.stderr)
     return subprocess.run(distributed.torchrun_command(processes, argv), check=False).returncode
 
@@ -366,7 +381,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         else:
             bar = ProgressBar()
             try:
-                summary = run_job(config, cell_dir, bar).__dict__
+                summary = run_job(config, cell_dir, bar, tracking=_tracking(args)).__dict__
             except (ConfigError, DataError):
                 raise
             except Exception as e:  # noqa: BLE001 - one failed cell must not end the study
@@ -473,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="folder for the adapter, metrics and results")
     p.add_argument("--dataset", help="training data file; overrides dataset_path in the config")
     p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="also log to this MLflow tracking URI (http(s)://, file:, sqlite:...); default: "
+        "STUDIO_MLFLOW_TRACKING_URI. TensorBoard files always go to OUTPUT/tensorboard",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="evaluate a base model (and adapter) on a benchmark")
@@ -523,6 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="folder for the cells (cells/<n>/) and the results")
     p.add_argument("--dataset", help="training data file; overrides dataset_path in every cell")
     p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
+    p.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="also log to this MLflow tracking URI (http(s)://, file:, sqlite:...); default: "
+        "STUDIO_MLFLOW_TRACKING_URI. TensorBoard files always go to OUTPUT/tensorboard",
+    )
     p.add_argument(
         "--preset",
         help="one of the paper's studies instead of a file: series-placement, "

@@ -17,7 +17,7 @@ import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.app.core.db_outage import Backoff, database_unavailable, retry_while_unavailable
 from worker.engine import distributed
@@ -29,6 +29,9 @@ from worker.engine.progress import (
     ValidationInfo,
 )
 from worker.progress_journal import JOURNAL_NAME, ProgressJournal, merge_progress, replay
+
+if TYPE_CHECKING:
+    from worker.engine.tracking import TrackingSettings
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +272,21 @@ def drop_checkpoints_after(folder: Path, step: int) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def tracking_settings(settings: Any) -> TrackingSettings:
+    """The studio's tracking settings for the engine (WANDB_API_KEY stands in for the studio's
+    own key setting, as wandb users expect)."""
+    from worker.engine.tracking import TrackingSettings
+
+    return TrackingSettings(
+        mlflow_tracking_uri=settings.mlflow_tracking_uri,
+        mlflow_experiment=settings.mlflow_experiment,
+        wandb_api_key=settings.wandb_api_key or os.environ.get("WANDB_API_KEY") or None,
+        wandb_project=settings.wandb_project,
+        wandb_mode=settings.wandb_mode,
+        timeout_s=settings.tracking_timeout_s,
+    )
+
+
 def run(job_id: int) -> int:
     from backend.app.core.config import settings
     from backend.app.services import job_updates
@@ -352,6 +370,7 @@ def run(job_id: int) -> int:
             train_records=records,
             baseline_store=BaselineStore(settings.storage_dir / "shared-baselines"),
             run_label=f"job {job_id}",
+            tracking=tracking_settings(settings),
         )
         end(summary.status, summary=asdict(summary))
         return 0

@@ -4,7 +4,7 @@
 // frontend/test-results/screenshots/.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -556,4 +556,127 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   const me = await page.evaluate(async () => (await fetch("/api/v1/users/me")).json());
   assert.equal(me.email, "nia@lab.example");
   assert.equal(me.must_change_password, false);
+});
+
+test("a user runs a small study: sees its cells and estimate, watches it finish, reads the table and plots, exports it", { timeout: 900_000 }, async () => {
+  // --- signed in as the admin again (the test above ends as the invited member) ---------------
+  await context.clearCookies();
+  await page.setViewportSize({ width: 1400, height: 1000 });
+  await page.goto(`${baseUrl}/`);
+  await page.waitForSelector('input[name="email"]');
+  await fill("email", "admin@studio.local");
+  await fill("password", password);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('nav[aria-label="Screens"]');
+  const datasets = (await api("/datasets")).data;
+  if (!datasets.some((d) => d.name === "tiny-arithmetic.jsonl")) {
+    await page.click('nav >> text="Datasets"');
+    await page.setInputFiles('input[type="file"]', arithmeticDataset());
+    await page.waitForSelector('[role="status"]:has-text("32 rows")');
+  }
+
+  // --- the Studies screen, then a study of one's own axes: LoRA rank 2, 4, 8 ------------------
+  await page.click('nav >> text="Studies"');
+  await page.waitForURL(/\/studies$/);
+  await page.waitForSelector('.page-head h1:has-text("Studies")');
+  await page.click('a:has-text("New study")');
+  await page.waitForURL(/\/studies\/new$/);
+  // the paper's studies come with their findings
+  await page.waitForSelector('.notice-box:has-text("The paper found")');
+  await page.click('[role="tab"]:has-text("My own axes")');
+  await fill("study-name", "tiny-lora-rank");
+  await page.selectOption('select[name="base-model"]', "tiny:llama");
+  await page.selectOption('select[name="dataset"]', { label: "tiny-arithmetic.jsonl (32 rows)" });
+  await page.selectOption('select[name="method"]', "lora");
+  await fill("steps", 4);
+  await fill("eval-examples", 4);
+  await fill("max-new-tokens", 4);
+  await fill("benchmarks", "svamp");
+  await fill("seeds", "1");
+  await fill("axis-0-name", "rank");
+  await fill("axis-0-path", "adapter.params.r");
+  // a value no cell can take: the server names the cell and the key, and the launch is held
+  await fill("axis-0-values", "0, 4");
+  const refusal = page.locator('[aria-label="Before launch"] [role="alert"]');
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /cell 0 .*rank=0.*adapter\.params\.r/s);
+  assert.ok(await page.locator('button:has-text("Launch")').isDisabled(), "a refused study can be launched");
+  await fill("axis-0-values", "2, 4, 8");
+  await page.waitForSelector('[data-testid="plan-cells"]:has-text("3")');
+  await page.waitForSelector('button:has-text("Launch 3 cells"):not([disabled])');
+  const planText = await page.locator('[aria-label="Before launch"]').innerText();
+  assert.match(planText, /estimated time, one cell after another\s+\S+/);
+  assert.match(planText, /largest peak memory\s+[\d.]+ [KMG]iB/);
+  assert.equal(await page.locator('[aria-label="Before launch"] tbody tr').count(), 3);
+  await shotBothWidths("13-new-study");
+  await page.click('button:has-text("Launch 3 cells")');
+  await page.waitForURL(/\/studies\/\d+$/);
+  const studyId = Number(new URL(page.url()).pathname.split("/").at(-1));
+  const created = await api(`/studies/${studyId}`);
+  assert.equal(created.cells.length, 3);
+  assert.deepEqual(created.cells.map((c) => c.labels.rank), ["2", "4", "8"]);
+
+  // --- its page: progress over the cells until all three have run ----------------------------
+  await page.waitForSelector('[data-testid="study-progress"]:has-text("of 3 cells")');
+  await shotBothWidths("14a-study-running");
+  await page.waitForSelector('.page-head .badge[data-status="finished"]', { timeout: JOB_TIMEOUT });
+  await page.waitForSelector('[data-testid="study-progress"]:has-text("3 succeeded")');
+  // each cell links to its ordinary job page
+  const cellLinks = page.locator('[aria-label="Cells"] tbody a[href^="/jobs/"]');
+  assert.equal(await cellLinks.count(), 3);
+
+  // the table in the paper's shape: a row per cell, the best marked, examples and the rule
+  const rows = page.locator("table.study-results tbody tr");
+  assert.equal(await rows.count(), 3);
+  assert.deepEqual(await rows.locator("td:first-child").allInnerTexts(), ["2", "4", "8"]);
+  assert.ok((await page.locator('table.study-results [aria-label="best in column"]').count()) >= 2);
+  assert.match(await rows.first().innerText(), /n=4/);
+  await page.waitForSelector('[aria-label="Results"] [data-testid="scoring-rule"]');
+
+  // the plots: the sweep, accuracy against each cost with its Pareto front, the curves overlaid
+  await waitForCurve('figure[aria-label="Accuracy against the swept value"]');
+  for (const title of ["trainable parameters", "peak memory", "wall time"]) {
+    const symbols = page.locator(`figure[aria-label="Accuracy against ${title}"] .recharts-scatter-symbol`);
+    await symbols.first().waitFor({ state: "attached" });
+    assert.equal(await symbols.count(), 3, title);
+  }
+  await waitForCurve('figure[aria-label="Accuracy curves of the cells"]');
+  assert.equal(await page.locator('figure[aria-label="Accuracy curves of the cells"] .recharts-line').count(), 3);
+
+  // exports: Markdown through the browser's download, CSV and LaTeX read as a script would
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[aria-label="Results"] a:has-text("Markdown")')]);
+  const markdown = readFileSync(await download.path(), "utf8");
+  assert.match(markdown, /\| rank \|/);
+  assert.equal(markdown.split("\n").filter((l) => /^\| (2|4|8) \|/.test(l)).length, 3, markdown);
+  const csv = await page.request.get(baseUrl + (await page.locator('[aria-label="Results"] a:has-text("CSV")').getAttribute("href")));
+  assert.equal(csv.status(), 200);
+  assert.equal((await csv.text()).trim().split("\n").length, 4, await csv.text());
+  const tex = await page.request.get(baseUrl + (await page.locator('[aria-label="Results"] a:has-text("LaTeX")').getAttribute("href")));
+  assert.match(await tex.text(), /\\begin\{tabular\}/);
+
+  // no sideways page scroll at a phone's width (tables scroll in their own box)
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.waitForTimeout(300);
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(sideways <= 0, `the study page scrolls sideways by ${sideways} px at 390 px`);
+  await shotBothWidths("14-study-page");
+
+  // --- the list: its own URL, the study finished over its cells --------------------------------
+  await page.click('nav >> text="Studies"');
+  await page.waitForSelector(`a[href="/studies/${studyId}"]`);
+  const listRow = page.locator("tr", { has: page.locator(`a[href="/studies/${studyId}"]`) });
+  await listRow.locator('.badge[data-status="finished"]').waitFor();
+  await shotBothWidths("15-studies-list");
+
+  // --- delete asks first, then removes the study and its jobs ----------------------------------
+  await page.click(`a[href="/studies/${studyId}"]`);
+  await page.waitForSelector('.page-head button:has-text("Delete")');
+  await page.click('.page-head button:has-text("Delete")');
+  await page.waitForSelector('[role="group"][aria-label*="Delete the study"]');
+  assert.equal((await api(`/studies/${studyId}`)).id, studyId, "Delete acted before it was confirmed");
+  await page.click('.page-head button:has-text("Delete study")');
+  await page.waitForURL(/\/studies$/);
+  await page.waitForSelector(`a[href="/studies/${studyId}"]`, { state: "detached" });
+  const gone = await fetch(`${baseUrl}/api/v1/studies/${studyId}`, { headers: { Authorization: `Bearer ${apiToken}` } });
+  assert.equal(gone.status, 404);
 });

@@ -23,15 +23,20 @@ from .test_worker_e2e import follow
 
 
 def start_studio(
-    tmp_path: Path, cwd: Path = REPO, port: int | None = None
+    tmp_path: Path,
+    cwd: Path = REPO,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen, int, str]:
     """`studio up` on `port` (a free one by default) with its data in tmp_path/studio, started
-    from `cwd`; returns (process, port, API token) once it has printed the token and answers."""
+    from `cwd` (with `extra_env` on top of the embedded defaults); returns (process, port, API
+    token) once it has printed the token and answers."""
     port = port or free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
         del env[key]  # nothing from the distributed tests: the embedded defaults only
     env.update(STUDIO_STATS_TOKENIZER="bytes", STUDIO_BENCHMARK_DIR=str(SHARED))
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     log = tmp_path / "up.log"
     proc = subprocess.Popen(

@@ -65,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     server = Server(env, tmp / "api.log")
     workers = [Worker(env, tmp / "w1.log", name="w1")]  # one device (this CPU)
     client = httpx.Client(
-        base_url=server.url, headers={"Authorization": f"Bearer {users.member}"}, timeout=30
+        base_url=server.url, headers={"Authorization": f"Bearer {users.member}"}, timeout=120
     )
     try:
         prepare_catalogue(client, users.admin)

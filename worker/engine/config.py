@@ -419,6 +419,85 @@ class EvaluationConfig(ConfigSection):
     )
 
 
+class MlflowTrackingConfig(ConfigSection):
+    enabled: bool = Field(
+        default=True,
+        description="log to MLflow when a tracking server is known (tracking_uri, or the "
+        "studio's STUDIO_MLFLOW_TRACKING_URI); false = not this job",
+    )
+    tracking_uri: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        description="an http(s):// MLflow tracking server for this job; null = the studio's "
+        "setting (STUDIO_MLFLOW_TRACKING_URI)",
+    )
+    experiment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="MLflow experiment; null = the study's name for a study cell, else the "
+        "studio's STUDIO_MLFLOW_EXPERIMENT (default 'adapter-studio')",
+    )
+    log_adapter: bool = Field(
+        default=True, description="upload the trained adapter folder as the run's artifact"
+    )
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        # A job's config comes from any team member: it may name a server, never a path or
+        # database on the worker's machine (the studio's own setting may be any MLflow URI).
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"must be an http:// or https:// address of an MLflow tracking server, got "
+                f"{_got(value)} (file and database stores can only be the studio's setting)"
+            )
+        return value
+
+
+class WandbTrackingConfig(ConfigSection):
+    enabled: bool = Field(
+        default=True,
+        description="log to Weights & Biases when the studio has a key (WANDB_API_KEY) or "
+        "mode is offline; false = not this job",
+    )
+    mode: Literal["online", "offline"] | None = Field(
+        default=None,
+        description="online (needs the key) or offline (run files written into the job's "
+        "artifacts, for `wandb sync` later); null = the studio's STUDIO_WANDB_MODE",
+    )
+    project: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="W&B project; null = the studio's STUDIO_WANDB_PROJECT "
+        "(default 'adapter-studio')",
+    )
+    entity: str | None = Field(
+        default=None, min_length=1, max_length=128, description="W&B team or user; null = the key's"
+    )
+
+
+class TrackingConfig(ConfigSection):
+    mlflow: MlflowTrackingConfig = Field(
+        default_factory=MlflowTrackingConfig, description="MLflow settings of this job"
+    )
+    wandb: WandbTrackingConfig = Field(
+        default_factory=WandbTrackingConfig, description="Weights & Biases settings of this job"
+    )
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="runs logged together (a study sets its name: one MLflow experiment and "
+        "one W&B group per study)",
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="extra tags for the tracked run (key -> value)"
+    )
+
+
 class JobSettings(ConfigSection):
     """Everything in a job config but where the training data comes from (the CLI names a
     file, the API a stored dataset: each derives its own from this)."""
@@ -435,6 +514,11 @@ class JobSettings(ConfigSection):
     )
     evaluation: EvaluationConfig = Field(
         default_factory=EvaluationConfig, description="evaluation settings"
+    )
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig,
+        description="experiment tracking (TensorBoard files are always written; MLflow and "
+        "W&B when configured)",
     )
 
 

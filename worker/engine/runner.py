@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import JobConfig
 from .data import load_records, split_validation
@@ -29,6 +29,9 @@ from .progress import (
     ValidationInfo,
 )
 from .schedule import validation_size
+
+if TYPE_CHECKING:
+    from .tracking import TrackingSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,18 @@ class MetricsFile(ProgressCallback):
 
     def on_validation(self, info: ValidationInfo) -> None:
         self._write("validation", asdict(info))
+
+
+def final_metrics(summary: RunSummary) -> dict[str, float]:
+    """What a tracked run records once, at its last step."""
+    values = {
+        "summary/wall_seconds": summary.wall_seconds,
+        "summary/peak_memory_bytes": summary.peak_memory_bytes,
+        "summary/tokens_per_second": summary.tokens_per_second,
+        "summary/seconds_per_step": summary.seconds_per_step,
+        "summary/train_loss": summary.train_loss,
+    }
+    return {k: float(v) for k, v in values.items() if v is not None}
 
 
 def benchmark_dir(config: JobConfig) -> str | None:
@@ -132,30 +147,17 @@ def run_job(
     train_records: list[dict[str, str]] | None = None,
     baseline_store: Any = None,
     run_label: str = "a CLI run",
+    tracking: TrackingSettings | None = None,
 ) -> RunSummary:
     """Loads the base model, injects the adapter, trains with evaluation, saves everything.
 
     `train_records` replaces `config.dataset_path` (the worker passes a stored dataset).
     `baseline_store` (an `evaluation.shared_baseline.BaselineStore`) shares step-0 results of
-    identity-at-init adapters between runs; `run_label` says who computed one ("job 12")."""
-    from transformers import set_seed
-
-    from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
-    from .adapters.bottleneck import is_bottleneck_folder
-    from .adapters.identity import is_identity_at_init
-    from .adapters.portable import make_portable
+    identity-at-init adapters between runs; `run_label` says who computed one ("job 12").
+    `tracking` is the studio's tracking setup (None = the STUDIO_* environment variables):
+    TensorBoard files always go to `tensorboard/`; MLflow and W&B when configured."""
     from .distributed import is_main_process, world_size
-    from .eta import JobEta
-    from .evaluation import (
-        evaluate_records,
-        get_benchmark,
-        load_benchmark,
-        write_predictions,
-    )
-    from .evaluation.generation import plan_decoding
-    from .evaluation.shared_baseline import baseline_key
-    from .models import load_model
-    from .training import train_adapter
+    from .tracking import RunTracker, TrackingSettings
 
     started = time.perf_counter()
     out = Path(output_dir)
@@ -179,6 +181,50 @@ def run_job(
         if not config.dataset_path:
             raise ConfigError("the config needs dataset_path (a JSON, JSON Lines or CSV file)")
         train_records = load_records(config.dataset_path)
+    tracker = RunTracker(config, out, tracking or TrackingSettings.from_env()) if main else None
+    if tracker is not None:
+        progress = CallbackList([progress, tracker])
+    try:
+        summary = _train_evaluate_save(
+            config, out, progress, main, train_records, baseline_store, run_label, started
+        )
+    except BaseException:
+        if tracker is not None:
+            tracker.finish("failed")
+        raise
+    if tracker is not None:
+        tracker.finish(summary.status, out / "adapter", final_metrics(summary))
+    return summary
+
+
+def _train_evaluate_save(
+    config: JobConfig,
+    out: Path,
+    progress: ProgressCallback,
+    main: bool,
+    train_records: list[dict[str, str]],
+    baseline_store: Any,
+    run_label: str,
+    started: float,
+) -> RunSummary:
+    from transformers import set_seed
+
+    from .adapters import apply_adapter, count_parameters, default_learning_rate, save_adapter
+    from .adapters.bottleneck import is_bottleneck_folder
+    from .adapters.identity import is_identity_at_init
+    from .adapters.portable import make_portable
+    from .eta import JobEta
+    from .evaluation import (
+        evaluate_records,
+        get_benchmark,
+        load_benchmark,
+        write_predictions,
+    )
+    from .evaluation.generation import plan_decoding
+    from .evaluation.shared_baseline import baseline_key
+    from .models import load_model
+    from .training import train_adapter
+
     if main:
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     tcfg, ecfg = config.training, config.evaluation

@@ -239,6 +239,10 @@ def expand(study: StudyConfig) -> list[Cell]:
             for axis, name, label in zip(study.axes, names, labels.values(), strict=True)
         )
         name = f"{study.name} / {title}"
+        # The cells of a study are logged together (one MLflow experiment, one W&B group).
+        tracking = config.setdefault("tracking", {})
+        if isinstance(tracking, dict):  # anything else is refused when the cell is validated
+            tracking.setdefault("group", study.name)
         config["name"] = name if len(name) <= 255 else name[:252] + "..."
         cells.append(Cell(index=index, labels=labels, values=values, title=title, config=config))
     return cells
@@ -276,8 +280,9 @@ def code_version() -> str:
 
 def run_fingerprint(config: dict[str, Any], data_digest: str) -> str:
     """What decides a run's outcome: the config without its name and data reference, the
-    training data's content digest and the engine's code version."""
-    keep = {k: v for k, v in config.items() if k not in ("name", "dataset_id", "dataset_path")}
+    training data's content digest and the engine's code version (where it is logged to is not)."""
+    skip = ("name", "dataset_id", "dataset_path", "tracking")
+    keep = {k: v for k, v in config.items() if k not in skip}
     text = json.dumps({"config": keep, "data": data_digest, "code": code_version()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     broker_url: str = ""
     benchmark_dir: Path | None = None  # a folder in the LLM-Adapters layout to import at start
     frontend_dist: Path | None = None  # the dashboard's build, served at / when present
+    # Experiment tracking (docs/integrations.md): every job logs to this MLflow tracking server
+    # when set (a job's tracking.mlflow may name another or opt out); W&B when a key is set
+    # (WANDB_API_KEY works too) or the mode is offline. TensorBoard files are always written.
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment: str = "adapter-studio"
+    wandb_api_key: str | None = None
+    wandb_project: str = "adapter-studio"
+    wandb_mode: Literal["online", "offline"] = "online"
+    tracking_timeout_s: float = Field(default=30.0, gt=0)  # the most a dead tracker costs a job
 
     admin_email: str = "admin@studio.local"
     admin_password: str = "changethis"

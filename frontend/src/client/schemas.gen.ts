@@ -799,6 +799,10 @@ export const EstimateJobRequestSchema = {
             title: 'Name',
             type: 'string'
         },
+        tracking: {
+            $ref: '#/components/schemas/TrackingConfig-Input',
+            description: 'experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)'
+        },
         training: {
             $ref: '#/components/schemas/TrainingConfig-Input',
             description: 'training settings'
@@ -1576,6 +1580,10 @@ export const JobConfigSchema = {
             title: 'Name',
             type: 'string'
         },
+        tracking: {
+            $ref: '#/components/schemas/TrackingConfig-Output',
+            description: 'experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)'
+        },
         training: {
             $ref: '#/components/schemas/TrainingConfig-Output',
             description: 'training settings'
@@ -1587,6 +1595,7 @@ export const JobConfigSchema = {
         'adapter',
         'training',
         'evaluation',
+        'tracking',
         'dataset_path',
         'dataset_id'
     ],
@@ -1629,6 +1638,10 @@ export const JobConfigCreateSchema = {
             pattern: '^[^\\x00]*$',
             title: 'Name',
             type: 'string'
+        },
+        tracking: {
+            $ref: '#/components/schemas/TrackingConfig-Input',
+            description: 'experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)'
         },
         training: {
             $ref: '#/components/schemas/TrainingConfig-Input',
@@ -1713,6 +1726,10 @@ export const JobDefaultsSchema = {
             title: 'Name',
             type: 'string'
         },
+        tracking: {
+            $ref: '#/components/schemas/TrackingConfig-Output',
+            description: 'experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)'
+        },
         training: {
             $ref: '#/components/schemas/TrainingConfig-Output',
             description: 'training settings'
@@ -1724,6 +1741,7 @@ export const JobDefaultsSchema = {
         'adapter',
         'training',
         'evaluation',
+        'tracking',
         'dataset_id'
     ],
     title: 'JobDefaults',
@@ -3142,6 +3160,112 @@ export const MetricPointPublicSchema = {
         'tokens_per_second'
     ],
     title: 'MetricPointPublic',
+    type: 'object'
+} as const;
+
+export const MlflowTrackingConfig_InputSchema = {
+    additionalProperties: false,
+    properties: {
+        enabled: {
+            default: true,
+            description: 'log to MLflow when a tracking server is known (tracking_uri, or the studio\'s STUDIO_MLFLOW_TRACKING_URI); false = not this job',
+            title: 'Enabled',
+            type: 'boolean'
+        },
+        experiment: {
+            anyOf: [
+                {
+                    maxLength: 255,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'MLflow experiment; null = the study\'s name for a study cell, else the studio\'s STUDIO_MLFLOW_EXPERIMENT (default \'adapter-studio\')',
+            title: 'Experiment'
+        },
+        log_adapter: {
+            default: true,
+            description: 'upload the trained adapter folder as the run\'s artifact',
+            title: 'Log Adapter',
+            type: 'boolean'
+        },
+        tracking_uri: {
+            anyOf: [
+                {
+                    maxLength: 2048,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'an http(s):// MLflow tracking server for this job; null = the studio\'s setting (STUDIO_MLFLOW_TRACKING_URI)',
+            title: 'Tracking Uri'
+        }
+    },
+    title: 'MlflowTrackingConfig',
+    type: 'object'
+} as const;
+
+export const MlflowTrackingConfig_OutputSchema = {
+    additionalProperties: false,
+    properties: {
+        enabled: {
+            default: true,
+            description: 'log to MLflow when a tracking server is known (tracking_uri, or the studio\'s STUDIO_MLFLOW_TRACKING_URI); false = not this job',
+            title: 'Enabled',
+            type: 'boolean'
+        },
+        experiment: {
+            anyOf: [
+                {
+                    maxLength: 255,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'MLflow experiment; null = the study\'s name for a study cell, else the studio\'s STUDIO_MLFLOW_EXPERIMENT (default \'adapter-studio\')',
+            title: 'Experiment'
+        },
+        log_adapter: {
+            default: true,
+            description: 'upload the trained adapter folder as the run\'s artifact',
+            title: 'Log Adapter',
+            type: 'boolean'
+        },
+        tracking_uri: {
+            anyOf: [
+                {
+                    maxLength: 2048,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'an http(s):// MLflow tracking server for this job; null = the studio\'s setting (STUDIO_MLFLOW_TRACKING_URI)',
+            title: 'Tracking Uri'
+        }
+    },
+    required: [
+        'enabled',
+        'tracking_uri',
+        'experiment',
+        'log_adapter'
+    ],
+    title: 'MlflowTrackingConfig',
     type: 'object'
 } as const;
 
@@ -5482,6 +5606,92 @@ export const TokensPublicSchema = {
     type: 'object'
 } as const;
 
+export const TrackingConfig_InputSchema = {
+    additionalProperties: false,
+    properties: {
+        group: {
+            anyOf: [
+                {
+                    maxLength: 255,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'runs logged together (a study sets its name: one MLflow experiment and one W&B group per study)',
+            title: 'Group'
+        },
+        mlflow: {
+            $ref: '#/components/schemas/MlflowTrackingConfig-Input',
+            description: 'MLflow settings of this job'
+        },
+        tags: {
+            additionalProperties: {
+                pattern: '^[^\\x00]*$',
+                type: 'string'
+            },
+            description: 'extra tags for the tracked run (key -> value)',
+            title: 'Tags',
+            type: 'object'
+        },
+        wandb: {
+            $ref: '#/components/schemas/WandbTrackingConfig-Input',
+            description: 'Weights & Biases settings of this job'
+        }
+    },
+    title: 'TrackingConfig',
+    type: 'object'
+} as const;
+
+export const TrackingConfig_OutputSchema = {
+    additionalProperties: false,
+    properties: {
+        group: {
+            anyOf: [
+                {
+                    maxLength: 255,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'runs logged together (a study sets its name: one MLflow experiment and one W&B group per study)',
+            title: 'Group'
+        },
+        mlflow: {
+            $ref: '#/components/schemas/MlflowTrackingConfig-Output',
+            description: 'MLflow settings of this job'
+        },
+        tags: {
+            additionalProperties: {
+                pattern: '^[^\\x00]*$',
+                type: 'string'
+            },
+            description: 'extra tags for the tracked run (key -> value)',
+            title: 'Tags',
+            type: 'object'
+        },
+        wandb: {
+            $ref: '#/components/schemas/WandbTrackingConfig-Output',
+            description: 'Weights & Biases settings of this job'
+        }
+    },
+    required: [
+        'mlflow',
+        'wandb',
+        'group',
+        'tags'
+    ],
+    title: 'TrackingConfig',
+    type: 'object'
+} as const;
+
 export const TrainingConfig_InputSchema = {
     additionalProperties: false,
     properties: {
@@ -6240,5 +6450,131 @@ export const VariantsAxis_OutputSchema = {
         'name'
     ],
     title: 'VariantsAxis',
+    type: 'object'
+} as const;
+
+export const WandbTrackingConfig_InputSchema = {
+    additionalProperties: false,
+    properties: {
+        enabled: {
+            default: true,
+            description: 'log to Weights & Biases when the studio has a key (WANDB_API_KEY) or mode is offline; false = not this job',
+            title: 'Enabled',
+            type: 'boolean'
+        },
+        entity: {
+            anyOf: [
+                {
+                    maxLength: 128,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'W&B team or user; null = the key\'s',
+            title: 'Entity'
+        },
+        mode: {
+            anyOf: [
+                {
+                    enum: [
+                        'online',
+                        'offline'
+                    ],
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'online (needs the key) or offline (run files written into the job\'s artifacts, for `wandb sync` later); null = the studio\'s STUDIO_WANDB_MODE',
+            title: 'Mode'
+        },
+        project: {
+            anyOf: [
+                {
+                    maxLength: 128,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'W&B project; null = the studio\'s STUDIO_WANDB_PROJECT (default \'adapter-studio\')',
+            title: 'Project'
+        }
+    },
+    title: 'WandbTrackingConfig',
+    type: 'object'
+} as const;
+
+export const WandbTrackingConfig_OutputSchema = {
+    additionalProperties: false,
+    properties: {
+        enabled: {
+            default: true,
+            description: 'log to Weights & Biases when the studio has a key (WANDB_API_KEY) or mode is offline; false = not this job',
+            title: 'Enabled',
+            type: 'boolean'
+        },
+        entity: {
+            anyOf: [
+                {
+                    maxLength: 128,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'W&B team or user; null = the key\'s',
+            title: 'Entity'
+        },
+        mode: {
+            anyOf: [
+                {
+                    enum: [
+                        'online',
+                        'offline'
+                    ],
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'online (needs the key) or offline (run files written into the job\'s artifacts, for `wandb sync` later); null = the studio\'s STUDIO_WANDB_MODE',
+            title: 'Mode'
+        },
+        project: {
+            anyOf: [
+                {
+                    maxLength: 128,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'W&B project; null = the studio\'s STUDIO_WANDB_PROJECT (default \'adapter-studio\')',
+            title: 'Project'
+        }
+    },
+    required: [
+        'enabled',
+        'mode',
+        'project',
+        'entity'
+    ],
+    title: 'WandbTrackingConfig',
     type: 'object'
 } as const;

@@ -526,6 +526,10 @@ export type EstimateJobRequest = {
      */
     name?: string;
     /**
+     * experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)
+     */
+    tracking?: TrackingConfigInput;
+    /**
      * training settings
      */
     training?: TrainingConfigInput;
@@ -983,6 +987,10 @@ export type JobConfig = {
      */
     name: string;
     /**
+     * experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)
+     */
+    tracking: TrackingConfigOutput;
+    /**
      * training settings
      */
     training: TrainingConfigOutput;
@@ -1021,6 +1029,10 @@ export type JobConfigCreate = {
      * a name for the run
      */
     name?: string;
+    /**
+     * experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)
+     */
+    tracking?: TrackingConfigInput;
     /**
      * training settings
      */
@@ -1076,6 +1088,10 @@ export type JobDefaults = {
      * a name for the run
      */
     name: string;
+    /**
+     * experiment tracking (TensorBoard files are always written; MLflow and W&B when configured)
+     */
+    tracking: TrackingConfigOutput;
     /**
      * training settings
      */
@@ -1934,6 +1950,66 @@ export type MetricPointPublic = {
      * Tokens Per Second
      */
     tokens_per_second: number | null;
+};
+
+/**
+ * MlflowTrackingConfig
+ */
+export type MlflowTrackingConfigInput = {
+    /**
+     * Enabled
+     *
+     * log to MLflow when a tracking server is known (tracking_uri, or the studio's STUDIO_MLFLOW_TRACKING_URI); false = not this job
+     */
+    enabled?: boolean;
+    /**
+     * Experiment
+     *
+     * MLflow experiment; null = the study's name for a study cell, else the studio's STUDIO_MLFLOW_EXPERIMENT (default 'adapter-studio')
+     */
+    experiment?: string | null;
+    /**
+     * Log Adapter
+     *
+     * upload the trained adapter folder as the run's artifact
+     */
+    log_adapter?: boolean;
+    /**
+     * Tracking Uri
+     *
+     * an http(s):// MLflow tracking server for this job; null = the studio's setting (STUDIO_MLFLOW_TRACKING_URI)
+     */
+    tracking_uri?: string | null;
+};
+
+/**
+ * MlflowTrackingConfig
+ */
+export type MlflowTrackingConfigOutput = {
+    /**
+     * Enabled
+     *
+     * log to MLflow when a tracking server is known (tracking_uri, or the studio's STUDIO_MLFLOW_TRACKING_URI); false = not this job
+     */
+    enabled: boolean;
+    /**
+     * Experiment
+     *
+     * MLflow experiment; null = the study's name for a study cell, else the studio's STUDIO_MLFLOW_EXPERIMENT (default 'adapter-studio')
+     */
+    experiment: string | null;
+    /**
+     * Log Adapter
+     *
+     * upload the trained adapter folder as the run's artifact
+     */
+    log_adapter: boolean;
+    /**
+     * Tracking Uri
+     *
+     * an http(s):// MLflow tracking server for this job; null = the studio's setting (STUDIO_MLFLOW_TRACKING_URI)
+     */
+    tracking_uri: string | null;
 };
 
 /**
@@ -3219,6 +3295,62 @@ export type TokensPublic = {
 };
 
 /**
+ * TrackingConfig
+ */
+export type TrackingConfigInput = {
+    /**
+     * Group
+     *
+     * runs logged together (a study sets its name: one MLflow experiment and one W&B group per study)
+     */
+    group?: string | null;
+    /**
+     * MLflow settings of this job
+     */
+    mlflow?: MlflowTrackingConfigInput;
+    /**
+     * Tags
+     *
+     * extra tags for the tracked run (key -> value)
+     */
+    tags?: {
+        [key: string]: string;
+    };
+    /**
+     * Weights & Biases settings of this job
+     */
+    wandb?: WandbTrackingConfigInput;
+};
+
+/**
+ * TrackingConfig
+ */
+export type TrackingConfigOutput = {
+    /**
+     * Group
+     *
+     * runs logged together (a study sets its name: one MLflow experiment and one W&B group per study)
+     */
+    group: string | null;
+    /**
+     * MLflow settings of this job
+     */
+    mlflow: MlflowTrackingConfigOutput;
+    /**
+     * Tags
+     *
+     * extra tags for the tracked run (key -> value)
+     */
+    tags: {
+        [key: string]: string;
+    };
+    /**
+     * Weights & Biases settings of this job
+     */
+    wandb: WandbTrackingConfigOutput;
+};
+
+/**
  * TrainingConfig
  */
 export type TrainingConfigInput = {
@@ -3704,6 +3836,66 @@ export type VariantsAxisOutput = {
      * the variants
      */
     variants: Array<Variant>;
+};
+
+/**
+ * WandbTrackingConfig
+ */
+export type WandbTrackingConfigInput = {
+    /**
+     * Enabled
+     *
+     * log to Weights & Biases when the studio has a key (WANDB_API_KEY) or mode is offline; false = not this job
+     */
+    enabled?: boolean;
+    /**
+     * Entity
+     *
+     * W&B team or user; null = the key's
+     */
+    entity?: string | null;
+    /**
+     * Mode
+     *
+     * online (needs the key) or offline (run files written into the job's artifacts, for `wandb sync` later); null = the studio's STUDIO_WANDB_MODE
+     */
+    mode?: 'online' | 'offline' | null;
+    /**
+     * Project
+     *
+     * W&B project; null = the studio's STUDIO_WANDB_PROJECT (default 'adapter-studio')
+     */
+    project?: string | null;
+};
+
+/**
+ * WandbTrackingConfig
+ */
+export type WandbTrackingConfigOutput = {
+    /**
+     * Enabled
+     *
+     * log to Weights & Biases when the studio has a key (WANDB_API_KEY) or mode is offline; false = not this job
+     */
+    enabled: boolean;
+    /**
+     * Entity
+     *
+     * W&B team or user; null = the key's
+     */
+    entity: string | null;
+    /**
+     * Mode
+     *
+     * online (needs the key) or offline (run files written into the job's artifacts, for `wandb sync` later); null = the studio's STUDIO_WANDB_MODE
+     */
+    mode: 'online' | 'offline' | null;
+    /**
+     * Project
+     *
+     * W&B project; null = the studio's STUDIO_WANDB_PROJECT (default 'adapter-studio')
+     */
+    project: string | null;
 };
 
 export type AuthLoginData = {
@@ -5198,6 +5390,52 @@ export type JobsReadResultsResponses = {
 };
 
 export type JobsReadResultsResponse = JobsReadResultsResponses[keyof JobsReadResultsResponses];
+
+export type JobsDownloadTensorboardData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: number;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/tensorboard';
+};
+
+export type JobsDownloadTensorboardErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * no such job in the team, or it has written no TensorBoard files yet
+     */
+    404: unknown;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type JobsDownloadTensorboardError = JobsDownloadTensorboardErrors[keyof JobsDownloadTensorboardErrors];
+
+export type JobsDownloadTensorboardResponses = {
+    /**
+     * the TensorBoard event files
+     */
+    200: Blob | File;
+};
+
+export type JobsDownloadTensorboardResponse = JobsDownloadTensorboardResponses[keyof JobsDownloadTensorboardResponses];
 
 export type LeaderboardReadLeaderboardData = {
     body?: never;

@@ -45,6 +45,35 @@ def download_artifact(
 
 
 @router.get(
+    "/{job_id}/tensorboard",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "the TensorBoard event files"},
+        404: {"description": "no such job in the team, or it has written no TensorBoard files yet"},
+    },
+)
+def download_tensorboard(
+    job_id: Id, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    """The job's curves as TensorBoard event files (zip of its `tensorboard/` folder), for
+    `tensorboard --logdir` on the unzipped folder; written live, so a running job has them too."""
+    job = get_team_job(session, user, job_id)
+    folder = settings.storage_dir / job.artifact_dir / "tensorboard" if job.artifact_dir else None
+    if folder is None or not any(folder.glob("events.out.tfevents.*")):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} has no TensorBoard files yet")
+    fd, name = tempfile.mkstemp(suffix=".zip")
+    os.close(fd)
+    tmp = Path(name)
+    storage.zip_folder(folder, tmp)
+    return FileResponse(
+        tmp,
+        media_type="application/zip",
+        filename=f"job-{job_id}-tensorboard.zip",
+        background=BackgroundTask(tmp.unlink, missing_ok=True),
+    )
+
+
+@router.get(
     "/{job_id}/prompts",
     response_model=JobPromptsPublic,
     responses={404: {"description": "no such job in the team, or its prompts are not written yet"}},

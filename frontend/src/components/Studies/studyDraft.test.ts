@@ -8,7 +8,9 @@ const SCALE: ScaleDraft = {
   datasetId: 3,
   method: "lora",
   steps: 40,
+  trainExamples: null,
   evalExamples: 20,
+  maxNewTokens: null,
   benchmarks: "svamp, gsm8k",
   seeds: "1",
 };
@@ -65,5 +67,16 @@ describe("study draft", () => {
     expect((buildStudy("m", SCALE, axes)?.base.training as Record<string, unknown>).seed).toBe(1);
     expect(buildStudy("m", { ...SCALE, datasetId: null }, axes)).toBeNull();
     expect(buildStudy("m", SCALE, [{ kind: "path", name: "", path: "x", values: "1" }])).toBeNull();
+  });
+
+  it("takes the steps from the training examples and caps the answers' length when asked", () => {
+    const axes: AxisDraft[] = [{ kind: "path", name: "r", path: "adapter.params.r", values: "4" }];
+    const base = buildStudy("m", { ...SCALE, trainExamples: 100, maxNewTokens: 8 }, axes)?.base;
+    expect(base?.training).toEqual({ max_steps: 7, batch_size: 16, seed: 1 });
+    expect(base?.evaluation).toMatchObject({
+      every_n_steps: 2,
+      decoding: { preset: "custom", strategy: "greedy", max_new_tokens: 8 },
+    });
+    expect((buildStudy("m", SCALE, axes)?.base.evaluation as Record<string, unknown>).decoding).toBeUndefined();
   });
 });

@@ -29,7 +29,9 @@ export interface ScaleDraft {
   datasetId: number | null;
   method: string;
   steps: number;
+  trainExamples: number | null; // when given, sets the steps: ceil(examples / batch size)
   evalExamples: number;
+  maxNewTokens: number | null; // greedy decoding capped at this many tokens; null = the method's default
   benchmarks: string; // comma-separated
   seeds: string; // comma-separated integers
 }
@@ -109,19 +111,32 @@ export function seedList(text: string): number[] {
     .filter((n) => Number.isInteger(n));
 }
 
+/** Examples per optimiser step of the form's studies (the paper's batch size). */
+export const STUDY_BATCH_SIZE = 16;
+
+/** The steps each cell trains: from the training examples when given, else the steps field. */
+export function stepsOf(scale: ScaleDraft): number {
+  return scale.trainExamples ? Math.max(1, Math.ceil(scale.trainExamples / STUDY_BATCH_SIZE)) : scale.steps;
+}
+
 /** The base job config every cell starts from, from the scale fields. */
 export function baseConfig(scale: ScaleDraft): Record<string, unknown> {
   const benchmarks = splitValues(scale.benchmarks);
+  const steps = stepsOf(scale);
+  const evaluation: Record<string, unknown> = {
+    benchmarks,
+    max_examples: scale.evalExamples,
+    every_n_steps: Math.max(1, Math.round(steps / 4)),
+  };
+  if (scale.maxNewTokens) {
+    evaluation.decoding = { preset: "custom", strategy: "greedy", max_new_tokens: scale.maxNewTokens };
+  }
   return {
     base_model: scale.baseModel,
     dataset_id: scale.datasetId,
     adapter: { method: scale.method },
-    training: { max_steps: scale.steps },
-    evaluation: {
-      benchmarks,
-      max_examples: scale.evalExamples,
-      every_n_steps: Math.max(1, Math.round(scale.steps / 4)),
-    },
+    training: scale.trainExamples ? { max_steps: steps, batch_size: STUDY_BATCH_SIZE } : { max_steps: steps },
+    evaluation,
   };
 }
 

@@ -53,6 +53,12 @@ describe("NewStudyPage", () => {
     await waitFor(() => expect(bodies.create?.length).toBe(1));
     expect(bodies.create?.[0]).toMatchObject({ name: studyPresetBuilt.name, preset: first.name, axes: studyPresetBuilt.axes });
     expect(callsOf(fetchMock)).toContain("POST /api/v1/studies");
+    // Training examples instead of steps, and a cap on the answers' length, reach the preset's scale.
+    fireEvent.change(document.querySelector('[name="train-examples"]') as HTMLInputElement, { target: { value: "64" } });
+    fireEvent.change(document.querySelector('[name="max-new-tokens"]') as HTMLInputElement, { target: { value: "8" } });
+    expect((document.querySelector('[name="steps"]') as HTMLInputElement).value).toBe("4");
+    await waitFor(() => expect(bodies.build?.at(-1)).toMatchObject({ train_examples: 64, batch_size: 16, max_new_tokens: 8 }));
+    expect(bodies.build?.at(-1)).not.toHaveProperty("steps");
   });
 
   it("takes axes of one's own and shows the server's error naming the cell", async () => {

@@ -7,7 +7,7 @@ import { studiesBuildStudyPreset, studiesCreateStudy } from "../../client";
 import type { StudyCreate } from "../../client";
 import AxesEditor from "../../components/Studies/AxesEditor";
 import StudyPlanSummary from "../../components/Studies/StudyPlanSummary";
-import { buildStudy, seedList, splitValues } from "../../components/Studies/studyDraft";
+import { STUDY_BATCH_SIZE, buildStudy, seedList, splitValues, stepsOf } from "../../components/Studies/studyDraft";
 import type { AxisDraft, ScaleDraft } from "../../components/Studies/studyDraft";
 import { useDebounced } from "../../hooks/useDebounced";
 import { datasetsQuery, methodsQuery, modelsQuery, studyPlanQuery, studyPresetsQuery, studyQuery } from "../../queries";
@@ -37,7 +37,9 @@ export default function NewStudyPage() {
     datasetId: null,
     method: "lora",
     steps: 40,
+    trainExamples: null,
     evalExamples: 20,
+    maxNewTokens: null,
     benchmarks: "svamp",
     seeds: "1",
   });
@@ -55,8 +57,11 @@ export default function NewStudyPage() {
       ? {
           base_model: baseModel,
           dataset_id: datasetId,
-          steps: scale.steps,
+          ...(scale.trainExamples
+            ? { train_examples: scale.trainExamples, batch_size: STUDY_BATCH_SIZE }
+            : { steps: scale.steps }),
           eval_examples: scale.evalExamples,
+          ...(scale.maxNewTokens ? { max_new_tokens: scale.maxNewTokens } : {}),
           benchmarks: splitValues(scale.benchmarks),
           seeds: seedList(scale.seeds),
           decoding: "fast" as const,
@@ -175,12 +180,25 @@ export default function NewStudyPage() {
             </label>
           )}
           <label className="field">
+            Training examples per cell
+            <input
+              name="train-examples"
+              type="number"
+              min={1}
+              value={scale.trainExamples ?? ""}
+              placeholder="from the steps"
+              onChange={(e) => set({ trainExamples: Number(e.target.value) > 0 ? Math.round(Number(e.target.value)) : null })}
+            />
+            <span className="field-help">when given, sets the steps ({STUDY_BATCH_SIZE} examples a step)</span>
+          </label>
+          <label className="field">
             Training steps per cell
             <input
               name="steps"
               type="number"
               min={1}
-              value={scale.steps}
+              value={stepsOf(effective)}
+              disabled={scale.trainExamples !== null}
               onChange={(e) => set({ steps: Math.max(1, Number(e.target.value) || 1) })}
             />
           </label>
@@ -193,6 +211,18 @@ export default function NewStudyPage() {
               value={scale.evalExamples}
               onChange={(e) => set({ evalExamples: Math.max(1, Number(e.target.value) || 1) })}
             />
+          </label>
+          <label className="field">
+            Max new tokens
+            <input
+              name="max-new-tokens"
+              type="number"
+              min={1}
+              value={scale.maxNewTokens ?? ""}
+              placeholder={mode === "preset" ? "the paper's" : "256"}
+              onChange={(e) => set({ maxNewTokens: Number(e.target.value) > 0 ? Math.round(Number(e.target.value)) : null })}
+            />
+            <span className="field-help">greedy answers capped at this length; fewer is faster</span>
           </label>
           <label className="field">
             Benchmarks
