@@ -1,5 +1,5 @@
-"""One job in a process of its own: `python -m worker.job_process JOB_ID` (or --generate ID,
-or --export JOB_ID FORMAT).
+"""One job in a process of its own: `python -m worker.job_process JOB_ID` (or --export
+JOB_ID FORMAT).
 
 Started by the Celery task; reads the job from the database, calls the engine with a progress
 callback that writes to the database in batches, stores results, and sets the final state."""
@@ -389,45 +389,6 @@ def run(job_id: int) -> int:
         journal.close()
 
 
-def generate(generation_id: int) -> int:
-    """The playground: the prompt through the base model and through the job's adapter."""
-    from backend.app.core.config import settings
-    from backend.app.core.db import session_scope
-    from backend.app.models import Generation, Job
-    from backend.app.services.job_updates import set_generation
-    from worker.engine.adapters import load_adapter
-    from worker.engine.config import DecodingConfig, JobConfig
-    from worker.engine.evaluation import generate_batch
-    from worker.engine.models import load_model
-    from worker.engine.prompts import build_prompt
-
-    with session_scope(settings.sqlalchemy_url) as s:
-        gen = s.get(Generation, generation_id)
-        job = s.get(Job, gen.job_id) if gen else None
-        if gen is None or job is None or not job.artifact_dir:
-            return 0
-        prompt_text, max_new = gen.prompt, gen.max_new_tokens
-        config, artifact = JobConfig.from_dict(job.config), job.artifact_dir
-    set_generation(settings, generation_id, status="running")
-    try:
-        loaded = load_model(config.base_model, config.training.precision)
-        # Any: nn.Module types the wrapper's disable_adapter as a Tensor attribute
-        model: Any = load_adapter(loaded.model, settings.storage_dir / artifact / "adapter")
-        model.eval()
-        prompt = build_prompt(prompt_text, "", config.training.prompt_template, loaded.tokenizer)
-        decoding = DecodingConfig(max_new_tokens=max_new)
-        [adapted] = generate_batch(model, loaded.tokenizer, [prompt], decoding)
-        with model.disable_adapter():
-            [base] = generate_batch(model, loaded.tokenizer, [prompt], decoding)
-    except Exception as e:  # noqa: BLE001 - shown to the user in the playground
-        set_generation(settings, generation_id, status="failed", error=f"{type(e).__name__}: {e}")
-        return 0
-    set_generation(
-        settings, generation_id, status="succeeded", base_output=base, adapter_output=adapted
-    )
-    return 0
-
-
 def export(job_id: int, fmt: str) -> int:
     """A finished job's adapter exported (merged or GGUF) into its artifacts' exports/FORMAT/;
     the state is in status.json there, which the API reads."""
@@ -490,8 +451,6 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if argv[:1] == ["--generate"]:
-        return generate(int(argv[1]))
     if argv[:1] == ["--export"]:
         return export(int(argv[1]), argv[2])
     return run(int(argv[0]))

@@ -128,10 +128,34 @@ def start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def _free_local_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_inference(settings: Settings, env: dict[str, str], port: int) -> subprocess.Popen:
+    """The inference service (worker/inference.py): its own process beside the Celery worker,
+    so the playground and /v1 answer at once while a job trains. Local only: it reads adapters
+    from the data folder and has no authentication of its own (the API is its client)."""
+    log_file = open(settings.data_dir / "inference.log", "ab")  # noqa: SIM115 - lives with it
+    command = [
+        sys.executable, "-m", "worker.inference", "--host", "127.0.0.1", "--port", str(port),
+        "--root", str(settings.data_dir),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO)
+
+
 def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None) -> int:
     import uvicorn
 
     env = dict(os.environ)
+    inference_port = None
+    if not env.get("STUDIO_INFERENCE_URL"):  # one configured elsewhere is used as it is
+        inference_port = _free_local_port()
+        env["STUDIO_INFERENCE_URL"] = f"http://127.0.0.1:{inference_port}"
     if data_dir is not None:
         env["STUDIO_DATA_DIR"] = str(data_dir.resolve())
     if benchmark_dir is not None:
@@ -149,11 +173,13 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
 
     broker_connection(settings)  # creates the filesystem broker's folders before anyone sends
     worker = start_worker(settings, env)
+    inference = start_inference(settings, env, inference_port) if inference_port else None
     url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}"
     mode = "embedded (SQLite + filesystem broker)" if settings.embedded else "distributed"
     lines = [
         f"Adapter Studio is up at {url}  ({mode}; data in {settings.data_dir})",
         f"  API docs:  {url}/api/v1/docs",
+        f"  OpenAI-compatible: {url}/v1  (inference at {settings.inference_url or 'none'})",
         f"  API token: {token}",
         f"  sign in:   {email}" + (f" / {password}  (shown once)" if password else ""),
         "  stop with Ctrl-C",
@@ -171,7 +197,15 @@ def run(host: str, port: int, data_dir: Path | None, benchmark_dir: Path | None)
         if e.code != 128 + signal.SIGTERM:
             raise
     finally:
+        if inference is not None and inference.poll() is None:
+            inference.terminate()  # it holds no state worth a grace period
         stop_worker(worker)
+        if inference is not None:
+            try:
+                inference.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                inference.kill()
+                inference.wait()
     return 0
 
 

@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from worker.engine.errors import ConfigError, DataError
 
 from .api.main import api_router
+from .api.routes.openai_inference import is_openai_path, openai_error
+from .api.routes.openai_inference import router as openai_router
 from .core.config import Settings
 from .core.config import settings as env_settings
 from .core.db_outage import database_unavailable, ping_database
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SecurityHeaders, docs_path=f"{API_PREFIX}/docs", hsts=settings.environment == "production"
     )
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(openai_router)  # /v1: OpenAI-compatible, errors in OpenAI's shape
 
     for kind, code in STATUS_OF_ERROR.items():
         app.add_exception_handler(kind, _refusal(code))
@@ -162,16 +165,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for e in exc.errors()
         ]
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        if is_openai_path(request.url.path):
+            return openai_error(400, f"invalid request: {detail}")
         return JSONResponse(
             {"detail": f"invalid request: {detail}", "problems": problems}, status_code=422
         )
 
+    spa_fallback: Callable[[Request, StarletteHTTPException], Awaitable[Response]] | None = None
     dist = settings.frontend_dist
     if dist is not None and (dist / "index.html").is_file():
         app.mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False), "assets")
 
         # Not a catch-all route: that would answer every GET, even a wrong method on the API.
-        @app.exception_handler(StarletteHTTPException)
         async def spa(request: Request, exc: StarletteHTTPException) -> Response:
             path = request.url.path.lstrip("/")
             if exc.status_code != 404 or request.method != "GET" or path.startswith("api/"):
@@ -181,6 +186,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if path and file.is_file() and dist.resolve() in file.parents:
                 return FileResponse(file)
             return FileResponse(dist / "index.html")
+
+        spa_fallback = spa
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_errors(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_openai_path(request.url.path):  # OpenAI's clients read {"error": {...}}
+            response = openai_error(exc.status_code, str(exc.detail))
+            response.headers.update(exc.headers or {})
+            return response
+        if spa_fallback is not None:
+            return await spa_fallback(request, exc)
+        return await http_exception_handler(request, exc)
 
     return app
 

@@ -394,6 +394,8 @@ class Generation(Timestamped, Base):
     """A playground request: one prompt answered by the base model and by a job's adapter."""
 
     __tablename__ = "generations"
+    # The playground's history: a team's newest first.
+    __table_args__ = (Index("ix_generations_team_id_created_at", "team_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
@@ -403,3 +405,7 @@ class Generation(Timestamped, Base):
     base_output: Mapped[str | None] = mapped_column(Text)
     adapter_output: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # The sampling settings it was answered with (the playground's history shows them).
+    temperature: Mapped[float] = mapped_column(Float, default=0.0)
+    top_p: Mapped[float] = mapped_column(Float, default=1.0)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -697,6 +697,8 @@ class GenerationCreate(BaseModel):
     job_id: int = Field(ge=1, le=MAX_ID)
     prompt: ApiText = Field(min_length=1, max_length=4000)
     max_new_tokens: int = Field(default=64, ge=1, le=512)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0: greedy decoding")
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
 class GenerationPublic(BaseModel):
@@ -708,6 +710,14 @@ class GenerationPublic(BaseModel):
     adapter_output: str | None
     error: str | None
     created_at: datetime
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+
+
+class GenerationsPublic(BaseModel):
+    data: list[GenerationPublic]
+    count: int
 
 
 # --- studies ----------------------------------------------------------------------------------

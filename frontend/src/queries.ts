@@ -24,7 +24,7 @@ import {
   methodsEstimateParameters,
   methodsListMethods,
   modelsListModels,
-  playgroundReadGeneration,
+  playgroundListGenerations,
   studiesListPresets,
   studiesListStudies,
   studiesPlanStudy,
@@ -225,16 +225,12 @@ export const leaderboardQuery = (params: LeaderboardParams) =>
     queryFn: async ({ signal }) => (await leaderboardReadLeaderboard({ signal, query: params })).data,
   });
 
-export const generationQuery = (id: number) =>
+/** The playground's history: the teams' requests with both answers and their settings. */
+export const generationsQuery = (jobId: number | null) =>
   queryOptions({
-    queryKey: ["playground", id],
+    queryKey: ["playground", { jobId }],
     queryFn: async ({ signal }) =>
-      (await playgroundReadGeneration({ signal, path: { generation_id: id } })).data,
-    // A generation runs on a worker: ask again until it has an answer.
-    refetchInterval: (query) => {
-      const status = query.state.data?.status;
-      return status === "succeeded" || status === "failed" ? false : 1000;
-    },
+      (await playgroundListGenerations({ signal, query: jobId ? { job_id: jobId, limit: 50 } : { limit: 50 } })).data,
   });
 
 export const tokensQuery = () =>

@@ -471,8 +471,11 @@ test("a user signs in, uploads data, trains two adapters, compares them and read
   await fill("prompt", "What is 3 + 4?");
   await fill("max_new_tokens", 4);
   await page.click('button[type="submit"]:has-text("Generate")');
-  await page.waitForSelector('form .badge[data-status="succeeded"]', { timeout: 180_000 });
+  // Answered by the inference service as tokens come (not queued); kept in the history.
+  await page.waitForSelector('[data-testid="history-entry"]', { timeout: 180_000 });
+  assert.ok((await page.textContent('[data-testid="base-output"]')).length > 0, "no base answer");
   await shot("09-playground");
+  await shotBothWidths("09b-playground");
 
   // --- settings: an API token is shown once, works, and is revoked ---------------------------
   await page.click('nav >> text="Settings"');

@@ -87,6 +87,39 @@ class Worker:
         stop(self.proc)
 
 
+class Inference:
+    """The inference service (worker/inference.py) on a free port, adapters read under `root`."""
+
+    def __init__(self, env: dict[str, str], log: Path, root: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "worker.inference",
+                "--port",
+                str(self.port),
+                "--root",
+                str(root),
+            ],
+            env=env,
+            cwd=REPO,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._answers, 60, f"the inference service did not start (see {log})")
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
 def healthy(url: str) -> bool:
     try:
         return httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200

@@ -15,7 +15,7 @@ import time
 from backend.app.core.config import settings
 from backend.app.core.db_outage import retry_while_unavailable
 from backend.app.services import job_updates
-from backend.app.services.broker import EXPORT_TASK, GENERATE_TASK, TRAIN_TASK
+from backend.app.services.broker import EXPORT_TASK, TRAIN_TASK
 from backend.app.services.storage import job_artifact_rel
 from worker.engine import distributed
 
@@ -97,17 +97,6 @@ def train_job(self, job_id: int, nonce: str) -> str:  # noqa: ANN001
         what=f"job {job_id}: recording its end",
         give_up_after_s=settings.db_outage_max_s,
     )
-    return "done"
-
-
-@app.task(name=GENERATE_TASK, bind=True)
-def generate(self, generation_id: int) -> str:  # noqa: ANN001
-    log_path = settings.storage_dir / "playground" / f"gen-{generation_id}.log"
-    code = _run_child(["--generate", str(generation_id)], log_path, None)
-    if code != 0:
-        job_updates.set_generation(
-            settings, generation_id, status="failed", error=_tail(log_path, 5) or f"exit {code}"
-        )
     return "done"
 
 

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # Tokenizer for the token-length statistics of uploads: a model reference, or "bytes".
     stats_tokenizer: str = "demo:smollm2-135m"
     cors_origins: list[str] = []
+    # The inference service (`python -m worker.inference`) that answers the playground and the
+    # OpenAI-compatible /v1 endpoints; `studio up` starts one and sets this. Empty: none, and
+    # those endpoints answer 503 saying so (docs/integrations.md).
+    inference_url: str = ""
+    inference_timeout_s: float = Field(default=600.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

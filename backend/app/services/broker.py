@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 QUEUE = "gpu"  # jobs of one process, and everything else a worker runs
 TRAIN_TASK = "jobs.train"  # (job_id, nonce)
-GENERATE_TASK = "jobs.generate"  # (generation_id,)
 EXPORT_TASK = "jobs.export"  # (job_id, format)
 
 

@@ -21,7 +21,6 @@ from ..models import (
     Dataset,
     DeviceProfile,
     EvalPoint,
-    Generation,
     Job,
     JobLog,
     JobResult,
@@ -278,8 +277,3 @@ def record_worker(
             s.add(row)
         row.device_kind, row.devices, row.queues = device_kind, devices, ",".join(queues)
         row.started_at = now()
-
-
-def set_generation(settings: Settings, generation_id: int, **values: Any) -> None:
-    with session_scope(settings.sqlalchemy_url) as s:
-        s.execute(update(Generation).where(Generation.id == generation_id).values(**values))

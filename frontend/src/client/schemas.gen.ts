@@ -1240,6 +1240,21 @@ export const GenerationCreateSchema = {
             pattern: '^[^\\x00]*$',
             title: 'Prompt',
             type: 'string'
+        },
+        temperature: {
+            default: 0,
+            description: '0: greedy decoding',
+            maximum: 2,
+            minimum: 0,
+            title: 'Temperature',
+            type: 'number'
+        },
+        top_p: {
+            default: 1,
+            exclusiveMinimum: 0,
+            maximum: 1,
+            title: 'Top P',
+            type: 'number'
         }
     },
     required: [
@@ -1298,6 +1313,10 @@ export const GenerationPublicSchema = {
             title: 'Job Id',
             type: 'integer'
         },
+        max_new_tokens: {
+            title: 'Max New Tokens',
+            type: 'integer'
+        },
         prompt: {
             title: 'Prompt',
             type: 'string'
@@ -1305,6 +1324,14 @@ export const GenerationPublicSchema = {
         status: {
             title: 'Status',
             type: 'string'
+        },
+        temperature: {
+            title: 'Temperature',
+            type: 'number'
+        },
+        top_p: {
+            title: 'Top P',
+            type: 'number'
         }
     },
     required: [
@@ -1315,9 +1342,34 @@ export const GenerationPublicSchema = {
         'base_output',
         'adapter_output',
         'error',
-        'created_at'
+        'created_at',
+        'max_new_tokens',
+        'temperature',
+        'top_p'
     ],
     title: 'GenerationPublic',
+    type: 'object'
+} as const;
+
+export const GenerationsPublicSchema = {
+    properties: {
+        count: {
+            title: 'Count',
+            type: 'integer'
+        },
+        data: {
+            items: {
+                $ref: '#/components/schemas/GenerationPublic'
+            },
+            title: 'Data',
+            type: 'array'
+        }
+    },
+    required: [
+        'data',
+        'count'
+    ],
+    title: 'GenerationsPublic',
     type: 'object'
 } as const;
 

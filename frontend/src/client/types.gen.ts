@@ -779,6 +779,16 @@ export type GenerationCreate = {
      * Prompt
      */
     prompt: string;
+    /**
+     * Temperature
+     *
+     * 0: greedy decoding
+     */
+    temperature?: number;
+    /**
+     * Top P
+     */
+    top_p?: number;
 };
 
 /**
@@ -810,6 +820,10 @@ export type GenerationPublic = {
      */
     job_id: number;
     /**
+     * Max New Tokens
+     */
+    max_new_tokens: number;
+    /**
      * Prompt
      */
     prompt: string;
@@ -817,6 +831,28 @@ export type GenerationPublic = {
      * Status
      */
     status: string;
+    /**
+     * Temperature
+     */
+    temperature: number;
+    /**
+     * Top P
+     */
+    top_p: number;
+};
+
+/**
+ * GenerationsPublic
+ */
+export type GenerationsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<GenerationPublic>;
 };
 
 /**
@@ -5657,6 +5693,60 @@ export type ModelsRegisterModelResponses = {
 
 export type ModelsRegisterModelResponse = ModelsRegisterModelResponses[keyof ModelsRegisterModelResponses];
 
+export type PlaygroundListGenerationsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Job Id
+         */
+        job_id?: number | null;
+        /**
+         * Skip
+         */
+        skip?: number;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/v1/playground';
+};
+
+export type PlaygroundListGenerationsErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the database is unreachable; retry after the `Retry-After` seconds
+     */
+    503: ErrorMessage;
+};
+
+export type PlaygroundListGenerationsError = PlaygroundListGenerationsErrors[keyof PlaygroundListGenerationsErrors];
+
+export type PlaygroundListGenerationsResponses = {
+    /**
+     * Successful Response
+     */
+    200: GenerationsPublic;
+};
+
+export type PlaygroundListGenerationsResponse = PlaygroundListGenerationsResponses[keyof PlaygroundListGenerationsResponses];
+
 export type PlaygroundCreateGenerationData = {
     body: GenerationCreate;
     path?: never;
@@ -5686,7 +5776,11 @@ export type PlaygroundCreateGenerationErrors = {
      */
     422: ErrorMessage;
     /**
-     * the queue (broker) is unreachable
+     * the inference service failed (its reason)
+     */
+    502: ErrorMessage;
+    /**
+     * the inference service is unreachable (why)
      */
     503: ErrorMessage;
 };
@@ -5701,6 +5795,53 @@ export type PlaygroundCreateGenerationResponses = {
 };
 
 export type PlaygroundCreateGenerationResponse = PlaygroundCreateGenerationResponses[keyof PlaygroundCreateGenerationResponses];
+
+export type PlaygroundStreamGenerationData = {
+    body: GenerationCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/playground/stream';
+};
+
+export type PlaygroundStreamGenerationErrors = {
+    /**
+     * the request body cannot be read
+     */
+    400: ErrorMessage;
+    /**
+     * not signed in
+     */
+    401: ErrorMessage;
+    /**
+     * not found (or another team's)
+     */
+    404: ErrorMessage;
+    /**
+     * refused in the object's current state
+     */
+    409: ErrorMessage;
+    /**
+     * the input is refused
+     */
+    422: ErrorMessage;
+    /**
+     * the inference service failed (its reason)
+     */
+    502: ErrorMessage;
+    /**
+     * the inference service is unreachable (why)
+     */
+    503: ErrorMessage;
+};
+
+export type PlaygroundStreamGenerationError = PlaygroundStreamGenerationErrors[keyof PlaygroundStreamGenerationErrors];
+
+export type PlaygroundStreamGenerationResponses = {
+    /**
+     * server-sent events: `generation` (the stored request), `token` ({"side": "adapter"|"base", "text"}), `done` ({"side", "finish_reason", "completion_tokens"}), then `end` (the stored answers) or `error` ({"detail"})
+     */
+    200: unknown;
+};
 
 export type PlaygroundReadGenerationData = {
     body?: never;
