@@ -320,7 +320,7 @@ class EvalPoint(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
+    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule: paper | strict | harness:<metric>
 
 
 class JobResult(Base):
@@ -338,7 +338,7 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
+    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule: paper | strict | harness:<metric>
 
 
 class LeaderboardScore(Base):
@@ -356,7 +356,7 @@ class LeaderboardScore(Base):
     scope: Mapped[str] = mapped_column(String(64))  # a benchmark or a suite
     score: Mapped[float] = mapped_column(Float)  # percent, like the paper
     benchmarks: Mapped[int] = mapped_column(Integer)  # how many benchmarks the score averages
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule of its results
+    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule of its results
 
 
 class Prediction(Base):
