@@ -276,7 +276,9 @@ def _eval_harness(args: argparse.Namespace) -> int:
         stderr = f" ± {s.stderr:.4f}" if s.stderr is not None else ""
         print(f"{s.benchmark}: {s.metric} {s.value:.4f}{stderr} ({s.samples} examples)")
     path = out / "harness_results.json"
-    path.write_text(json.dumps({"scores": results_entries(result), **result.raw}, indent=2, default=str))
+    path.write_text(
+        json.dumps({"scores": results_entries(result), **result.raw}, indent=2, default=str)
+    )
     print(f"harness results written to {path} in {result.seconds:.1f} s")
     return 0
 

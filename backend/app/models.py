@@ -320,7 +320,8 @@ class EvalPoint(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule: paper | strict | harness:<metric>
+    # the rule: paper | strict | harness:<metric> (an lm-evaluation-harness score)
+    scoring: Mapped[str | None] = mapped_column(String(64))
 
 
 class JobResult(Base):
@@ -338,7 +339,8 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule: paper | strict | harness:<metric>
+    # the rule: paper | strict | harness:<metric> (an lm-evaluation-harness score)
+    scoring: Mapped[str | None] = mapped_column(String(64))
 
 
 class LeaderboardScore(Base):

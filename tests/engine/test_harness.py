@@ -87,7 +87,7 @@ def test_job_stores_the_scores_lm_eval_returns(harness_run: Path) -> None:
             model=HFLM(pretrained=model, tokenizer=build_byte_tokenizer(), batch_size=3),
             tasks=["boolq_local", "svamp_local"],
             limit=3,
-            task_manager=TaskManager(include_path=str(TASKS)),
+            task_manager=TaskManager(include_path=str(TASKS), include_defaults=False),
         )
     assert out is not None
     assert stored["harness:boolq_local"]["accuracy"] == out["results"]["boolq_local"]["acc,none"]

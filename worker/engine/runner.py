@@ -316,7 +316,9 @@ def run_job(
         )
 
     if ecfg.harness is not None and main and not result.stopped_early:
-        accuracy.update(_run_harness(model, loaded.tokenizer, ecfg.harness, out, result.steps, progress))
+        accuracy.update(
+            _run_harness(model, loaded.tokenizer, ecfg.harness, out, result.steps, progress)
+        )
 
     progress.on_phase("saving")
     status = "cancelled" if result.stopped_early else "succeeded"
@@ -378,7 +380,11 @@ def _run_harness(
     for s in hres.scores:
         progress.on_eval(
             EvalInfo(
-                step, s.benchmark, s.value, s.correct, s.samples,
+                step,
+                s.benchmark,
+                s.value,
+                s.correct,
+                s.samples,
                 {"seconds": hres.seconds, "rule": s.rule, "metric": s.metric, "stderr": s.stderr},
             )
         )
