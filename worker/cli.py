@@ -7,6 +7,7 @@ line on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -204,6 +205,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from worker.engine.evaluation import evaluate_benchmark, get_benchmark, write_predictions
     from worker.engine.models import load_model
 
+    if (args.benchmark is None) == (args.harness is None):
+        raise ConfigError("give --benchmark NAME or --harness TASK[,TASK] (one of them)")
+    if args.harness is not None:
+        return _eval_harness(args)
     get_benchmark(args.benchmark)
     data_dir = args.data_dir or os.environ.get("STUDIO_BENCHMARK_DIR")
     if not data_dir:
@@ -249,6 +254,47 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     print(f"({others})")
     print(f"predictions written to {pred_path}")
+    return 0
+
+
+def _eval_harness(args: argparse.Namespace) -> int:
+    """`studio eval --harness`: lm-evaluation-harness tasks on the base model plus adapter."""
+    from worker.engine.adapters import load_adapter
+    from worker.engine.config import HarnessConfig, parse
+    from worker.engine.evaluation.harness import check_tasks, results_entries, run_harness
+    from worker.engine.models import load_model
+
+    harness = parse(
+        HarnessConfig,
+        {
+            "tasks": [t.strip() for t in args.harness.split(",")],
+            "include_path": args.include_path,
+            "limit": args.max_examples,
+            "num_fewshot": args.num_fewshot,
+            "metric": args.metric,
+            "batch_size": args.batch_size,
+        },
+        "evaluation.harness",
+    )
+    check_tasks(harness)  # before minutes of model loading
+    if args.adapter and not (Path(args.adapter) / "adapter_config.json").is_file():
+        raise ConfigError(f"{args.adapter} is not an adapter folder (no adapter_config.json)")
+    bar = ProgressBar()
+    bar.on_phase("loading_model")
+    loaded = load_model(args.base_model, args.precision)
+    model = load_adapter(loaded.model, args.adapter) if args.adapter else loaded.model
+    bar.on_phase("evaluating")
+    result = run_harness(model, loaded.tokenizer, harness)
+    out = Path(args.output or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    for s in result.scores:
+        stderr = f" ± {s.stderr:.4f}" if s.stderr is not None else ""
+        print(f"{s.benchmark}: {s.metric} {s.value:.4f}{stderr} ({s.samples} examples)")
+    path = out / "harness_results.json"
+    path.write_text(
+        json.dumps({"scores": results_entries(result), **result.raw}, indent=2, default=str)
+    )
+    print(f"harness results written to {path} in {result.seconds:.1f} s")
     return 0
 
 
@@ -496,14 +542,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a base model (and adapter) on a benchmark")
+    p = sub.add_parser(
+        "eval", help="evaluate a base model (and adapter) on a benchmark or harness tasks"
+    )
     p.add_argument(
         "--base-model", required=True, help="hf:<id>, path:<dir>, gguf:<file>, demo:smollm2-135m"
     )
     p.add_argument("--adapter", help="adapter folder saved by studio train")
-    p.add_argument("--benchmark", required=True, help="gsm8k, svamp, boolq, ...")
+    p.add_argument("--benchmark", help="gsm8k, svamp, boolq, ...")
+    p.add_argument(
+        "--harness",
+        metavar="TASK[,TASK]",
+        help="run lm-evaluation-harness tasks instead of a benchmark (local task data only)",
+    )
+    p.add_argument("--include-path", help="--harness: folder of your own task YAML files")
+    p.add_argument("--num-fewshot", type=int, help="--harness: few-shot examples per prompt")
+    p.add_argument("--metric", help="--harness: the metric to report (default: the task's first)")
     p.add_argument("--data-dir", help="benchmark folder in the LLM-Adapters layout")
-    p.add_argument("--max-examples", type=int, help="evaluate on the first N examples")
+    p.add_argument("--max-examples", type=int, help="evaluate on the first N examples (per task)")
     p.add_argument("--batch-size", type=int, default=16, help="prompts per generation batch")
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--num-beams", type=int, default=1, help="beam search when > 1")

@@ -320,7 +320,8 @@ class EvalPoint(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
+    # the rule: paper | strict | harness:<metric> (an lm-evaluation-harness score)
+    scoring: Mapped[str | None] = mapped_column(String(64))
 
 
 class JobResult(Base):
@@ -338,7 +339,8 @@ class JobResult(Base):
     accuracy: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule: paper | strict
+    # the rule: paper | strict | harness:<metric> (an lm-evaluation-harness score)
+    scoring: Mapped[str | None] = mapped_column(String(64))
 
 
 class LeaderboardScore(Base):
@@ -356,7 +358,7 @@ class LeaderboardScore(Base):
     scope: Mapped[str] = mapped_column(String(64))  # a benchmark or a suite
     score: Mapped[float] = mapped_column(Float)  # percent, like the paper
     benchmarks: Mapped[int] = mapped_column(Integer)  # how many benchmarks the score averages
-    scoring: Mapped[str | None] = mapped_column(String(16))  # the rule of its results
+    scoring: Mapped[str | None] = mapped_column(String(64))  # the rule of its results
 
 
 class Prediction(Base):

@@ -397,6 +397,41 @@ class DecodingConfig(ConfigSection):
     max_new_tokens: int = Field(default=256, ge=1, description="tokens to generate per answer")
 
 
+class HarnessConfig(ConfigSection):
+    """lm-evaluation-harness tasks run on the trained model (worker/engine/evaluation/harness.py)."""
+
+    tasks: list[str] = Field(
+        min_length=1, description="lm-evaluation-harness task (or group) names to run"
+    )
+    include_path: str | None = Field(
+        default=None,
+        description="folder of task YAML files of your own (relative data_files are read from "
+        "it); nothing is fetched from a hub, so a task's data must be local",
+    )
+    limit: int | None = Field(default=None, ge=1, description="examples per task; null = all")
+    num_fewshot: int | None = Field(
+        default=None, ge=0, description="few-shot examples per prompt; null = the task's own"
+    )
+    metric: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=48,
+        description="the metric stored as each task's score (e.g. acc, exact_match); null = "
+        "the task's first",
+    )
+    batch_size: int = Field(default=8, ge=1, description="requests per forward pass")
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or "," in name:
+                raise ValueError(f"each task is one non-empty name without commas, got {name!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("a task is listed twice")
+        return value
+
+
 class EvaluationConfig(ConfigSection):
     benchmarks: list[str] = Field(
         default_factory=list, description="benchmark names to evaluate on (gsm8k, boolq, ...)"
@@ -416,6 +451,10 @@ class EvaluationConfig(ConfigSection):
     )
     decoding: DecodingConfig = Field(
         default_factory=DecodingConfig, description="decoding settings"
+    )
+    harness: HarnessConfig | None = Field(
+        default=None,
+        description="lm-evaluation-harness tasks to run after training; null = none",
     )
 
 

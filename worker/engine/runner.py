@@ -103,6 +103,10 @@ def validate_job(config: JobConfig) -> None:
         config.adapter, family_of(model_config), getattr(model_config, "num_hidden_layers", None)
     )
     validate_settings(config)
+    if config.evaluation.harness is not None:
+        from .evaluation.harness import check_tasks
+
+        check_tasks(config.evaluation.harness)
     if config.evaluation.benchmarks and not benchmark_dir(config):
         raise ConfigError(
             "evaluation.benchmarks needs the benchmark files: set evaluation.data_dir "
@@ -357,6 +361,11 @@ def _train_evaluate_save(
             )
         )
 
+    if ecfg.harness is not None and main and not result.stopped_early:
+        accuracy.update(
+            _run_harness(model, loaded.tokenizer, ecfg.harness, out, result.steps, progress)
+        )
+
     progress.on_phase("saving")
     status = "cancelled" if result.stopped_early else "succeeded"
     summary = RunSummary(
@@ -396,3 +405,34 @@ def _train_evaluate_save(
     )
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2))
     return summary
+
+
+def _run_harness(
+    model: Any, tokenizer: Any, hcfg: Any, out: Path, step: int, progress: ProgressCallback
+) -> dict[str, float]:
+    """lm-evaluation-harness tasks on the trained model; their scores join eval_results.json
+    (as `harness:<task>`) and the raw harness output goes to harness_results.json."""
+    from .evaluation.harness import results_entries, run_harness
+
+    progress.on_phase("evaluating")
+    progress.on_log(f"lm-evaluation-harness: {', '.join(hcfg.tasks)}")
+    hres = run_harness(model, tokenizer, hcfg)
+    results_file = out / "eval_results.json"
+    entries = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    entries.update(results_entries(hres))
+    results_file.write_text(json.dumps(entries, indent=2))
+    (out / "harness_results.json").write_text(json.dumps(hres.raw, indent=2, default=str))
+    scores = {}
+    for s in hres.scores:
+        progress.on_eval(
+            EvalInfo(
+                step,
+                s.benchmark,
+                s.value,
+                s.correct,
+                s.samples,
+                {"seconds": hres.seconds, "rule": s.rule, "metric": s.metric, "stderr": s.stderr},
+            )
+        )
+        scores[s.benchmark] = s.value
+    return scores

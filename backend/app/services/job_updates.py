@@ -145,7 +145,8 @@ def store_results(
                     JobResult(
                         job_id=job_id,
                         benchmark=name,
-                        suite=BENCHMARKS[name].suite,
+                        # lm-evaluation-harness scores name their own suite ("harness")
+                        suite=r.get("suite") or BENCHMARKS[name].suite,
                         accuracy=r["accuracy"],
                         correct=r["correct"],
                         total=r["total"],

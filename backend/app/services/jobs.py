@@ -159,7 +159,9 @@ def results_of(session: Session, job_ids: list[int]) -> dict[int, JobScores]:
         )
         for job_id, benchmark, accuracy, scoring in rows:
             found[job_id][benchmark] = accuracy
-            rules[job_id] = rules[job_id] or scoring
+            # The job's rule is that of its paper benchmarks; harness scores name their metric.
+            if not (scoring or "").startswith("harness:"):
+                rules[job_id] = rules[job_id] or scoring
     return {i: JobScores(found[i], rules[i]) for i in job_ids}
 
 

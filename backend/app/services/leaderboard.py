@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from worker.engine.config import DecodingConfig, TrainingConfig
 from worker.engine.evaluation import BENCHMARKS
+from worker.engine.evaluation.harness import PREFIX as HARNESS_PREFIX
 
 from ..models import Benchmark, Job, JobResult, LeaderboardScore, User
 from ..schemas import LeaderboardPublic, LeaderboardRow
@@ -39,7 +40,7 @@ SAMPLES: tuple[Samples, ...] = ("apart", "together")
 
 
 def _scope_benchmarks(scope: str) -> list[str]:
-    if scope in BENCHMARKS:
+    if scope in BENCHMARKS or scope.startswith(HARNESS_PREFIX):
         return [scope]
     return [name for name, b in BENCHMARKS.items() if b.suite == scope]
 

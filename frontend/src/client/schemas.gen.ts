@@ -977,6 +977,17 @@ export const EvaluationConfig_InputSchema = {
             description: 'evaluate during training every N steps; null = at the end',
             title: 'Every N Steps'
         },
+        harness: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/HarnessConfig-Input'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'lm-evaluation-harness tasks to run after training; null = none'
+        },
         max_examples: {
             anyOf: [
                 {
@@ -1054,6 +1065,17 @@ export const EvaluationConfig_OutputSchema = {
             description: 'evaluate during training every N steps; null = at the end',
             title: 'Every N Steps'
         },
+        harness: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/HarnessConfig-Output'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'lm-evaluation-harness tasks to run after training; null = none'
+        },
         max_examples: {
             anyOf: [
                 {
@@ -1085,7 +1107,8 @@ export const EvaluationConfig_OutputSchema = {
         'batch_size',
         'scoring',
         'data_dir',
-        'decoding'
+        'decoding',
+        'harness'
     ],
     title: 'EvaluationConfig',
     type: 'object'
@@ -1370,6 +1393,177 @@ export const GenerationsPublicSchema = {
         'count'
     ],
     title: 'GenerationsPublic',
+    type: 'object'
+} as const;
+
+export const HarnessConfig_InputSchema = {
+    additionalProperties: false,
+    description: 'lm-evaluation-harness tasks run on the trained model (worker/engine/evaluation/harness.py).',
+    properties: {
+        batch_size: {
+            default: 8,
+            description: 'requests per forward pass',
+            minimum: 1,
+            title: 'Batch Size',
+            type: 'integer'
+        },
+        include_path: {
+            anyOf: [
+                {
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'folder of task YAML files of your own (relative data_files are read from it); nothing is fetched from a hub, so a task\'s data must be local',
+            title: 'Include Path'
+        },
+        limit: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'examples per task; null = all',
+            title: 'Limit'
+        },
+        metric: {
+            anyOf: [
+                {
+                    maxLength: 48,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the metric stored as each task\'s score (e.g. acc, exact_match); null = the task\'s first',
+            title: 'Metric'
+        },
+        num_fewshot: {
+            anyOf: [
+                {
+                    minimum: 0,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'few-shot examples per prompt; null = the task\'s own',
+            title: 'Num Fewshot'
+        },
+        tasks: {
+            description: 'lm-evaluation-harness task (or group) names to run',
+            items: {
+                pattern: '^[^\\x00]*$',
+                type: 'string'
+            },
+            minItems: 1,
+            title: 'Tasks',
+            type: 'array'
+        }
+    },
+    required: [
+        'tasks'
+    ],
+    title: 'HarnessConfig',
+    type: 'object'
+} as const;
+
+export const HarnessConfig_OutputSchema = {
+    additionalProperties: false,
+    description: 'lm-evaluation-harness tasks run on the trained model (worker/engine/evaluation/harness.py).',
+    properties: {
+        batch_size: {
+            default: 8,
+            description: 'requests per forward pass',
+            minimum: 1,
+            title: 'Batch Size',
+            type: 'integer'
+        },
+        include_path: {
+            anyOf: [
+                {
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'folder of task YAML files of your own (relative data_files are read from it); nothing is fetched from a hub, so a task\'s data must be local',
+            title: 'Include Path'
+        },
+        limit: {
+            anyOf: [
+                {
+                    minimum: 1,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'examples per task; null = all',
+            title: 'Limit'
+        },
+        metric: {
+            anyOf: [
+                {
+                    maxLength: 48,
+                    minLength: 1,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'the metric stored as each task\'s score (e.g. acc, exact_match); null = the task\'s first',
+            title: 'Metric'
+        },
+        num_fewshot: {
+            anyOf: [
+                {
+                    minimum: 0,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'few-shot examples per prompt; null = the task\'s own',
+            title: 'Num Fewshot'
+        },
+        tasks: {
+            description: 'lm-evaluation-harness task (or group) names to run',
+            items: {
+                pattern: '^[^\\x00]*$',
+                type: 'string'
+            },
+            minItems: 1,
+            title: 'Tasks',
+            type: 'array'
+        }
+    },
+    required: [
+        'tasks',
+        'include_path',
+        'limit',
+        'num_fewshot',
+        'metric',
+        'batch_size'
+    ],
+    title: 'HarnessConfig',
     type: 'object'
 } as const;
 

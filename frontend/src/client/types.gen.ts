@@ -636,6 +636,10 @@ export type EvaluationConfigInput = {
      */
     every_n_steps?: number | null;
     /**
+     * lm-evaluation-harness tasks to run after training; null = none
+     */
+    harness?: HarnessConfigInput | null;
+    /**
      * Max Examples
      *
      * cap examples per benchmark; null = all
@@ -681,6 +685,10 @@ export type EvaluationConfigOutput = {
      * evaluate during training every N steps; null = at the end
      */
     every_n_steps: number | null;
+    /**
+     * lm-evaluation-harness tasks to run after training; null = none
+     */
+    harness: HarnessConfigOutput | null;
     /**
      * Max Examples
      *
@@ -853,6 +861,94 @@ export type GenerationsPublic = {
      * Data
      */
     data: Array<GenerationPublic>;
+};
+
+/**
+ * HarnessConfig
+ *
+ * lm-evaluation-harness tasks run on the trained model (worker/engine/evaluation/harness.py).
+ */
+export type HarnessConfigInput = {
+    /**
+     * Batch Size
+     *
+     * requests per forward pass
+     */
+    batch_size?: number;
+    /**
+     * Include Path
+     *
+     * folder of task YAML files of your own (relative data_files are read from it); nothing is fetched from a hub, so a task's data must be local
+     */
+    include_path?: string | null;
+    /**
+     * Limit
+     *
+     * examples per task; null = all
+     */
+    limit?: number | null;
+    /**
+     * Metric
+     *
+     * the metric stored as each task's score (e.g. acc, exact_match); null = the task's first
+     */
+    metric?: string | null;
+    /**
+     * Num Fewshot
+     *
+     * few-shot examples per prompt; null = the task's own
+     */
+    num_fewshot?: number | null;
+    /**
+     * Tasks
+     *
+     * lm-evaluation-harness task (or group) names to run
+     */
+    tasks: Array<string>;
+};
+
+/**
+ * HarnessConfig
+ *
+ * lm-evaluation-harness tasks run on the trained model (worker/engine/evaluation/harness.py).
+ */
+export type HarnessConfigOutput = {
+    /**
+     * Batch Size
+     *
+     * requests per forward pass
+     */
+    batch_size: number;
+    /**
+     * Include Path
+     *
+     * folder of task YAML files of your own (relative data_files are read from it); nothing is fetched from a hub, so a task's data must be local
+     */
+    include_path: string | null;
+    /**
+     * Limit
+     *
+     * examples per task; null = all
+     */
+    limit: number | null;
+    /**
+     * Metric
+     *
+     * the metric stored as each task's score (e.g. acc, exact_match); null = the task's first
+     */
+    metric: string | null;
+    /**
+     * Num Fewshot
+     *
+     * few-shot examples per prompt; null = the task's own
+     */
+    num_fewshot: number | null;
+    /**
+     * Tasks
+     *
+     * lm-evaluation-harness task (or group) names to run
+     */
+    tasks: Array<string>;
 };
 
 /**

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 
 from worker.engine.evaluation import BENCHMARKS, SUITES
+from worker.engine.evaluation.harness import PREFIX as HARNESS_PREFIX
+from worker.engine.evaluation.harness import SUITE as HARNESS_SUITE
 
 from ...schemas import ApiText, LeaderboardPublic
 from ...services.leaderboard import leaderboard
@@ -42,11 +44,15 @@ def read_leaderboard(
     skip: Skip = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> LeaderboardPublic:
-    if scope not in BENCHMARKS and scope not in SUITES:
+    # lm-evaluation-harness scores: "harness" (their average) or "harness:<task>"
+    harness = scope == HARNESS_SUITE or (
+        scope.startswith(HARNESS_PREFIX) and len(scope) > len(HARNESS_PREFIX)
+    )
+    if scope not in BENCHMARKS and scope not in SUITES and not harness:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"unknown scope {scope!r}: a benchmark ({', '.join(BENCHMARKS)}) "
-            f"or a suite ({', '.join(SUITES)})",
+            f"or a suite ({', '.join(SUITES)}), or harness / harness:<task>",
         )
     team = resolve_team(session, user, team_id)
     return leaderboard(

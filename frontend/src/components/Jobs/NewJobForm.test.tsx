@@ -249,7 +249,7 @@ describe("NewJobForm", () => {
       ["evaluation", EvaluationConfig_OutputSchema.properties],
       ["evaluation", DecodingConfig_OutputSchema.properties], // decoding fields keep their evaluation.* names
     ];
-    const notShown = ["evaluation.benchmarks", "evaluation.decoding", "evaluation.data_dir"];
+    const notShown = ["evaluation.benchmarks", "evaluation.decoding", "evaluation.data_dir", "evaluation.harness"];
     for (const [prefix, properties] of sections) {
       for (const [key, schema] of Object.entries(properties)) {
         const name = `${prefix}.${key}`;

@@ -27,10 +27,12 @@ const MAIN: Record<Section, readonly string[]> = {
   decoding: [],
 };
 
-/** Not set in the dashboard: benchmarks have their own picker; benchmark files are the installation's. */
+/** Not set in the dashboard: benchmarks have their own picker; benchmark files are the
+ * installation's; lm-evaluation-harness tasks live in task folders on the worker (set them in
+ * the config JSON, docs/integrations.md). */
 const NOT_SHOWN: Record<Section, readonly string[]> = {
   training: [],
-  evaluation: ["benchmarks", "decoding", "data_dir"],
+  evaluation: ["benchmarks", "decoding", "data_dir", "harness"],
   decoding: [],
 };
 

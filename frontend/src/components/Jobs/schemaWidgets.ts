@@ -18,6 +18,8 @@ export interface Fragment {
   exclusiveMaximum?: number | null;
   default?: unknown;
   description?: string | null;
+  /** A nested section (e.g. evaluation.harness): not a widget of its own. */
+  $ref?: string | null;
 }
 
 export interface NumberRule {

@@ -75,6 +75,17 @@ describe("JobPage", () => {
     expect(within(table).getByTitle("strict rule: extracted 26, correct")).toHaveTextContent("paper");
   });
 
+  it("shows lm-evaluation-harness scores in the results table, marked as the harness's", async () => {
+    const withHarness: JobPublic = { ...finished, results: { svamp: 0.75, "harness:boolq_local": 0.5 } };
+    renderJob(withHarness, { body: PROMPTS });
+    const results = await screen.findByRole("table", { name: "Results" }, WAIT);
+    const row = within(results).getByText("boolq_local").closest("tr") as HTMLElement;
+    expect(row).toHaveTextContent("50.0 %");
+    expect(within(row).getByTestId("harness-result")).toHaveTextContent("lm-evaluation-harness");
+    const svamp = within(results).getByText("svamp").closest("tr") as HTMLElement;
+    expect(within(svamp).queryByTestId("harness-result")).toBeNull();
+  });
+
   it("shows both rendered prompts verbatim, trailing spaces marked", async () => {
     renderJob(finished, { body: PROMPTS });
     const training = await screen.findByLabelText("Training prompt", {}, WAIT);

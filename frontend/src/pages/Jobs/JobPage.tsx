@@ -14,6 +14,7 @@ import EstimateVsMeasured from "../../components/Jobs/EstimateVsMeasured";
 import PredictionsTable from "../../components/Jobs/PredictionsTable";
 import JobProgress from "../../components/Jobs/JobProgress";
 import QueryState from "../../components/Layout/QueryState";
+import ResultName from "../../components/Results/ResultName";
 import ScoringRuleLabel from "../../components/Results/ScoringRuleLabel";
 import StatusBadge from "../../components/Layout/StatusBadge";
 import {
@@ -167,7 +168,9 @@ export default function JobPage() {
                 <tbody>
                   {Object.entries(j.results).map(([b, a]) => (
                     <tr key={b}>
-                      <td>{b}</td>
+                      <td>
+                        <ResultName name={b} />
+                      </td>
                       <td className="num">{formatAccuracy(a)}</td>
                     </tr>
                   ))}
