@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from worker.engine.errors import ConfigError, DataError
 
 from .api.main import api_router
+from .api.routes import openai_fine_tuning
 from .core.config import Settings
 from .core.config import settings as env_settings
 from .core.db_outage import database_unavailable, ping_database
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SecurityHeaders, docs_path=f"{API_PREFIX}/docs", hsts=settings.environment == "production"
     )
     app.include_router(api_router, prefix=API_PREFIX)
+    # OpenAI-compatible doors at /v1 (base_url="http://HOST:PORT/v1"); they answer errors in
+    # OpenAI's shape themselves.
+    app.include_router(openai_fine_tuning.router, prefix="/v1")
 
     for kind, code in STATUS_OF_ERROR.items():
         app.add_exception_handler(kind, _refusal(code))

@@ -23,12 +23,15 @@ from .test_worker_e2e import follow
 
 
 def start_studio(
-    tmp_path: Path, cwd: Path = REPO, extra_env: dict[str, str] | None = None
+    tmp_path: Path,
+    cwd: Path = REPO,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen, int, str]:
     """`studio up` on a free port with its data in tmp_path/studio, started from `cwd` (with
     `extra_env` on top of the embedded defaults); returns (process, port, API token) once it
     has printed the token and answers."""
-    port = free_port()
+    port = port or free_port()
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("STUDIO_") and k != "STUDIO_MODEL_CACHE"]:
         del env[key]  # nothing from the distributed tests: the embedded defaults only
