@@ -36,9 +36,7 @@ def chat_to_record(messages: Any, line: int) -> dict[str, str]:
         raise DataError(f"{where}: 'messages' must be a non-empty list")
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
-            raise DataError(
-                f"{where}: messages[{i}] needs a role of system, user or assistant"
-            )
+            raise DataError(f"{where}: messages[{i}] needs a role of system, user or assistant")
     last = messages[-1]
     if last["role"] != "assistant":
         raise DataError(f"{where}: the last message must be the assistant's answer to train on")

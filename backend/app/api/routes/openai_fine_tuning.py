@@ -8,6 +8,7 @@ A succeeded job's model is `job-<job id>` (the name the OpenAI inference endpoin
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -60,7 +61,10 @@ _TYPE_OF_STATUS = {401: "authentication_error", 403: "permission_error", 404: "n
 
 
 def _error_response(
-    status_code: int, message: str, param: str | None = None, code: str | None = None,
+    status_code: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     kind = _TYPE_OF_STATUS.get(status_code, "invalid_request_error")
@@ -173,7 +177,12 @@ def _team_dataset(session: Session, user: User, file_id: str, param: str) -> Dat
     return ds
 
 
-@router.post("/files", response_model=FileObject, status_code=status.HTTP_200_OK)
+@router.post(
+    "/files",
+    response_model=FileObject,
+    status_code=status.HTTP_200_OK,
+    responses={413: {"model": OpenAIError, "description": "the file is over the size limit"}},
+)
 def create_file(
     file: Annotated[UploadFile, File(description="JSON Lines: chat, prompt/completion or Alpaca")],
     purpose: Annotated[str, Form(max_length=64)],
@@ -201,11 +210,12 @@ def create_file(
         up = store_upload(settings, team, filename, None, stream)
     except UploadRejected as e:
         problems = "; ".join(
-            f"row {p.row}: {p.field}: {p.message}" if p.row else p.message
-            for p in e.problems[:5]
+            f"row {p.row}: {p.field}: {p.message}" if p.row else p.message for p in e.problems[:5]
         )
         message = f"{filename}: {e.detail}" + (f" ({problems})" if problems else "")
-        raise OpenAIRefusal(e.status, message, "file", "invalid_file") from None
+        # OpenAI answers a refused file with 400 (413 stays: the file is too large).
+        status_code = 400 if e.status == 422 else e.status
+        raise OpenAIRefusal(status_code, message, "file", "invalid_file") from None
     finally:
         if stream is not file.file:
             stream.close()
@@ -457,7 +467,9 @@ def _team_job(session: Session, user: User, ftjob_id: str) -> Job:
     job_id = _number("ftjob-", ftjob_id, "fine_tuning_job_id", "fine-tuning job")
     job = session.get(Job, job_id)
     if job is None or job.team_id not in team_ids(session, user):
-        raise OpenAIRefusal(404, f"no fine-tuning job {ftjob_id!r} in your teams", None, "not_found")
+        raise OpenAIRefusal(
+            404, f"no fine-tuning job {ftjob_id!r} in your teams", None, "not_found"
+        )
     return job
 
 
@@ -483,14 +495,11 @@ def build_config(body: FineTuningJobCreate, dataset_id: int) -> dict[str, Any]:
         training["micro_batch_size"] = min(b, 4)
     if (m := _auto(hyper.learning_rate_multiplier)) is not None:
         if m <= 0:
-            raise OpenAIRefusal(
-                400, "learning_rate_multiplier must be above 0", "hyperparameters"
-            )
+            raise OpenAIRefusal(400, "learning_rate_multiplier must be above 0", "hyperparameters")
         method = str(adapter.get("method", "lora")).strip().lower()
-        try:
+        # An unknown method gets no rate here: the config check below names it.
+        with contextlib.suppress(Exception):
             training["learning_rate"] = m * default_learning_rate(method)
-        except Exception:  # noqa: BLE001 - the config check below names the unknown method
-            pass
     if body.seed is not None:
         training["seed"] = body.seed
     short = body.model.split(":", 1)[-1].rsplit("/", 1)[-1]
@@ -530,7 +539,8 @@ def create_fine_tuning_job(
         )
     if body.integrations:
         raise OpenAIRefusal(
-            400, "integrations are not supported here; see the studio's tracking settings",
+            400,
+            "integrations are not supported here; see the studio's tracking settings",
             "integrations",
         )
     if session.scalar(select(BaseModelEntry).where(BaseModelEntry.reference == body.model)) is None:
@@ -561,7 +571,9 @@ def list_fine_tuning_jobs(
     if after:
         where.append(Job.id < _number("ftjob-", after, "after", "fine-tuning job"))
     rows = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit + 1)).all()
-    return FineTuningJobList(data=[_openai_job(j) for j in rows[:limit]], has_more=len(rows) > limit)
+    return FineTuningJobList(
+        data=[_openai_job(j) for j in rows[:limit]], has_more=len(rows) > limit
+    )
 
 
 @router.get("/fine_tuning/jobs/{fine_tuning_job_id}", response_model=FineTuningJob)
@@ -572,7 +584,9 @@ def retrieve_fine_tuning_job(
 
 
 @router.post(
-    "/fine_tuning/jobs/{fine_tuning_job_id}/cancel", response_model=FineTuningJob, responses=CONFLICT
+    "/fine_tuning/jobs/{fine_tuning_job_id}/cancel",
+    response_model=FineTuningJob,
+    responses=CONFLICT,
 )
 def cancel_fine_tuning_job(
     fine_tuning_job_id: str, user: CurrentUser, session: SessionDep, settings: SettingsDep
@@ -584,46 +598,52 @@ def cancel_fine_tuning_job(
     return _openai_job(job)
 
 
-def _parse_time(text: str | None) -> int:
+def _parse_time(text: str | None) -> float:
     try:
-        return int(datetime.fromisoformat(text).timestamp()) if text else 0
+        return datetime.fromisoformat(text).timestamp() if text else 0.0
     except ValueError:
-        return 0
+        return 0.0
+
+
+def _event_level(level: str) -> Literal["info", "warn", "error"]:
+    level = level.lower()
+    if level in ("error", "critical"):
+        return "error"
+    return "warn" if level.startswith("warn") else "info"
 
 
 def job_events(session: Session, job: Job) -> list[FineTuningJobEvent]:
     """A job's state changes and log lines as events, newest first (OpenAI's order)."""
-    events: list[FineTuningJobEvent] = []
+    timed: list[tuple[float, FineTuningJobEvent]] = []
     for i, h in enumerate(job.history or []):
         state = str(h.get("status", ""))
         message = f"Job {state}" + (f": {h['reason']}" if h.get("reason") else "")
         if state == "succeeded":
             message += f"; fine-tuned model {fine_tuned_model_name(job.id)}"
-        level: Literal["info", "warn", "error"] = "error" if state == "failed" else "info"
-        if state == "failed" and job.error:
+        if state == "failed" and job.error and job.error != h.get("reason"):
             message += f": {job.error}"
-        events.append(
-            FineTuningJobEvent(
-                id=f"ftevent-{job.id}-h{i}",
-                created_at=_parse_time(h.get("at")),
-                level=level,
-                message=message,
-                data={"status": state},
-            )
+        at = _parse_time(h.get("at"))
+        event = FineTuningJobEvent(
+            id=f"ftevent-{job.id}-h{i}",
+            created_at=int(at),
+            level="error" if state == "failed" else "info",
+            message=message,
+            data={"status": state},
         )
+        timed.append((at, event))
     for log in session.scalars(select(JobLog).where(JobLog.job_id == job.id).order_by(JobLog.id)):
-        lvl = log.level.lower()
-        events.append(
-            FineTuningJobEvent(
-                id=f"ftevent-{job.id}-l{log.id}",
-                created_at=_unix(log.time) or 0,
-                level="error" if lvl in ("error", "critical") else "warn" if lvl.startswith("warn") else "info",
-                message=log.message,
-            )
+        event = FineTuningJobEvent(
+            id=f"ftevent-{job.id}-l{log.id}",
+            created_at=_unix(log.time) or 0,
+            level=_event_level(log.level),
+            message=log.message,
         )
-    # Stable for equal seconds: history before logs in creation order, then reversed.
-    order = {e.id: n for n, e in enumerate(events)}
-    return sorted(events, key=lambda e: (e.created_at, order[e.id]), reverse=True)
+        timed.append((log.time.timestamp() if log.time else 0.0, event))
+    # By the precise time (ties: state changes first, then logs, each in creation order),
+    # newest first.
+    order = {id(e): n for n, (_, e) in enumerate(timed)}
+    timed.sort(key=lambda te: (te[0], order[id(te[1])]), reverse=True)
+    return [e for _, e in timed]
 
 
 @router.get("/fine_tuning/jobs/{fine_tuning_job_id}/events", response_model=FineTuningJobEventList)
