@@ -76,7 +76,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     tmp = tmp_path_factory.mktemp("openai_ft")
     proc, port, token = start_studio(tmp, port=_port_in_range())
     http = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
     try:
         # The printed token is the administrator's: register the tiny model for the jobs.
