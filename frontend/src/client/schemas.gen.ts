@@ -349,6 +349,7 @@ export const Body_openai_fine_tuning_create_fileSchema = {
         },
         purpose: {
             maxLength: 64,
+            pattern: '^[^\\x00]*$',
             title: 'Purpose',
             type: 'string'
         }
@@ -1726,6 +1727,7 @@ export const FineTuningJobCreateSchema = {
             anyOf: [
                 {
                     additionalProperties: {
+                        pattern: '^[^\\x00]*$',
                         type: 'string'
                     },
                     type: 'object'
@@ -1750,6 +1752,7 @@ export const FineTuningJobCreateSchema = {
         model: {
             description: 'a base model reference of the catalogue',
             maxLength: 512,
+            pattern: '^[^\\x00]*$',
             title: 'Model',
             type: 'string'
         },
@@ -1783,6 +1786,7 @@ export const FineTuningJobCreateSchema = {
             anyOf: [
                 {
                     maxLength: 64,
+                    pattern: '^[^\\x00]*$',
                     type: 'string'
                 },
                 {
@@ -1795,6 +1799,7 @@ export const FineTuningJobCreateSchema = {
         training_file: {
             description: 'a file id from /v1/files',
             maxLength: 64,
+            pattern: '^[^\\x00]*$',
             title: 'Training File',
             type: 'string'
         },
@@ -1802,6 +1807,7 @@ export const FineTuningJobCreateSchema = {
             anyOf: [
                 {
                     maxLength: 64,
+                    pattern: '^[^\\x00]*$',
                     type: 'string'
                 },
                 {

@@ -27,6 +27,7 @@ from worker.engine.errors import ConfigError, DataError
 
 from ...core.errors import ConflictError, NotFoundError
 from ...models import BaseModelEntry, Dataset, Job, JobLog, MetricPoint, User
+from ...schemas import ApiText
 from ...services import jobs as job_service
 from ...services import storage
 from ...services.datasets import UploadRejected, store_upload
@@ -185,7 +186,7 @@ def _team_dataset(session: Session, user: User, file_id: str, param: str) -> Dat
 )
 def create_file(
     file: Annotated[UploadFile, File(description="JSON Lines: chat, prompt/completion or Alpaca")],
-    purpose: Annotated[str, Form(max_length=64)],
+    purpose: Annotated[ApiText, Form(max_length=64)],
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
@@ -244,8 +245,8 @@ def create_file(
 def list_files(
     user: CurrentUser,
     session: SessionDep,
-    purpose: Annotated[str | None, Query(max_length=64)] = None,
-    after: Annotated[str | None, Query(max_length=64)] = None,
+    purpose: Annotated[ApiText | None, Query(max_length=64)] = None,
+    after: Annotated[ApiText | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 10000,
 ) -> FileList:
     """Your teams' datasets, newest first (every one can be a fine-tuning file)."""
@@ -309,16 +310,16 @@ class FineTuningMethod(BaseModel):
 
 
 class FineTuningJobCreate(BaseModel):
-    model: str = Field(max_length=512, description="a base model reference of the catalogue")
-    training_file: str = Field(max_length=64, description="a file id from /v1/files")
-    validation_file: str | None = Field(default=None, max_length=64)
+    model: ApiText = Field(max_length=512, description="a base model reference of the catalogue")
+    training_file: ApiText = Field(max_length=64, description="a file id from /v1/files")
+    validation_file: ApiText | None = Field(default=None, max_length=64)
     hyperparameters: Hyperparameters | None = None
     method: FineTuningMethod | None = None
-    suffix: str | None = Field(
+    suffix: ApiText | None = Field(
         default=None, max_length=64, description="appended to the studio job's name"
     )
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    metadata: dict[str, str] | None = Field(
+    metadata: dict[str, ApiText] | None = Field(
         default=None,
         description="read, not stored: `adapter` (a method name) picks the adapter",
     )
@@ -563,7 +564,7 @@ def create_fine_tuning_job(
 def list_fine_tuning_jobs(
     user: CurrentUser,
     session: SessionDep,
-    after: Annotated[str | None, Query(max_length=64, description="the last id seen")] = None,
+    after: Annotated[ApiText | None, Query(max_length=64, description="the last id seen")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> FineTuningJobList:
     """Your teams' jobs, newest first; `after` continues from a job id."""
@@ -651,7 +652,9 @@ def list_fine_tuning_events(
     fine_tuning_job_id: str,
     user: CurrentUser,
     session: SessionDep,
-    after: Annotated[str | None, Query(max_length=64, description="the last event id seen")] = None,
+    after: Annotated[
+        ApiText | None, Query(max_length=64, description="the last event id seen")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 20,
 ) -> FineTuningJobEventList:
     """The job's state changes and log lines, newest first; `after` continues from an event."""
@@ -682,7 +685,7 @@ def list_fine_tuning_checkpoints(
     fine_tuning_job_id: str,
     user: CurrentUser,
     session: SessionDep,
-    after: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[ApiText | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> FineTuningJobCheckpointList:
     """The adapter the job saved (a studio job keeps one: its final adapter, also what a
