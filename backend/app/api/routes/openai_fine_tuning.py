@@ -9,16 +9,16 @@ A succeeded job's model is `job-<job id>` (the name the OpenAI inference endpoin
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -79,7 +79,7 @@ class OpenAIRoute(APIRoute):
     """Answers every refusal of its routes (auth, validation, the services' errors) in OpenAI's
     error shape, here rather than in the app's handlers, which keep /api/v1's `detail` body."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def openai_shaped(request: Request) -> Response:
@@ -199,7 +199,7 @@ def create_file(
         )
     team = resolve_team(session, user, None)
     filename = file.filename or "upload.jsonl"
-    stream = file.file
+    stream: IO[bytes] = file.file
     head = stream.read(65536)
     stream.seek(0)
     if is_openai_jsonl(head):
@@ -252,7 +252,7 @@ def list_files(
     """Your teams' datasets, newest first (every one can be a fine-tuning file)."""
     if purpose not in (None, "fine-tune"):
         return FileList(data=[])
-    where = [Dataset.team_id.in_(team_ids(session, user))]
+    where: list[ColumnElement[bool]] = [Dataset.team_id.in_(team_ids(session, user))]
     if after:
         where.append(Dataset.id < _number("file-", after, "after", "file"))
     rows = session.scalars(
@@ -568,7 +568,7 @@ def list_fine_tuning_jobs(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> FineTuningJobList:
     """Your teams' jobs, newest first; `after` continues from a job id."""
-    where = [Job.team_id.in_(team_ids(session, user))]
+    where: list[ColumnElement[bool]] = [Job.team_id.in_(team_ids(session, user))]
     if after:
         where.append(Job.id < _number("ftjob-", after, "after", "fine-tuning job"))
     rows = session.scalars(select(Job).where(*where).order_by(Job.id.desc()).limit(limit + 1)).all()
