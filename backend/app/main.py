@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from worker.engine.errors import ConfigError, DataError
 
 from .api.main import api_router
+from .api.routes import openai_fine_tuning
 from .api.routes.openai_inference import is_openai_path, openai_error
 from .api.routes.openai_inference import router as openai_router
 from .core.config import Settings
@@ -135,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(openai_router)  # /v1: OpenAI-compatible, errors in OpenAI's shape
+    # OpenAI-compatible doors at /v1 (base_url="http://HOST:PORT/v1"); they answer errors in
+    # OpenAI's shape themselves.
+    app.include_router(openai_fine_tuning.router, prefix="/v1")
 
     for kind, code in STATUS_OF_ERROR.items():
         app.add_exception_handler(kind, _refusal(code))

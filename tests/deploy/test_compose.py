@@ -761,3 +761,51 @@ def test_dashboard_publishes_the_nginx_port():
     listen = (nginx_directive(nginx_text(), "listen") or "").split()[0]
     published = [str(spec).rsplit(":", 1)[-1] for spec in services()["dashboard"].get("ports", [])]
     assert listen in published, f"nginx listens on {listen} but the dashboard publishes {published}"
+
+
+# --- the optional vLLM service (profile "vllm"): serves the studio's LoRA adapters ------------
+
+
+def vllm_service() -> dict:
+    return services()["vllm"]
+
+
+def test_vllm_is_only_in_its_profile():
+    # Never started by a plain `docker compose up`: it needs a GPU and a chosen base model.
+    assert vllm_service().get("profiles") == ["vllm"]
+
+
+def test_vllm_runs_the_official_openai_server_image():
+    image = str(vllm_service().get("image", ""))
+    assert image.startswith("vllm/vllm-openai:"), f"vllm runs {image!r}"
+    assert not image.endswith(":latest") and ":${" in image, "pin the vLLM version (overridable)"
+
+
+def test_vllm_serves_lora_adapters_from_the_base_model():
+    service = vllm_service()
+    words = [*command_words(service.get("entrypoint")), *command_words(service.get("command"))]
+    assert words[:2] == ["vllm", "serve"], words
+    assert "--enable-lora" in words
+    assert words[2].startswith("${VLLM_BASE_MODEL:?"), "the base model must be chosen, no default"
+    modules = words[words.index("--lora-modules") + 1]
+    assert modules.startswith("${VLLM_LORA_MODULES:?"), "the adapters must be chosen"
+    # The example in the message points into the exports mount, with the served name job-<id>.
+    assert re.search(r"job-\d+=/data/storage/artifacts/job-\d+/adapter", modules), modules
+    rank = int(words[words.index("--max-lora-rank") + 1])
+    assert rank >= 32, "the studio's default LoRA rank (32) must fit"
+    port = words[words.index("--port") + 1]
+    assert f"{port}:{port}" in service.get("ports", []), "vllm publishes the port it serves"
+
+
+def test_vllm_reads_the_adapters_from_the_studio_volume_read_only():
+    data = mounts(vllm_service()).get("/data")
+    assert data is not None, "vllm does not mount the studio's data volume at /data"
+    source, read_only = data
+    assert source == mounts(services()["api"])["/data"][0], "not the volume the workers write"
+    assert read_only, "vllm only reads the adapters"
+    assert mounts(vllm_service()).get("/models", ("",))[0] == "model-cache"
+
+
+def test_vllm_reserves_a_gpu():
+    [device] = gpu_devices(vllm_service())
+    assert device.get("driver") == "nvidia" and "gpu" in device.get("capabilities", [])

@@ -339,6 +339,76 @@ export const Body_datasets_upload_datasetSchema = {
     type: 'object'
 } as const;
 
+export const Body_openai_fine_tuning_create_fileSchema = {
+    properties: {
+        file: {
+            contentMediaType: 'application/octet-stream',
+            description: 'JSON Lines: chat, prompt/completion or Alpaca',
+            title: 'File',
+            type: 'string'
+        },
+        purpose: {
+            maxLength: 64,
+            pattern: '^[^\\x00]*$',
+            title: 'Purpose',
+            type: 'string'
+        }
+    },
+    required: [
+        'file',
+        'purpose'
+    ],
+    title: 'Body_openai-fine-tuning-create_file',
+    type: 'object'
+} as const;
+
+export const CheckpointMetricsSchema = {
+    properties: {
+        full_valid_loss: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Full Valid Loss'
+        },
+        step: {
+            title: 'Step',
+            type: 'integer'
+        },
+        train_loss: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Train Loss'
+        },
+        valid_loss: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Valid Loss'
+        }
+    },
+    required: [
+        'step'
+    ],
+    title: 'CheckpointMetrics',
+    type: 'object'
+} as const;
+
 export const DatasetPreviewSchema = {
     properties: {
         count: {
@@ -1242,6 +1312,728 @@ export const ExportsPublicSchema = {
     type: 'object'
 } as const;
 
+export const FileDeletedSchema = {
+    properties: {
+        deleted: {
+            title: 'Deleted',
+            type: 'boolean'
+        },
+        id: {
+            title: 'Id',
+            type: 'string'
+        },
+        object: {
+            const: 'file',
+            default: 'file',
+            title: 'Object',
+            type: 'string'
+        }
+    },
+    required: [
+        'id',
+        'deleted'
+    ],
+    title: 'FileDeleted',
+    type: 'object'
+} as const;
+
+export const FileListSchema = {
+    properties: {
+        data: {
+            items: {
+                $ref: '#/components/schemas/FileObject'
+            },
+            title: 'Data',
+            type: 'array'
+        },
+        has_more: {
+            default: false,
+            title: 'Has More',
+            type: 'boolean'
+        },
+        object: {
+            const: 'list',
+            default: 'list',
+            title: 'Object',
+            type: 'string'
+        }
+    },
+    required: [
+        'data'
+    ],
+    title: 'FileList',
+    type: 'object'
+} as const;
+
+export const FileObjectSchema = {
+    properties: {
+        bytes: {
+            title: 'Bytes',
+            type: 'integer'
+        },
+        created_at: {
+            title: 'Created At',
+            type: 'integer'
+        },
+        filename: {
+            title: 'Filename',
+            type: 'string'
+        },
+        id: {
+            title: 'Id',
+            type: 'string'
+        },
+        object: {
+            const: 'file',
+            default: 'file',
+            title: 'Object',
+            type: 'string'
+        },
+        purpose: {
+            default: 'fine-tune',
+            title: 'Purpose',
+            type: 'string'
+        },
+        status: {
+            default: 'processed',
+            title: 'Status',
+            type: 'string'
+        },
+        status_details: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Status Details'
+        }
+    },
+    required: [
+        'id',
+        'bytes',
+        'created_at',
+        'filename'
+    ],
+    title: 'FileObject',
+    type: 'object'
+} as const;
+
+export const FineTuningJobSchema = {
+    properties: {
+        created_at: {
+            title: 'Created At',
+            type: 'integer'
+        },
+        error: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/FineTuningJobError'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        },
+        estimated_finish: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Estimated Finish'
+        },
+        fine_tuned_model: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Fine Tuned Model'
+        },
+        finished_at: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Finished At'
+        },
+        hyperparameters: {
+            $ref: '#/components/schemas/HyperparametersPublic'
+        },
+        id: {
+            title: 'Id',
+            type: 'string'
+        },
+        integrations: {
+            default: [],
+            items: {
+                additionalProperties: true,
+                type: 'object'
+            },
+            title: 'Integrations',
+            type: 'array'
+        },
+        metadata: {
+            anyOf: [
+                {
+                    additionalProperties: {
+                        type: 'string'
+                    },
+                    type: 'object'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Metadata'
+        },
+        method: {
+            additionalProperties: true,
+            title: 'Method',
+            type: 'object'
+        },
+        model: {
+            title: 'Model',
+            type: 'string'
+        },
+        object: {
+            const: 'fine_tuning.job',
+            default: 'fine_tuning.job',
+            title: 'Object',
+            type: 'string'
+        },
+        organization_id: {
+            title: 'Organization Id',
+            type: 'string'
+        },
+        result_files: {
+            default: [],
+            items: {
+                type: 'string'
+            },
+            title: 'Result Files',
+            type: 'array'
+        },
+        seed: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Seed'
+        },
+        status: {
+            title: 'Status',
+            type: 'string'
+        },
+        studio_job_id: {
+            description: 'the job in the studio\'s own API (/api/v1/jobs/ID)',
+            title: 'Studio Job Id',
+            type: 'integer'
+        },
+        suffix: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Suffix'
+        },
+        trained_tokens: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Trained Tokens'
+        },
+        training_file: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Training File'
+        },
+        user_provided_suffix: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'User Provided Suffix'
+        },
+        validation_file: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Validation File'
+        }
+    },
+    required: [
+        'id',
+        'created_at',
+        'finished_at',
+        'error',
+        'fine_tuned_model',
+        'hyperparameters',
+        'method',
+        'model',
+        'organization_id',
+        'seed',
+        'status',
+        'trained_tokens',
+        'training_file',
+        'studio_job_id'
+    ],
+    title: 'FineTuningJob',
+    type: 'object'
+} as const;
+
+export const FineTuningJobCheckpointSchema = {
+    properties: {
+        created_at: {
+            title: 'Created At',
+            type: 'integer'
+        },
+        fine_tuned_model_checkpoint: {
+            title: 'Fine Tuned Model Checkpoint',
+            type: 'string'
+        },
+        fine_tuning_job_id: {
+            title: 'Fine Tuning Job Id',
+            type: 'string'
+        },
+        id: {
+            title: 'Id',
+            type: 'string'
+        },
+        metrics: {
+            $ref: '#/components/schemas/CheckpointMetrics'
+        },
+        object: {
+            const: 'fine_tuning.job.checkpoint',
+            default: 'fine_tuning.job.checkpoint',
+            title: 'Object',
+            type: 'string'
+        },
+        step_number: {
+            title: 'Step Number',
+            type: 'integer'
+        }
+    },
+    required: [
+        'id',
+        'created_at',
+        'fine_tuned_model_checkpoint',
+        'fine_tuning_job_id',
+        'metrics',
+        'step_number'
+    ],
+    title: 'FineTuningJobCheckpoint',
+    type: 'object'
+} as const;
+
+export const FineTuningJobCheckpointListSchema = {
+    properties: {
+        data: {
+            items: {
+                $ref: '#/components/schemas/FineTuningJobCheckpoint'
+            },
+            title: 'Data',
+            type: 'array'
+        },
+        first_id: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'First Id'
+        },
+        has_more: {
+            title: 'Has More',
+            type: 'boolean'
+        },
+        last_id: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Last Id'
+        },
+        object: {
+            const: 'list',
+            default: 'list',
+            title: 'Object',
+            type: 'string'
+        }
+    },
+    required: [
+        'data',
+        'first_id',
+        'last_id',
+        'has_more'
+    ],
+    title: 'FineTuningJobCheckpointList',
+    type: 'object'
+} as const;
+
+export const FineTuningJobCreateSchema = {
+    properties: {
+        hyperparameters: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/Hyperparameters'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        },
+        integrations: {
+            anyOf: [
+                {
+                    items: {
+                        additionalProperties: true,
+                        type: 'object'
+                    },
+                    type: 'array'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Integrations'
+        },
+        metadata: {
+            anyOf: [
+                {
+                    additionalProperties: {
+                        pattern: '^[^\\x00]*$',
+                        type: 'string'
+                    },
+                    type: 'object'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'read, not stored: `adapter` (a method name) picks the adapter',
+            title: 'Metadata'
+        },
+        method: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/FineTuningMethod'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        },
+        model: {
+            description: 'a base model reference of the catalogue',
+            maxLength: 512,
+            pattern: '^[^\\x00]*$',
+            title: 'Model',
+            type: 'string'
+        },
+        seed: {
+            anyOf: [
+                {
+                    maximum: 2147483647,
+                    minimum: 0,
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Seed'
+        },
+        studio: {
+            anyOf: [
+                {
+                    additionalProperties: true,
+                    type: 'object'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'studio extension: a partial job config ({adapter, training, evaluation}) merged over the one built from the fields above',
+            title: 'Studio'
+        },
+        suffix: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'appended to the studio job\'s name',
+            title: 'Suffix'
+        },
+        training_file: {
+            description: 'a file id from /v1/files',
+            maxLength: 64,
+            pattern: '^[^\\x00]*$',
+            title: 'Training File',
+            type: 'string'
+        },
+        validation_file: {
+            anyOf: [
+                {
+                    maxLength: 64,
+                    pattern: '^[^\\x00]*$',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Validation File'
+        }
+    },
+    required: [
+        'model',
+        'training_file'
+    ],
+    title: 'FineTuningJobCreate',
+    type: 'object'
+} as const;
+
+export const FineTuningJobErrorSchema = {
+    properties: {
+        code: {
+            title: 'Code',
+            type: 'string'
+        },
+        message: {
+            title: 'Message',
+            type: 'string'
+        },
+        param: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Param'
+        }
+    },
+    required: [
+        'code',
+        'message'
+    ],
+    title: 'FineTuningJobError',
+    type: 'object'
+} as const;
+
+export const FineTuningJobEventSchema = {
+    properties: {
+        created_at: {
+            title: 'Created At',
+            type: 'integer'
+        },
+        data: {
+            anyOf: [
+                {
+                    additionalProperties: true,
+                    type: 'object'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Data'
+        },
+        id: {
+            title: 'Id',
+            type: 'string'
+        },
+        level: {
+            enum: [
+                'info',
+                'warn',
+                'error'
+            ],
+            title: 'Level',
+            type: 'string'
+        },
+        message: {
+            title: 'Message',
+            type: 'string'
+        },
+        object: {
+            const: 'fine_tuning.job.event',
+            default: 'fine_tuning.job.event',
+            title: 'Object',
+            type: 'string'
+        },
+        type: {
+            default: 'message',
+            enum: [
+                'message',
+                'metrics'
+            ],
+            title: 'Type',
+            type: 'string'
+        }
+    },
+    required: [
+        'id',
+        'created_at',
+        'level',
+        'message'
+    ],
+    title: 'FineTuningJobEvent',
+    type: 'object'
+} as const;
+
+export const FineTuningJobEventListSchema = {
+    properties: {
+        data: {
+            items: {
+                $ref: '#/components/schemas/FineTuningJobEvent'
+            },
+            title: 'Data',
+            type: 'array'
+        },
+        has_more: {
+            title: 'Has More',
+            type: 'boolean'
+        },
+        object: {
+            const: 'list',
+            default: 'list',
+            title: 'Object',
+            type: 'string'
+        }
+    },
+    required: [
+        'data',
+        'has_more'
+    ],
+    title: 'FineTuningJobEventList',
+    type: 'object'
+} as const;
+
+export const FineTuningJobListSchema = {
+    properties: {
+        data: {
+            items: {
+                $ref: '#/components/schemas/FineTuningJob'
+            },
+            title: 'Data',
+            type: 'array'
+        },
+        has_more: {
+            title: 'Has More',
+            type: 'boolean'
+        },
+        object: {
+            const: 'list',
+            default: 'list',
+            title: 'Object',
+            type: 'string'
+        }
+    },
+    required: [
+        'data',
+        'has_more'
+    ],
+    title: 'FineTuningJobList',
+    type: 'object'
+} as const;
+
+export const FineTuningMethodSchema = {
+    properties: {
+        adapter: {
+            anyOf: [
+                {
+                    additionalProperties: true,
+                    type: 'object'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'studio extension: the adapter ({method, placement, params}); default LoRA',
+            title: 'Adapter'
+        },
+        supervised: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/SupervisedMethod'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        },
+        type: {
+            const: 'supervised',
+            description: 'only supervised fine-tuning',
+            title: 'Type',
+            type: 'string'
+        }
+    },
+    required: [
+        'type'
+    ],
+    title: 'FineTuningMethod',
+    type: 'object'
+} as const;
+
 export const GenerationCreateSchema = {
     properties: {
         job_id: {
@@ -1393,6 +2185,20 @@ export const GenerationsPublicSchema = {
         'count'
     ],
     title: 'GenerationsPublic',
+    type: 'object'
+} as const;
+
+export const HTTPValidationErrorSchema = {
+    properties: {
+        detail: {
+            items: {
+                $ref: '#/components/schemas/ValidationError'
+            },
+            title: 'Detail',
+            type: 'array'
+        }
+    },
+    title: 'HTTPValidationError',
     type: 'object'
 } as const;
 
@@ -1619,6 +2425,107 @@ export const HistogramPublicSchema = {
         'counts'
     ],
     title: 'HistogramPublic',
+    type: 'object'
+} as const;
+
+export const HyperparametersSchema = {
+    additionalProperties: false,
+    properties: {
+        batch_size: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    const: 'auto',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'studio training.batch_size',
+            title: 'Batch Size'
+        },
+        learning_rate_multiplier: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    const: 'auto',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'times the adapter method\'s default learning rate',
+            title: 'Learning Rate Multiplier'
+        },
+        n_epochs: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    const: 'auto',
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'studio training.epochs',
+            title: 'N Epochs'
+        }
+    },
+    title: 'Hyperparameters',
+    type: 'object'
+} as const;
+
+export const HyperparametersPublicSchema = {
+    properties: {
+        batch_size: {
+            anyOf: [
+                {
+                    type: 'integer'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Batch Size'
+        },
+        learning_rate_multiplier: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Learning Rate Multiplier'
+        },
+        n_epochs: {
+            anyOf: [
+                {
+                    type: 'number'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'N Epochs'
+        }
+    },
+    required: [
+        'n_epochs',
+        'batch_size',
+        'learning_rate_multiplier'
+    ],
+    title: 'HyperparametersPublic',
     type: 'object'
 } as const;
 
@@ -3460,6 +4367,60 @@ export const MlflowTrackingConfig_OutputSchema = {
         'log_adapter'
     ],
     title: 'MlflowTrackingConfig',
+    type: 'object'
+} as const;
+
+export const OpenAIErrorSchema = {
+    properties: {
+        error: {
+            $ref: '#/components/schemas/OpenAIErrorDetail'
+        }
+    },
+    required: [
+        'error'
+    ],
+    title: 'OpenAIError',
+    type: 'object'
+} as const;
+
+export const OpenAIErrorDetailSchema = {
+    properties: {
+        code: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Code'
+        },
+        message: {
+            title: 'Message',
+            type: 'string'
+        },
+        param: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            title: 'Param'
+        },
+        type: {
+            title: 'Type',
+            type: 'string'
+        }
+    },
+    required: [
+        'message',
+        'type'
+    ],
+    title: 'OpenAIErrorDetail',
     type: 'object'
 } as const;
 
@@ -5416,6 +6377,23 @@ export const StudyScaleSchema = {
     type: 'object'
 } as const;
 
+export const SupervisedMethodSchema = {
+    properties: {
+        hyperparameters: {
+            anyOf: [
+                {
+                    $ref: '#/components/schemas/Hyperparameters'
+                },
+                {
+                    type: 'null'
+                }
+            ]
+        }
+    },
+    title: 'SupervisedMethod',
+    type: 'object'
+} as const;
+
 export const TeamCreateSchema = {
     properties: {
         name: {
@@ -6545,6 +7523,47 @@ export const UserPublicSchema = {
         'teams'
     ],
     title: 'UserPublic',
+    type: 'object'
+} as const;
+
+export const ValidationErrorSchema = {
+    properties: {
+        ctx: {
+            title: 'Context',
+            type: 'object'
+        },
+        input: {
+            title: 'Input'
+        },
+        loc: {
+            items: {
+                anyOf: [
+                    {
+                        type: 'string'
+                    },
+                    {
+                        type: 'integer'
+                    }
+                ]
+            },
+            title: 'Location',
+            type: 'array'
+        },
+        msg: {
+            title: 'Message',
+            type: 'string'
+        },
+        type: {
+            title: 'Error Type',
+            type: 'string'
+        }
+    },
+    required: [
+        'loc',
+        'msg',
+        'type'
+    ],
+    title: 'ValidationError',
     type: 'object'
 } as const;
 

@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, DemoStartDemoData, DemoStartDemoErrors, DemoStartDemoResponses, EstimatesEstimateJobData, EstimatesEstimateJobErrors, EstimatesEstimateJobResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateExportData, JobsCreateExportErrors, JobsCreateExportResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsDownloadExportData, JobsDownloadExportErrors, JobsDownloadExportResponses, JobsDownloadTensorboardData, JobsDownloadTensorboardErrors, JobsDownloadTensorboardResponses, JobsListExportsData, JobsListExportsErrors, JobsListExportsResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsPlanJobTrainingData, JobsPlanJobTrainingErrors, JobsPlanJobTrainingResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsReadPromptsData, JobsReadPromptsErrors, JobsReadPromptsResponses, JobsReadResultsData, JobsReadResultsErrors, JobsReadResultsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundListGenerationsData, PlaygroundListGenerationsErrors, PlaygroundListGenerationsResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, PlaygroundStreamGenerationData, PlaygroundStreamGenerationErrors, PlaygroundStreamGenerationResponses, StudiesBuildStudyPresetData, StudiesBuildStudyPresetErrors, StudiesBuildStudyPresetResponses, StudiesCancelStudyData, StudiesCancelStudyErrors, StudiesCancelStudyResponses, StudiesCreateStudyData, StudiesCreateStudyErrors, StudiesCreateStudyResponses, StudiesDeleteStudyData, StudiesDeleteStudyErrors, StudiesDeleteStudyResponses, StudiesExportResultsData, StudiesExportResultsErrors, StudiesExportResultsResponses, StudiesListPresetsData, StudiesListPresetsErrors, StudiesListPresetsResponses, StudiesListStudiesData, StudiesListStudiesErrors, StudiesListStudiesResponses, StudiesPlanStudyData, StudiesPlanStudyErrors, StudiesPlanStudyResponses, StudiesReadStudyData, StudiesReadStudyErrors, StudiesReadStudyPlotData, StudiesReadStudyPlotErrors, StudiesReadStudyPlotResponses, StudiesReadStudyResponses, StudiesResumeStudyData, StudiesResumeStudyErrors, StudiesResumeStudyResponses, StudiesRetryStudyData, StudiesRetryStudyErrors, StudiesRetryStudyResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
+import type { AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, BenchmarksImportBenchmarksData, BenchmarksImportBenchmarksErrors, BenchmarksImportBenchmarksResponses, BenchmarksListBenchmarksData, BenchmarksListBenchmarksErrors, BenchmarksListBenchmarksResponses, DatasetsDeleteDatasetData, DatasetsDeleteDatasetErrors, DatasetsDeleteDatasetResponses, DatasetsListDatasetsData, DatasetsListDatasetsErrors, DatasetsListDatasetsResponses, DatasetsPreviewDatasetData, DatasetsPreviewDatasetErrors, DatasetsPreviewDatasetResponses, DatasetsReadDatasetData, DatasetsReadDatasetErrors, DatasetsReadDatasetResponses, DatasetsUploadDatasetData, DatasetsUploadDatasetErrors, DatasetsUploadDatasetResponses, DemoStartDemoData, DemoStartDemoErrors, DemoStartDemoResponses, EstimatesEstimateJobData, EstimatesEstimateJobErrors, EstimatesEstimateJobResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsCloneJobData, JobsCloneJobErrors, JobsCloneJobResponses, JobsCreateExportData, JobsCreateExportErrors, JobsCreateExportResponses, JobsCreateJobData, JobsCreateJobErrors, JobsCreateJobResponses, JobsDeleteJobData, JobsDeleteJobErrors, JobsDeleteJobResponses, JobsDownloadArtifactData, JobsDownloadArtifactErrors, JobsDownloadArtifactResponses, JobsDownloadExportData, JobsDownloadExportErrors, JobsDownloadExportResponses, JobsDownloadTensorboardData, JobsDownloadTensorboardErrors, JobsDownloadTensorboardResponses, JobsListExportsData, JobsListExportsErrors, JobsListExportsResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsPlanJobTrainingData, JobsPlanJobTrainingErrors, JobsPlanJobTrainingResponses, JobsReadAccuracyData, JobsReadAccuracyErrors, JobsReadAccuracyResponses, JobsReadDefaultsData, JobsReadDefaultsErrors, JobsReadDefaultsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadLogsData, JobsReadLogsErrors, JobsReadLogsResponses, JobsReadMetricsData, JobsReadMetricsErrors, JobsReadMetricsResponses, JobsReadPredictionsData, JobsReadPredictionsErrors, JobsReadPredictionsResponses, JobsReadPromptsData, JobsReadPromptsErrors, JobsReadPromptsResponses, JobsReadResultsData, JobsReadResultsErrors, JobsReadResultsResponses, JobsStreamEventsData, JobsStreamEventsErrors, JobsStreamEventsResponses, LeaderboardReadLeaderboardData, LeaderboardReadLeaderboardErrors, LeaderboardReadLeaderboardResponses, MethodsEstimateParametersData, MethodsEstimateParametersErrors, MethodsEstimateParametersResponses, MethodsListMethodsData, MethodsListMethodsErrors, MethodsListMethodsResponses, ModelsListModelsData, ModelsListModelsErrors, ModelsListModelsResponses, ModelsRegisterModelData, ModelsRegisterModelErrors, ModelsRegisterModelResponses, OpenaiFineTuningCancelFineTuningJobData, OpenaiFineTuningCancelFineTuningJobErrors, OpenaiFineTuningCancelFineTuningJobResponses, OpenaiFineTuningCreateFileData, OpenaiFineTuningCreateFileErrors, OpenaiFineTuningCreateFileResponses, OpenaiFineTuningCreateFineTuningJobData, OpenaiFineTuningCreateFineTuningJobErrors, OpenaiFineTuningCreateFineTuningJobResponses, OpenaiFineTuningDeleteFileData, OpenaiFineTuningDeleteFileErrors, OpenaiFineTuningDeleteFileResponses, OpenaiFineTuningListFilesData, OpenaiFineTuningListFilesErrors, OpenaiFineTuningListFilesResponses, OpenaiFineTuningListFineTuningCheckpointsData, OpenaiFineTuningListFineTuningCheckpointsErrors, OpenaiFineTuningListFineTuningCheckpointsResponses, OpenaiFineTuningListFineTuningEventsData, OpenaiFineTuningListFineTuningEventsErrors, OpenaiFineTuningListFineTuningEventsResponses, OpenaiFineTuningListFineTuningJobsData, OpenaiFineTuningListFineTuningJobsErrors, OpenaiFineTuningListFineTuningJobsResponses, OpenaiFineTuningRetrieveFileData, OpenaiFineTuningRetrieveFileErrors, OpenaiFineTuningRetrieveFileResponses, OpenaiFineTuningRetrieveFineTuningJobData, OpenaiFineTuningRetrieveFineTuningJobErrors, OpenaiFineTuningRetrieveFineTuningJobResponses, PlaygroundCreateGenerationData, PlaygroundCreateGenerationErrors, PlaygroundCreateGenerationResponses, PlaygroundListGenerationsData, PlaygroundListGenerationsErrors, PlaygroundListGenerationsResponses, PlaygroundReadGenerationData, PlaygroundReadGenerationErrors, PlaygroundReadGenerationResponses, PlaygroundStreamGenerationData, PlaygroundStreamGenerationErrors, PlaygroundStreamGenerationResponses, StudiesBuildStudyPresetData, StudiesBuildStudyPresetErrors, StudiesBuildStudyPresetResponses, StudiesCancelStudyData, StudiesCancelStudyErrors, StudiesCancelStudyResponses, StudiesCreateStudyData, StudiesCreateStudyErrors, StudiesCreateStudyResponses, StudiesDeleteStudyData, StudiesDeleteStudyErrors, StudiesDeleteStudyResponses, StudiesExportResultsData, StudiesExportResultsErrors, StudiesExportResultsResponses, StudiesListPresetsData, StudiesListPresetsErrors, StudiesListPresetsResponses, StudiesListStudiesData, StudiesListStudiesErrors, StudiesListStudiesResponses, StudiesPlanStudyData, StudiesPlanStudyErrors, StudiesPlanStudyResponses, StudiesReadStudyData, StudiesReadStudyErrors, StudiesReadStudyPlotData, StudiesReadStudyPlotErrors, StudiesReadStudyPlotResponses, StudiesReadStudyResponses, StudiesResumeStudyData, StudiesResumeStudyErrors, StudiesResumeStudyResponses, StudiesRetryStudyData, StudiesRetryStudyErrors, StudiesRetryStudyResponses, TeamsAddMemberData, TeamsAddMemberErrors, TeamsAddMemberResponses, TeamsCreateTeamData, TeamsCreateTeamErrors, TeamsCreateTeamResponses, TeamsInviteMemberData, TeamsInviteMemberErrors, TeamsInviteMemberResponses, TeamsListMembersData, TeamsListMembersErrors, TeamsListMembersResponses, TeamsListTeamsData, TeamsListTeamsErrors, TeamsListTeamsResponses, TeamsRemoveMemberData, TeamsRemoveMemberErrors, TeamsRemoveMemberResponses, TokensCreateTokenData, TokensCreateTokenErrors, TokensCreateTokenResponses, TokensListTokensData, TokensListTokensErrors, TokensListTokensResponses, TokensRevokeTokenData, TokensRevokeTokenErrors, TokensRevokeTokenResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateUserData, UsersCreateUserErrors, UsersCreateUserResponses, UsersReadMeData, UsersReadMeErrors, UsersReadMeResponses, UtilsHealthData, UtilsHealthErrors, UtilsHealthResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -749,4 +749,121 @@ export const usersChangePassword = <ThrowOnError extends boolean = true>(options
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List Files
+ *
+ * Your teams' datasets, newest first (every one can be a fine-tuning file).
+ */
+export const openaiFineTuningListFiles = <ThrowOnError extends boolean = true>(options?: Options<OpenaiFineTuningListFilesData, ThrowOnError>) => (options?.client ?? client).get<OpenaiFineTuningListFilesResponses, OpenaiFineTuningListFilesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/files',
+    ...options
+});
+
+/**
+ * Create File
+ *
+ * Uploads a training file: it becomes a studio dataset of your first team, validated whole;
+ * OpenAI chat lines (`{"messages": [...]}`) and prompt/completion lines are accepted.
+ */
+export const openaiFineTuningCreateFile = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningCreateFileData, ThrowOnError>) => (options.client ?? client).post<OpenaiFineTuningCreateFileResponses, OpenaiFineTuningCreateFileErrors, ThrowOnError>({
+    ...formDataBodySerializer,
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/files',
+    ...options,
+    headers: {
+        'Content-Type': null,
+        ...options.headers
+    }
+});
+
+/**
+ * Delete File
+ */
+export const openaiFineTuningDeleteFile = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningDeleteFileData, ThrowOnError>) => (options.client ?? client).delete<OpenaiFineTuningDeleteFileResponses, OpenaiFineTuningDeleteFileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/files/{file_id}',
+    ...options
+});
+
+/**
+ * Retrieve File
+ */
+export const openaiFineTuningRetrieveFile = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningRetrieveFileData, ThrowOnError>) => (options.client ?? client).get<OpenaiFineTuningRetrieveFileResponses, OpenaiFineTuningRetrieveFileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/files/{file_id}',
+    ...options
+});
+
+/**
+ * List Fine Tuning Jobs
+ *
+ * Your teams' jobs, newest first; `after` continues from a job id.
+ */
+export const openaiFineTuningListFineTuningJobs = <ThrowOnError extends boolean = true>(options?: Options<OpenaiFineTuningListFineTuningJobsData, ThrowOnError>) => (options?.client ?? client).get<OpenaiFineTuningListFineTuningJobsResponses, OpenaiFineTuningListFineTuningJobsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs',
+    ...options
+});
+
+/**
+ * Create Fine Tuning Job
+ *
+ * Starts a studio job on an uploaded file (LoRA unless `method.adapter`, `metadata.adapter`
+ * or `studio.adapter` says otherwise).
+ */
+export const openaiFineTuningCreateFineTuningJob = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningCreateFineTuningJobData, ThrowOnError>) => (options.client ?? client).post<OpenaiFineTuningCreateFineTuningJobResponses, OpenaiFineTuningCreateFineTuningJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Retrieve Fine Tuning Job
+ */
+export const openaiFineTuningRetrieveFineTuningJob = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningRetrieveFineTuningJobData, ThrowOnError>) => (options.client ?? client).get<OpenaiFineTuningRetrieveFineTuningJobResponses, OpenaiFineTuningRetrieveFineTuningJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}',
+    ...options
+});
+
+/**
+ * Cancel Fine Tuning Job
+ *
+ * A queued job is cancelled now; a running one stops at its next step (status `running`
+ * until then).
+ */
+export const openaiFineTuningCancelFineTuningJob = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningCancelFineTuningJobData, ThrowOnError>) => (options.client ?? client).post<OpenaiFineTuningCancelFineTuningJobResponses, OpenaiFineTuningCancelFineTuningJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel',
+    ...options
+});
+
+/**
+ * List Fine Tuning Checkpoints
+ *
+ * The adapter the job saved (a studio job keeps one: its final adapter, also what a
+ * cancelled job saved), with the last train and validation loss.
+ */
+export const openaiFineTuningListFineTuningCheckpoints = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningListFineTuningCheckpointsData, ThrowOnError>) => (options.client ?? client).get<OpenaiFineTuningListFineTuningCheckpointsResponses, OpenaiFineTuningListFineTuningCheckpointsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints',
+    ...options
+});
+
+/**
+ * List Fine Tuning Events
+ *
+ * The job's state changes and log lines, newest first; `after` continues from an event.
+ */
+export const openaiFineTuningListFineTuningEvents = <ThrowOnError extends boolean = true>(options: Options<OpenaiFineTuningListFineTuningEventsData, ThrowOnError>) => (options.client ?? client).get<OpenaiFineTuningListFineTuningEventsResponses, OpenaiFineTuningListFineTuningEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/events',
+    ...options
 });

@@ -219,6 +219,44 @@ export type BodyDatasetsUploadDataset = {
 };
 
 /**
+ * Body_openai-fine-tuning-create_file
+ */
+export type BodyOpenaiFineTuningCreateFile = {
+    /**
+     * File
+     *
+     * JSON Lines: chat, prompt/completion or Alpaca
+     */
+    file: Blob | File;
+    /**
+     * Purpose
+     */
+    purpose: string;
+};
+
+/**
+ * CheckpointMetrics
+ */
+export type CheckpointMetrics = {
+    /**
+     * Full Valid Loss
+     */
+    full_valid_loss?: number | null;
+    /**
+     * Step
+     */
+    step: number;
+    /**
+     * Train Loss
+     */
+    train_loss?: number | null;
+    /**
+     * Valid Loss
+     */
+    valid_loss?: number | null;
+};
+
+/**
  * DatasetPreview
  */
 export type DatasetPreview = {
@@ -772,6 +810,400 @@ export type ExportsPublic = {
 };
 
 /**
+ * FileDeleted
+ */
+export type FileDeleted = {
+    /**
+     * Deleted
+     */
+    deleted: boolean;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Object
+     */
+    object?: 'file';
+};
+
+/**
+ * FileList
+ */
+export type FileList = {
+    /**
+     * Data
+     */
+    data: Array<FileObject>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+    /**
+     * Object
+     */
+    object?: 'list';
+};
+
+/**
+ * FileObject
+ */
+export type FileObject = {
+    /**
+     * Bytes
+     */
+    bytes: number;
+    /**
+     * Created At
+     */
+    created_at: number;
+    /**
+     * Filename
+     */
+    filename: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Object
+     */
+    object?: 'file';
+    /**
+     * Purpose
+     */
+    purpose?: string;
+    /**
+     * Status
+     */
+    status?: string;
+    /**
+     * Status Details
+     */
+    status_details?: string | null;
+};
+
+/**
+ * FineTuningJob
+ */
+export type FineTuningJob = {
+    /**
+     * Created At
+     */
+    created_at: number;
+    error: FineTuningJobError | null;
+    /**
+     * Estimated Finish
+     */
+    estimated_finish?: number | null;
+    /**
+     * Fine Tuned Model
+     */
+    fine_tuned_model: string | null;
+    /**
+     * Finished At
+     */
+    finished_at: number | null;
+    hyperparameters: HyperparametersPublic;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Integrations
+     */
+    integrations?: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Metadata
+     */
+    metadata?: {
+        [key: string]: string;
+    } | null;
+    /**
+     * Method
+     */
+    method: {
+        [key: string]: unknown;
+    };
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Object
+     */
+    object?: 'fine_tuning.job';
+    /**
+     * Organization Id
+     */
+    organization_id: string;
+    /**
+     * Result Files
+     */
+    result_files?: Array<string>;
+    /**
+     * Seed
+     */
+    seed: number | null;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Studio Job Id
+     *
+     * the job in the studio's own API (/api/v1/jobs/ID)
+     */
+    studio_job_id: number;
+    /**
+     * Suffix
+     */
+    suffix?: string | null;
+    /**
+     * Trained Tokens
+     */
+    trained_tokens: number | null;
+    /**
+     * Training File
+     */
+    training_file: string | null;
+    /**
+     * User Provided Suffix
+     */
+    user_provided_suffix?: string | null;
+    /**
+     * Validation File
+     */
+    validation_file?: string | null;
+};
+
+/**
+ * FineTuningJobCheckpoint
+ */
+export type FineTuningJobCheckpoint = {
+    /**
+     * Created At
+     */
+    created_at: number;
+    /**
+     * Fine Tuned Model Checkpoint
+     */
+    fine_tuned_model_checkpoint: string;
+    /**
+     * Fine Tuning Job Id
+     */
+    fine_tuning_job_id: string;
+    /**
+     * Id
+     */
+    id: string;
+    metrics: CheckpointMetrics;
+    /**
+     * Object
+     */
+    object?: 'fine_tuning.job.checkpoint';
+    /**
+     * Step Number
+     */
+    step_number: number;
+};
+
+/**
+ * FineTuningJobCheckpointList
+ */
+export type FineTuningJobCheckpointList = {
+    /**
+     * Data
+     */
+    data: Array<FineTuningJobCheckpoint>;
+    /**
+     * First Id
+     */
+    first_id: string | null;
+    /**
+     * Has More
+     */
+    has_more: boolean;
+    /**
+     * Last Id
+     */
+    last_id: string | null;
+    /**
+     * Object
+     */
+    object?: 'list';
+};
+
+/**
+ * FineTuningJobCreate
+ */
+export type FineTuningJobCreate = {
+    hyperparameters?: Hyperparameters | null;
+    /**
+     * Integrations
+     */
+    integrations?: Array<{
+        [key: string]: unknown;
+    }> | null;
+    /**
+     * Metadata
+     *
+     * read, not stored: `adapter` (a method name) picks the adapter
+     */
+    metadata?: {
+        [key: string]: string;
+    } | null;
+    method?: FineTuningMethod | null;
+    /**
+     * Model
+     *
+     * a base model reference of the catalogue
+     */
+    model: string;
+    /**
+     * Seed
+     */
+    seed?: number | null;
+    /**
+     * Studio
+     *
+     * studio extension: a partial job config ({adapter, training, evaluation}) merged over the one built from the fields above
+     */
+    studio?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Suffix
+     *
+     * appended to the studio job's name
+     */
+    suffix?: string | null;
+    /**
+     * Training File
+     *
+     * a file id from /v1/files
+     */
+    training_file: string;
+    /**
+     * Validation File
+     */
+    validation_file?: string | null;
+};
+
+/**
+ * FineTuningJobError
+ */
+export type FineTuningJobError = {
+    /**
+     * Code
+     */
+    code: string;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Param
+     */
+    param?: string | null;
+};
+
+/**
+ * FineTuningJobEvent
+ */
+export type FineTuningJobEvent = {
+    /**
+     * Created At
+     */
+    created_at: number;
+    /**
+     * Data
+     */
+    data?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Level
+     */
+    level: 'info' | 'warn' | 'error';
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Object
+     */
+    object?: 'fine_tuning.job.event';
+    /**
+     * Type
+     */
+    type?: 'message' | 'metrics';
+};
+
+/**
+ * FineTuningJobEventList
+ */
+export type FineTuningJobEventList = {
+    /**
+     * Data
+     */
+    data: Array<FineTuningJobEvent>;
+    /**
+     * Has More
+     */
+    has_more: boolean;
+    /**
+     * Object
+     */
+    object?: 'list';
+};
+
+/**
+ * FineTuningJobList
+ */
+export type FineTuningJobList = {
+    /**
+     * Data
+     */
+    data: Array<FineTuningJob>;
+    /**
+     * Has More
+     */
+    has_more: boolean;
+    /**
+     * Object
+     */
+    object?: 'list';
+};
+
+/**
+ * FineTuningMethod
+ */
+export type FineTuningMethod = {
+    /**
+     * Adapter
+     *
+     * studio extension: the adapter ({method, placement, params}); default LoRA
+     */
+    adapter?: {
+        [key: string]: unknown;
+    } | null;
+    supervised?: SupervisedMethod | null;
+    /**
+     * Type
+     *
+     * only supervised fine-tuning
+     */
+    type: 'supervised';
+};
+
+/**
  * GenerationCreate
  */
 export type GenerationCreate = {
@@ -861,6 +1293,16 @@ export type GenerationsPublic = {
      * Data
      */
     data: Array<GenerationPublic>;
+};
+
+/**
+ * HTTPValidationError
+ */
+export type HttpValidationError = {
+    /**
+     * Detail
+     */
+    detail?: Array<ValidationError>;
 };
 
 /**
@@ -983,6 +1425,48 @@ export type HistogramPublic = {
      * Counts
      */
     counts: Array<number>;
+};
+
+/**
+ * Hyperparameters
+ */
+export type Hyperparameters = {
+    /**
+     * Batch Size
+     *
+     * studio training.batch_size
+     */
+    batch_size?: number | 'auto' | null;
+    /**
+     * Learning Rate Multiplier
+     *
+     * times the adapter method's default learning rate
+     */
+    learning_rate_multiplier?: number | 'auto' | null;
+    /**
+     * N Epochs
+     *
+     * studio training.epochs
+     */
+    n_epochs?: number | 'auto' | null;
+};
+
+/**
+ * HyperparametersPublic
+ */
+export type HyperparametersPublic = {
+    /**
+     * Batch Size
+     */
+    batch_size: number | null;
+    /**
+     * Learning Rate Multiplier
+     */
+    learning_rate_multiplier: number | null;
+    /**
+     * N Epochs
+     */
+    n_epochs: number | null;
 };
 
 /**
@@ -2109,6 +2593,35 @@ export type MlflowTrackingConfigOutput = {
 };
 
 /**
+ * OpenAIError
+ */
+export type OpenAiError = {
+    error: OpenAiErrorDetail;
+};
+
+/**
+ * OpenAIErrorDetail
+ */
+export type OpenAiErrorDetail = {
+    /**
+     * Code
+     */
+    code?: string | null;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Param
+     */
+    param?: string | null;
+    /**
+     * Type
+     */
+    type: string;
+};
+
+/**
  * ParamSchema
  *
  * A method parameter's schema: a fragment with the parameter's default and help.
@@ -3186,6 +3699,13 @@ export type StudyScale = {
 };
 
 /**
+ * SupervisedMethod
+ */
+export type SupervisedMethod = {
+    hyperparameters?: Hyperparameters | null;
+};
+
+/**
  * TeamCreate
  */
 export type TeamCreate = {
@@ -3872,6 +4392,34 @@ export type UserPublic = {
      * Teams
      */
     teams: Array<TeamMembershipPublic>;
+};
+
+/**
+ * ValidationError
+ */
+export type ValidationError = {
+    /**
+     * Context
+     */
+    ctx?: {
+        [key: string]: unknown;
+    };
+    /**
+     * Input
+     */
+    input?: unknown;
+    /**
+     * Location
+     */
+    loc: Array<string | number>;
+    /**
+     * Message
+     */
+    msg: string;
+    /**
+     * Error Type
+     */
+    type: string;
 };
 
 /**
@@ -7106,3 +7654,459 @@ export type UsersChangePasswordResponses = {
 };
 
 export type UsersChangePasswordResponse = UsersChangePasswordResponses[keyof UsersChangePasswordResponses];
+
+export type OpenaiFineTuningListFilesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Purpose
+         */
+        purpose?: string | null;
+        /**
+         * After
+         */
+        after?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/v1/files';
+};
+
+export type OpenaiFineTuningListFilesErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningListFilesError = OpenaiFineTuningListFilesErrors[keyof OpenaiFineTuningListFilesErrors];
+
+export type OpenaiFineTuningListFilesResponses = {
+    /**
+     * Successful Response
+     */
+    200: FileList;
+};
+
+export type OpenaiFineTuningListFilesResponse = OpenaiFineTuningListFilesResponses[keyof OpenaiFineTuningListFilesResponses];
+
+export type OpenaiFineTuningCreateFileData = {
+    body: BodyOpenaiFineTuningCreateFile;
+    path?: never;
+    query?: never;
+    url: '/v1/files';
+};
+
+export type OpenaiFineTuningCreateFileErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * the file is over the size limit
+     */
+    413: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningCreateFileError = OpenaiFineTuningCreateFileErrors[keyof OpenaiFineTuningCreateFileErrors];
+
+export type OpenaiFineTuningCreateFileResponses = {
+    /**
+     * Successful Response
+     */
+    200: FileObject;
+};
+
+export type OpenaiFineTuningCreateFileResponse = OpenaiFineTuningCreateFileResponses[keyof OpenaiFineTuningCreateFileResponses];
+
+export type OpenaiFineTuningDeleteFileData = {
+    body?: never;
+    path: {
+        /**
+         * File Id
+         */
+        file_id: string;
+    };
+    query?: never;
+    url: '/v1/files/{file_id}';
+};
+
+export type OpenaiFineTuningDeleteFileErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * refused in the object's current state
+     */
+    409: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningDeleteFileError = OpenaiFineTuningDeleteFileErrors[keyof OpenaiFineTuningDeleteFileErrors];
+
+export type OpenaiFineTuningDeleteFileResponses = {
+    /**
+     * Successful Response
+     */
+    200: FileDeleted;
+};
+
+export type OpenaiFineTuningDeleteFileResponse = OpenaiFineTuningDeleteFileResponses[keyof OpenaiFineTuningDeleteFileResponses];
+
+export type OpenaiFineTuningRetrieveFileData = {
+    body?: never;
+    path: {
+        /**
+         * File Id
+         */
+        file_id: string;
+    };
+    query?: never;
+    url: '/v1/files/{file_id}';
+};
+
+export type OpenaiFineTuningRetrieveFileErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningRetrieveFileError = OpenaiFineTuningRetrieveFileErrors[keyof OpenaiFineTuningRetrieveFileErrors];
+
+export type OpenaiFineTuningRetrieveFileResponses = {
+    /**
+     * Successful Response
+     */
+    200: FileObject;
+};
+
+export type OpenaiFineTuningRetrieveFileResponse = OpenaiFineTuningRetrieveFileResponses[keyof OpenaiFineTuningRetrieveFileResponses];
+
+export type OpenaiFineTuningListFineTuningJobsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * After
+         *
+         * the last id seen
+         */
+        after?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/v1/fine_tuning/jobs';
+};
+
+export type OpenaiFineTuningListFineTuningJobsErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningListFineTuningJobsError = OpenaiFineTuningListFineTuningJobsErrors[keyof OpenaiFineTuningListFineTuningJobsErrors];
+
+export type OpenaiFineTuningListFineTuningJobsResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJobList;
+};
+
+export type OpenaiFineTuningListFineTuningJobsResponse = OpenaiFineTuningListFineTuningJobsResponses[keyof OpenaiFineTuningListFineTuningJobsResponses];
+
+export type OpenaiFineTuningCreateFineTuningJobData = {
+    body: FineTuningJobCreate;
+    path?: never;
+    query?: never;
+    url: '/v1/fine_tuning/jobs';
+};
+
+export type OpenaiFineTuningCreateFineTuningJobErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningCreateFineTuningJobError = OpenaiFineTuningCreateFineTuningJobErrors[keyof OpenaiFineTuningCreateFineTuningJobErrors];
+
+export type OpenaiFineTuningCreateFineTuningJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJob;
+};
+
+export type OpenaiFineTuningCreateFineTuningJobResponse = OpenaiFineTuningCreateFineTuningJobResponses[keyof OpenaiFineTuningCreateFineTuningJobResponses];
+
+export type OpenaiFineTuningRetrieveFineTuningJobData = {
+    body?: never;
+    path: {
+        /**
+         * Fine Tuning Job Id
+         */
+        fine_tuning_job_id: string;
+    };
+    query?: never;
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}';
+};
+
+export type OpenaiFineTuningRetrieveFineTuningJobErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningRetrieveFineTuningJobError = OpenaiFineTuningRetrieveFineTuningJobErrors[keyof OpenaiFineTuningRetrieveFineTuningJobErrors];
+
+export type OpenaiFineTuningRetrieveFineTuningJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJob;
+};
+
+export type OpenaiFineTuningRetrieveFineTuningJobResponse = OpenaiFineTuningRetrieveFineTuningJobResponses[keyof OpenaiFineTuningRetrieveFineTuningJobResponses];
+
+export type OpenaiFineTuningCancelFineTuningJobData = {
+    body?: never;
+    path: {
+        /**
+         * Fine Tuning Job Id
+         */
+        fine_tuning_job_id: string;
+    };
+    query?: never;
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/cancel';
+};
+
+export type OpenaiFineTuningCancelFineTuningJobErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * refused in the object's current state
+     */
+    409: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningCancelFineTuningJobError = OpenaiFineTuningCancelFineTuningJobErrors[keyof OpenaiFineTuningCancelFineTuningJobErrors];
+
+export type OpenaiFineTuningCancelFineTuningJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJob;
+};
+
+export type OpenaiFineTuningCancelFineTuningJobResponse = OpenaiFineTuningCancelFineTuningJobResponses[keyof OpenaiFineTuningCancelFineTuningJobResponses];
+
+export type OpenaiFineTuningListFineTuningCheckpointsData = {
+    body?: never;
+    path: {
+        /**
+         * Fine Tuning Job Id
+         */
+        fine_tuning_job_id: string;
+    };
+    query?: {
+        /**
+         * After
+         */
+        after?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints';
+};
+
+export type OpenaiFineTuningListFineTuningCheckpointsErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningListFineTuningCheckpointsError = OpenaiFineTuningListFineTuningCheckpointsErrors[keyof OpenaiFineTuningListFineTuningCheckpointsErrors];
+
+export type OpenaiFineTuningListFineTuningCheckpointsResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJobCheckpointList;
+};
+
+export type OpenaiFineTuningListFineTuningCheckpointsResponse = OpenaiFineTuningListFineTuningCheckpointsResponses[keyof OpenaiFineTuningListFineTuningCheckpointsResponses];
+
+export type OpenaiFineTuningListFineTuningEventsData = {
+    body?: never;
+    path: {
+        /**
+         * Fine Tuning Job Id
+         */
+        fine_tuning_job_id: string;
+    };
+    query?: {
+        /**
+         * After
+         *
+         * the last event id seen
+         */
+        after?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/v1/fine_tuning/jobs/{fine_tuning_job_id}/events';
+};
+
+export type OpenaiFineTuningListFineTuningEventsErrors = {
+    /**
+     * the request is refused (the error names why)
+     */
+    400: OpenAiError;
+    /**
+     * no API token, or an unknown one
+     */
+    401: OpenAiError;
+    /**
+     * not found (or another team's)
+     */
+    404: OpenAiError;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type OpenaiFineTuningListFineTuningEventsError = OpenaiFineTuningListFineTuningEventsErrors[keyof OpenaiFineTuningListFineTuningEventsErrors];
+
+export type OpenaiFineTuningListFineTuningEventsResponses = {
+    /**
+     * Successful Response
+     */
+    200: FineTuningJobEventList;
+};
+
+export type OpenaiFineTuningListFineTuningEventsResponse = OpenaiFineTuningListFineTuningEventsResponses[keyof OpenaiFineTuningListFineTuningEventsResponses];
