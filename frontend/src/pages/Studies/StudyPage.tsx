@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
 import { errorMessage } from "../../api";
@@ -43,6 +44,14 @@ export default function StudyPage() {
   });
   const running = study.data?.state === "running";
   const plot = useQuery({ ...studyPlotQuery(id), refetchInterval: running ? 4000 : false });
+  // A cell that ends changes the plots: read them again then, so the last cell's point is not
+  // lost when the study finishes between two polls (the polling stops with the study).
+  const ended = study.data
+    ? `${study.data.state}:${study.data.progress.succeeded}:${study.data.progress.failed}:${study.data.progress.cancelled}`
+    : "";
+  useEffect(() => {
+    if (ended) void queryClient.invalidateQueries({ queryKey: ["studies", id, "plot"] });
+  }, [ended, id, queryClient]);
   const refresh = (s: StudyPublic) => {
     queryClient.setQueryData(studyQuery(id).queryKey, s);
     void queryClient.invalidateQueries({ queryKey: ["studies", id, "plot"] });
