@@ -107,6 +107,38 @@ def test_a_second_copy_of_a_message_never_runs_or_fails_the_job(settings: Settin
     assert job_updates.claim(settings, job["id"], uuid.uuid4().hex, "w3") is not None  # stale
 
 
+def test_a_cancel_and_a_claim_that_both_read_queued_never_both_win(settings: Settings):
+    """The API reads the job queued, a worker claims it, then the cancel lands: the job keeps
+    running with its cancel requested (it stops at its next step), not "cancelled" on record
+    while it runs to success. And the other order: a claim after the cancel is refused."""
+    from backend.app.core.db import session_factory
+    from backend.app.services.jobs import cancel_job
+
+    client, job = submit(settings)
+    nonce = _job(settings, job["id"]).task_id or ""
+    session = session_factory(settings.sqlalchemy_url)()
+    try:
+        stale = session.get(Job, job["id"])
+        assert stale is not None and stale.status == "queued"
+        session.commit()  # ends the read; SQLite would otherwise hold its snapshot
+        assert job_updates.claim(settings, job["id"], nonce, "w1") is None
+        cancel_job(session, settings, stale)
+    finally:
+        session.close()
+    row = _job(settings, job["id"])
+    assert row.status == "running" and row.cancel_requested is True
+
+    cfg = tiny_job_config(job["config"]["dataset_id"])
+    r = client.post("/api/v1/jobs", json={"config": cfg}, headers=auth(job["_token"]))
+    assert r.status_code == 201, r.text
+    second = r.json()
+    nonce = _job(settings, second["id"]).task_id or ""
+    with session_scope(settings.sqlalchemy_url) as s:
+        cancel_job(s, settings, s.get(Job, second["id"]))
+    refused = job_updates.claim(settings, second["id"], nonce, "w1")
+    assert refused == f"job {second['id']} is cancelled"
+
+
 @pytest.mark.parametrize("attempts, expected", [(1, "queued"), (2, "queued"), (3, "failed")])
 def test_the_reaper_requeues_within_the_retry_budget(settings: Settings, attempts, expected):
     assert settings.job_max_retries == 2  # the documented default

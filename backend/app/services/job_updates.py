@@ -28,7 +28,7 @@ from ..models import (
     Prediction,
     WorkerEntry,
 )
-from .jobs import transition
+from .jobs import compare_and_set, transition
 from .leaderboard import record_scores
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def claim(settings: Settings, job_id: int, nonce: str, worker: str) -> str | Non
             # it): the job runs once. If its worker is gone, the reaper re-queues it.
             return f"job {job_id} is already running on {job.worker}"
         if job.status != "queued":
+            return f"job {job_id} is {job.status}"
+        if not compare_and_set(s, job, "queued", "running"):
+            s.refresh(job)  # cancelled between the read and now
             return f"job {job_id} is {job.status}"
         job.worker = worker
         job.attempts += 1

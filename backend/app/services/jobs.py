@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from worker.engine.adapters import validate_adapter
@@ -77,6 +77,16 @@ def transition(job: Job, status: str, reason: str | None = None) -> None:
         job.eta_seconds = None
 
 
+def compare_and_set(session: Session, job: Job, expected: str, new: str) -> bool:
+    """Moves `job` from `expected` to `new` only if the row still says `expected`. SQLite ignores
+    FOR UPDATE, so a claim and a cancel that both read "queued" must not both win: the second
+    conditional UPDATE matches no row and its caller reads the job again."""
+    result = session.execute(
+        update(Job).where(Job.id == job.id, Job.status == expected).values(status=new)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def create_job(
     session: Session, settings: Settings, user: User, team_id: int, data: dict[str, Any]
 ) -> Job:
@@ -105,7 +115,7 @@ def create_job(
 
 def cancel_job(session: Session, settings: Settings, job: Job) -> None:
     """Queued: cancelled now (the worker skips its message). Running: stops at the next step."""
-    if job.status == "queued":
+    if job.status == "queued" and compare_and_set(session, job, "queued", "cancelled"):
         transition(job, "cancelled", "cancelled before it started")
         session.commit()
         try:
@@ -113,7 +123,9 @@ def cancel_job(session: Session, settings: Settings, job: Job) -> None:
                 broker.revoke(settings, job.task_id)
         except Exception as e:  # noqa: BLE001 - the status check in the task is what counts
             log.info("revoke of %s not delivered: %s", job.task_id, e)
-    elif job.status == "running":
+        return
+    session.refresh(job)  # a worker may have claimed it since it was read
+    if job.status == "running":
         job.cancel_requested = True
         job.updated_at = datetime.now(UTC)
         session.commit()
