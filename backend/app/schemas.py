@@ -682,8 +682,12 @@ class LeaderboardRow(BaseModel):
 
 
 class LeaderboardPublic(Page):
-    scope: str = Field(description="a benchmark name or a suite name")
+    scope: str = Field(description="a benchmark name, a suite name, harness or harness:<task>")
     benchmarks: list[str]
+    harness_scopes: list[str] = Field(
+        default_factory=list,
+        description="the team's lm-evaluation-harness tasks with scores, as harness:<task> scopes",
+    )
     samples: Literal["apart", "together"] = Field(
         description="apart: rows scored on a sample rank after full-set rows; "
         "together: one ranking by the sort alone"

@@ -79,5 +79,8 @@ def test_harness_scores_are_job_results(
     )
     suite = app_client.get("/api/v1/leaderboard?scope=harness", headers=h).json()
     assert [row["job_id"] for row in suite["data"]] == [job_id]
+    # Every board names the team's harness scopes, so the dashboard can offer them.
+    default = app_client.get("/api/v1/leaderboard", headers=h).json()
+    assert default["harness_scopes"] == ["harness:boolq_local", "harness:svamp_local"]
     bad = app_client.get("/api/v1/leaderboard?scope=harness:", headers=h)
     assert bad.status_code == 422

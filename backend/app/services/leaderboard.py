@@ -210,10 +210,21 @@ def leaderboard(
         merged.sort(key=lambda row: row["sampled"])  # stable: each part keeps its order
     page = merged[skip : skip + limit]
     data = [LeaderboardRow(rank=skip + i + 1, **row) for i, row in enumerate(page)]
+    # The team's lm-evaluation-harness scopes, so the page can offer the ones that have scores.
+    harness = session.scalars(
+        select(LeaderboardScore.scope)
+        .where(
+            LeaderboardScore.team_id == team_id,
+            LeaderboardScore.scope.startswith(HARNESS_PREFIX),
+        )
+        .distinct()
+        .order_by(LeaderboardScore.scope)
+    ).all()
     return LeaderboardPublic(
         scope=scope,
         benchmarks=names,
         samples=samples,
+        harness_scopes=list(harness),
         data=data,
         count=count + len(published),
     )

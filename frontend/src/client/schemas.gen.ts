@@ -3566,6 +3566,14 @@ export const LeaderboardPublicSchema = {
             title: 'Data',
             type: 'array'
         },
+        harness_scopes: {
+            description: 'the team\'s lm-evaluation-harness tasks with scores, as harness:<task> scopes',
+            items: {
+                type: 'string'
+            },
+            title: 'Harness Scopes',
+            type: 'array'
+        },
         samples: {
             description: 'apart: rows scored on a sample rank after full-set rows; together: one ranking by the sort alone',
             enum: [
@@ -3576,7 +3584,7 @@ export const LeaderboardPublicSchema = {
             type: 'string'
         },
         scope: {
-            description: 'a benchmark name or a suite name',
+            description: 'a benchmark name, a suite name, harness or harness:<task>',
             title: 'Scope',
             type: 'string'
         }

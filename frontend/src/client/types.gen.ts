@@ -2100,6 +2100,12 @@ export type LeaderboardPublic = {
      */
     data: Array<LeaderboardRow>;
     /**
+     * Harness Scopes
+     *
+     * the team's lm-evaluation-harness tasks with scores, as harness:<task> scopes
+     */
+    harness_scopes?: Array<string>;
+    /**
      * Samples
      *
      * apart: rows scored on a sample rank after full-set rows; together: one ranking by the sort alone
@@ -2108,7 +2114,7 @@ export type LeaderboardPublic = {
     /**
      * Scope
      *
-     * a benchmark name or a suite name
+     * a benchmark name, a suite name, harness or harness:<task>
      */
     scope: string;
 };

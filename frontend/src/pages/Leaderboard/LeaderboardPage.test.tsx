@@ -53,7 +53,7 @@ const ROWS: LeaderboardRow[] = [
 
 function board(samples: "apart" | "together"): LeaderboardPublic {
   const data = samples === "apart" ? ROWS : [ROWS[2], ROWS[0], ROWS[1]].map((r, i) => ({ ...(r as LeaderboardRow), rank: i + 1 }));
-  return { scope: "svamp", benchmarks: ["svamp"], samples, data, count: data.length };
+  return { scope: "svamp", benchmarks: ["svamp"], samples, harness_scopes: ["harness:boolq_local"], data, count: data.length };
 }
 
 function stub() {
@@ -102,6 +102,17 @@ describe("LeaderboardPage", () => {
     expect(within(published).getByText("LLM-Adapters README, arithmetic table (math_10k)")).toBeInTheDocument();
     expect(within(published).getByText("paper: 4 beams, 256 new tokens")).toBeInTheDocument();
     expect(within(published).getByText("full test set")).toBeInTheDocument(); // what a published score rests on
+  });
+
+  it("offers the team's lm-evaluation-harness tasks as scopes and asks for the one picked", async () => {
+    const fetchMock = stub();
+    renderWithProviders(<LeaderboardPage />);
+    await screen.findByText("full-run");
+    const scope = screen.getByRole("combobox", { name: "Scope" });
+    const group = within(scope).getByRole("group", { name: "lm-evaluation-harness" });
+    expect(within(group).getAllByRole("option").map((o) => o.textContent)).toEqual(["harness (average)", "boolq_local"]);
+    fireEvent.change(scope, { target: { value: "harness:boolq_local" } });
+    await waitFor(() => expect(leaderboardQueries(fetchMock).at(-1)?.get("scope")).toBe("harness:boolq_local"));
   });
 
   it("asks for samples apart by default and together when the user ticks the box", async () => {

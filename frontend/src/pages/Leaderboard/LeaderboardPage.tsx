@@ -150,6 +150,10 @@ export default function LeaderboardPage() {
   const anySampled = rows.some((r) => r.sampled);
 
   const suites = benchmarks.data?.suites ?? ["arithmetic", "commonsense"];
+  // Harness tasks are the team's own (whatever it evaluated); the board lists those with scores,
+  // and a scope chosen from a link stays selectable before the board answers.
+  const harnessScopes = [...(board.data?.harness_scopes ?? [])];
+  if (scope.startsWith("harness:") && !harnessScopes.includes(scope)) harnessScopes.push(scope);
   return (
     <>
       <div className="page-head">
@@ -178,6 +182,16 @@ export default function LeaderboardPage() {
                 </option>
               ))}
             </optgroup>
+            {(harnessScopes.length > 0 || scope === "harness") && (
+              <optgroup label="lm-evaluation-harness">
+                <option value="harness">harness (average)</option>
+                {harnessScopes.map((h) => (
+                  <option key={h} value={h}>
+                    {h.slice("harness:".length)}
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
         </label>
         <label className="inline">
