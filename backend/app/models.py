@@ -204,6 +204,8 @@ class Job(Timestamped, Base):
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
     wall_seconds: Mapped[float | None] = mapped_column(Float)
     seconds_per_step: Mapped[float | None] = mapped_column(Float)  # measured, training only
+    # What the base model computed in: "auto" is bfloat16 on a CPU with bf16 units (run summary)
+    dtype: Mapped[str | None] = mapped_column(String(16))
     train_loss: Mapped[float | None] = mapped_column(Float)
     best_accuracy: Mapped[float | None] = mapped_column(Float)
     artifact_dir: Mapped[str | None] = mapped_column(String(1024))

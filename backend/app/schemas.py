@@ -546,6 +546,11 @@ class JobPublic(BaseModel):
     peak_memory_bytes: int | None
     wall_seconds: float | None
     seconds_per_step: float | None = Field(description="measured: training time per step")
+    dtype: str | None = Field(
+        default=None,
+        description="what the base model computed in (bfloat16, float32, float16); precision "
+        "auto is bfloat16 on a GPU and on a CPU with bf16 units; null until the job has run",
+    )
     estimate: JobEstimatePublic | None = Field(
         description="the estimate made when the job was created (null for older jobs)"
     )

@@ -118,6 +118,9 @@ def test_job_runs_to_success_with_live_stream_and_results(stack: Stack, tmp_path
     assert job["estimate"]["trainable_parameters"] == job["trainable_parameters"]
     assert job["estimate"]["device"]["source"] == "api"
     assert 0 < job["seconds_per_step"] * job["step"] < job["wall_seconds"]
+    # The precision it ran in is recorded (the suite keeps fp32: STUDIO_CPU_BF16=off) and agrees
+    # with the one estimated.
+    assert job["dtype"] == job["estimate"]["dtype"] == "float32"
     again = c.post("/api/v1/estimates", json={"config": tiny_job_config(stack.dataset_id)}).json()
     assert again["device"]["source"] == "worker" and again["device"]["worker"] == job["worker"]
     assert again["device"]["matmul_flops"] > 0 and again["device"]["runtime_bytes"] > 0

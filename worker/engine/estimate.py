@@ -140,10 +140,11 @@ class JobEstimate:
 
 
 def default_dtype(kind: str, bf16: bool = True) -> str:
-    """What precision "auto" loads in on a device of this kind (models.resolve_dtype)."""
+    """What precision "auto" loads in on a device of this kind (models.resolve_dtype): `bf16`
+    says whether the GPU supports it, or whether the CPU has bf16 units torch uses."""
     if kind == "cuda":
         return "bfloat16" if bf16 else "float16"
-    return "float32"
+    return "bfloat16" if bf16 else "float32"
 
 
 def resolve_dtype_name(precision: str, kind: str, default: str) -> str:
@@ -226,9 +227,11 @@ def measure_device(device: str | None = None, *, refresh: bool = False) -> Devic
         memory: int | None = int(torch.cuda.get_device_properties(dev).total_memory)
         threads = None
     else:
+        from .cpu_features import cpu_precision
+
         name, dtype_name, memory, threads = (
             _cpu_name(),
-            "float32",
+            default_dtype(kind, cpu_precision().bf16),
             _ram_bytes(),
             torch.get_num_threads(),
         )

@@ -89,7 +89,9 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
         return torch.float16 if precision == "fp16" else torch.bfloat16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    from .cpu_features import cpu_precision
+
+    return torch.bfloat16 if cpu_precision().bf16 else torch.float32
 
 
 def default_device() -> torch.device:

@@ -53,6 +53,21 @@ class RunSummary:
     seconds_per_step: float | None = None  # training time per optimiser step (no evaluation)
     accuracy: dict[str, float] = field(default_factory=dict)
     scoring: str = "paper"  # the rule every figure in `accuracy` was scored with
+    dtype: str = "float32"  # what the base model computed in (precision "auto" resolved)
+
+
+def precision_line(precision: str, dtype: Any, device: Any) -> str:
+    """The job log's line on the precision in use and, for "auto" on a CPU, why."""
+    name = str(dtype).removeprefix("torch.")
+    if precision != "auto":
+        return f"precision: {name} (as configured)"
+    if getattr(device, "type", "cpu") == "cpu":
+        from .cpu_features import cpu_precision
+
+        why = cpu_precision().reason
+        detail = " (adapter and optimizer state in float32)" if name == "bfloat16" else ""
+        return f"precision: {name}{detail}, auto on this CPU: {why}"
+    return f"precision: {name}, auto on {device}"
 
 
 class MetricsFile(ProgressCallback):
@@ -235,6 +250,7 @@ def _train_evaluate_save(
 
     progress.on_phase("loading_model")
     loaded = load_model(config.base_model, tcfg.precision, tcfg.quantization)
+    progress.on_log(precision_line(tcfg.precision, loaded.dtype, loaded.device))
     set_seed(tcfg.seed)  # adapter initialisation is part of what the seed repeats
     model = apply_adapter(loaded.model, config.adapter)
     trainable, total = count_parameters(model)
@@ -384,6 +400,7 @@ def _train_evaluate_save(
         seconds_per_step=result.train_seconds / result.steps if result.steps else None,
         accuracy=accuracy,
         scoring=rule,
+        dtype=str(loaded.dtype).removeprefix("torch."),
     )
     if not main:
         return summary

@@ -333,7 +333,9 @@ def _training_arguments(
         eval_steps=eval_every,
         seed=cfg.seed,
         data_seed=cfg.seed,
-        bf16=on_gpu and dtype == torch.bfloat16,
+        # bf16 autocast on a CPU too: the base computes in bf16, the fp32 adapter weights and
+        # optimizer state stay fp32 (models.resolve_dtype picks bf16 only where that is fast).
+        bf16=dtype == torch.bfloat16,
         fp16=on_gpu and dtype == torch.float16,
         use_cpu=not on_gpu,
         # Batches of similar length waste little on padding (the seed recipe pads at random).

@@ -184,6 +184,7 @@ def store_results(
         job.peak_memory_bytes = summary["peak_memory_bytes"]
         job.wall_seconds = summary["wall_seconds"]
         job.seconds_per_step = summary.get("seconds_per_step")
+        job.dtype = summary.get("dtype")
         job.train_loss = summary["train_loss"]
         job.step = summary["steps"]
         job.total_steps = summary["total_steps"]

@@ -218,6 +218,7 @@ def job_public(
         peak_memory_bytes=job.peak_memory_bytes,
         wall_seconds=job.wall_seconds,
         seconds_per_step=job.seconds_per_step,
+        dtype=job.dtype,
         estimate=JobEstimatePublic.model_validate(job.estimate) if job.estimate else None,
         train_loss=job.train_loss,
         best_accuracy=job.best_accuracy,

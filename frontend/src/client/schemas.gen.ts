@@ -3116,6 +3116,18 @@ export const JobPublicSchema = {
             title: 'Dispatched',
             type: 'boolean'
         },
+        dtype: {
+            anyOf: [
+                {
+                    type: 'string'
+                },
+                {
+                    type: 'null'
+                }
+            ],
+            description: 'what the base model computed in (bfloat16, float32, float16); precision auto is bfloat16 on a GPU and on a CPU with bf16 units; null until the job has run',
+            title: 'Dtype'
+        },
         error: {
             anyOf: [
                 {

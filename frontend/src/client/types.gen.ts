@@ -1859,6 +1859,12 @@ export type JobPublic = {
      */
     dispatched?: boolean;
     /**
+     * Dtype
+     *
+     * what the base model computed in (bfloat16, float32, float16); precision auto is bfloat16 on a GPU and on a CPU with bf16 units; null until the job has run
+     */
+    dtype?: string | null;
+    /**
      * Error
      */
     error: string | null;

@@ -20,6 +20,7 @@ describe("EstimateVsMeasured", () => {
           peak_memory_bytes: Math.round(estimate.memory.total * 1.1),
           seconds_per_step: 1.1,
           wall_seconds: 61.6,
+          dtype: "float32",
         })}
       />,
     );
@@ -28,6 +29,7 @@ describe("EstimateVsMeasured", () => {
     expect(rows[2]).toBe("Peak memory1.4 GiB1.5 GiB+10 %");
     expect(rows[3]).toBe("Time per step2.2 s1.1 s-50 %");
     expect(rows[4]).toBe("Training time31 s15 s-50 %"); // 14 steps of 1.1 s
+    expect(rows[5]).toBe("Precisionbfloat16float32differs"); // estimated for the GPU, ran elsewhere
     expect(screen.getByTestId("estimate-vs-measured")).toHaveTextContent("NVIDIA H200 (cuda, bfloat16)");
   });
 

@@ -30,6 +30,13 @@ export default function EstimateVsMeasured({ job }: { readonly job: JobPublic })
       deviation(e.total_seconds, training),
       "the training steps only; the wall time above also has model loading and evaluations",
     ],
+    [
+      "Precision",
+      e.dtype,
+      job.dtype ?? "—",
+      job.dtype ? (job.dtype === e.dtype ? "same" : "differs") : "—",
+      "precision auto: bfloat16 on a GPU and on a CPU with bf16 units (AMX, AVX-512 BF16), float32 otherwise",
+    ],
   ];
   return (
     <div className="card" data-testid="estimate-vs-measured">
