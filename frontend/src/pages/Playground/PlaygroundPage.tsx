@@ -192,8 +192,15 @@ export default function PlaygroundPage() {
                 <p className="error-box">{g.error}</p>
               ) : (
                 <div className="side-by-side">
-                  <pre aria-label="adapter answer">{g.adapter_output ?? ""}</pre>
-                  <pre aria-label="base answer">{g.base_output ?? ""}</pre>
+                  {/* Labelled: at 390 px the two answers stack and the columns' order is lost. */}
+                  <div>
+                    <div className="muted small">with the adapter</div>
+                    <pre aria-label="adapter answer">{g.adapter_output ?? ""}</pre>
+                  </div>
+                  <div>
+                    <div className="muted small">base model</div>
+                    <pre aria-label="base answer">{g.base_output ?? ""}</pre>
+                  </div>
                 </div>
               )}
             </li>
