@@ -21,9 +21,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_throughput import DEFAULT_DATA, adapter_folder, cpu_description  # noqa: E402
+from eval_throughput import DEFAULT_DATA, adapter_folder  # noqa: E402
 
 from worker.engine.config import DecodingConfig  # noqa: E402
+from worker.engine.cpu_features import describe_cpu  # noqa: E402
 from worker.engine.evaluation import evaluate_records, get_benchmark, load_benchmark  # noqa: E402
 
 
@@ -64,7 +65,7 @@ def main() -> None:
         for a, b in zip(fp32.predictions, bf16.predictions, strict=True)
     )
     n = len(records)
-    print(f"CPU: {cpu_description()}")
+    print(f"CPU: {describe_cpu()}")
     print(
         f"model {args.model} + {adapter}, {args.benchmark}, {n} examples, greedy, "
         f"{args.max_new_tokens} new tokens, {torch.get_num_threads()} threads; load average "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from worker.engine.config import DecodingConfig  # noqa: E402
+from worker.engine.cpu_features import describe_cpu  # noqa: E402
 from worker.engine.evaluation import (  # noqa: E402
     Benchmark,
     evaluate_records,
@@ -42,21 +42,6 @@ from worker.engine.prompts import build_prompt  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/datasets/llm-adapters"
 CACHED_ADAPTER = Path.home() / ".cache/adapter-studio/bench/demo-quick"
-
-
-def cpu_description() -> str:
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
-    bf16 = "yes" if {"avx512_bf16", "amx_bf16"} & flags else "no"
-    return f"{model}; flags {' '.join(shown) or 'none of avx2/avx512/amx'}; bf16 units: {bf16}"
 
 
 def prompts_of(records: list[dict], tokenizer: Any) -> list[str]:
@@ -133,27 +118,30 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(DEFAULT_DATA))
     parser.add_argument("--examples", type=int, default=64)
     parser.add_argument("--paper-examples", type=int, default=2, help="the slow recipe's share")
-    parser.add_argument("--dtype", default="fp32", help="the engine's precision: fp32, bf16, auto")
+    parser.add_argument(
+        "--dtype", default="auto", help="the engine's precision: auto (a job's default), fp32, bf16"
+    )
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--peer-batch-size", type=int, default=32)
     args = parser.parse_args()
     import transformers
 
     from worker.engine.adapters import load_adapter
-    from worker.engine.models import load_model
+    from worker.engine.models import load_model, resolve_dtype
 
     transformers.logging.set_verbosity_error()
     adapter = adapter_folder(args.adapter)
     load_before = os.getloadavg()
     fp32 = load_model(args.model, "fp32")
     fp32_model = load_adapter(fp32.model, str(adapter)).eval() if adapter else fp32.model
-    if args.dtype == "fp32":
+    if resolve_dtype(args.dtype, torch.device("cpu")) == torch.float32:
         engine_model, engine_tok = fp32_model, fp32.tokenizer
     else:
         other = load_model(args.model, args.dtype)
         engine_tok = other.tokenizer
         engine_model = load_adapter(other.model, str(adapter)).eval() if adapter else other.model
     dtype = next(engine_model.parameters()).dtype
+    shown = f"{args.dtype}: {str(dtype).removeprefix('torch.')}"
     bench = get_benchmark(args.benchmark)
     records = load_benchmark(args.benchmark, args.data_dir, args.examples)
     dec = DecodingConfig(strategy="greedy", max_new_tokens=args.max_new_tokens)
@@ -167,7 +155,7 @@ def main() -> None:
     paper_s, paper_ok = paper_recipe(fp32_model, fp32.tokenizer, subset, bench, args.max_new_tokens)
 
     n, m = len(records), len(subset)
-    print(f"CPU: {cpu_description()}")
+    print(f"CPU: {describe_cpu()}")
     print(
         f"model {args.model} + {adapter}, {args.benchmark}, {n} examples, "
         f"{args.max_new_tokens} new tokens, {torch.get_num_threads()} threads, engine dtype "
@@ -175,9 +163,9 @@ def main() -> None:
         f"after {os.getloadavg()[0]:.2f}"
     )
     rows = [
-        (f"engine ({args.dtype})", n, engine.seconds, engine.correct),
+        (f"engine ({shown})", n, engine.seconds, engine.correct),
         (f"plain transformers generate, fp32, batch {args.peer_batch_size}", n, plain_s, plain_ok),
-        (f"engine ({args.dtype}), same {m} examples", m, engine_sub.seconds, engine_sub.correct),
+        (f"engine ({shown}), same {m} examples", m, engine_sub.seconds, engine_sub.correct),
         ("paper's recipe (batch 1, 4 beams, no KV cache), fp32", m, paper_s, paper_ok),
     ]
     print(f"{'recipe':<58}{'examples':>9}{'seconds':>9}{'ex/s':>9}{'accuracy':>10}")

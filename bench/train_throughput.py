@@ -1,22 +1,34 @@
-"""Training throughput: the seed's recipe against the engine, same model, data and machine.
+"""Training throughput: the engine against the paper's recipe and TRL, same model, data, machine.
 
-The seed's recipe is the LLM-Adapters fine-tuning script's setup: transformers' Trainer with a
-peft LoRA, micro-batch 4, gradient accumulation to batch 16, examples in random order, padded
-per micro-batch to a multiple of 8. The engine runs the same LoRA, data, batch and steps through
-`train_adapter` (length-grouped batches or padding-free packing with --packing, the fused
-LM-head loss, dropout that draws only the dropped positions: docs/training.md). Both count only
-real (non-pad) tokens, so the ratio is useful work per second.
+Three recipes train the same LoRA (r 32, alpha 64, dropout 0.05 on q,k,v,up,down) on the same
+examples at batch 16, cutoff 256, each in its own fresh process (so each one's peak resident
+memory is its own), after one untimed warm-up run of 16 examples in that process:
+- engine: `train_adapter` as a job runs it, at the default precision (`auto`: bf16 on a CPU with
+  bf16 units, fp32 elsewhere); length-grouped batches (padding-free packing with --packing), the
+  fused LM-head loss, dropout that draws only the dropped positions (docs/training.md);
+- the paper's recipe: the LLM-Adapters fine-tuning script's setup, transformers' Trainer with a
+  peft LoRA, micro-batch 4 accumulated to 16, random order, padded per micro-batch to ×8; fp32;
+- TRL's SFTTrainer (a real, maintained peer) with padding-free batches and gradient checkpointing
+  off, in the engine's dtype (TRL's own default is bf16 autocast on any CPU), run in the benchmarks' own venv `bench/.venv-peers` (see docs/benchmarks.md; skipped
+  with a note where that venv is missing).
+All count only real (non-pad) tokens. Besides tokens/s: the peak resident memory, and the useful
+FLOP/s (4 per frozen weight per real token, forward and input gradient, plus 6 per trainable
+weight; attention's products left out) as a share of this CPU's measured matmul peak in the
+recipe's dtype.
 
-    .venv/bin/python bench/train_throughput.py                      # demo model, 96 examples
+    .venv/bin/python bench/train_throughput.py                      # demo model, 64 examples
+    .venv/bin/python bench/train_throughput.py --rounds 3           # medians, alternating order
     .venv/bin/python bench/train_throughput.py --model tiny:llama --examples 256
-    .venv/bin/python bench/train_throughput.py --examples 64 --rounds 4   # median of 4, alternating
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,10 +49,14 @@ LORA = {"r": 32, "alpha": 64, "dropout": 0.05}
 MODULES = ["q", "k", "v", "up", "down"]
 
 
-def _fresh_model(reference: str) -> tuple[Any, Any]:
+PEERS_PYTHON = Path(__file__).resolve().parent / ".venv-peers/bin/python"
+RECIPES = ("engine", "paper", "trl")
+
+
+def _fresh_model(reference: str, precision: str = "fp32") -> tuple[Any, Any]:
     from worker.engine.models import load_model
 
-    loaded = load_model(reference, "fp32", device="cpu")
+    loaded = load_model(reference, precision, device="cpu")
     return loaded.model, loaded.tokenizer
 
 
@@ -106,13 +122,14 @@ def engine_recipe(
     seed: int,
     packing: bool,
     micro_batch: int = 4,
+    precision: str = "auto",
 ) -> tuple[float, int, float]:
     from transformers import set_seed
 
     from worker.engine.adapters import apply_adapter
     from worker.engine.training import train_adapter
 
-    model, tok = _fresh_model(reference)
+    model, tok = _fresh_model(reference, precision)
     set_seed(seed)
     model = apply_adapter(
         model,
@@ -133,89 +150,238 @@ def engine_recipe(
     return time.perf_counter() - start, result.tokens, result.train_loss or float("nan")
 
 
+def useful_flops_per_token(reference: str) -> tuple[float, int]:
+    """(FLOPs per real token, trainable weights) of this LoRA on this model: 4 per frozen weight
+    of the decoder's linear layers and the LM head (forward and the input gradient; a frozen base
+    needs no weight gradients) plus 6 per trainable weight (forward, both backward products)."""
+    from worker.engine.adapters import apply_adapter
+
+    model, _ = _fresh_model(reference)
+    frozen = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
+    model = apply_adapter(
+        model,
+        AdapterConfig(method="lora", placement=PlacementConfig(modules=MODULES), params=dict(LORA)),
+    )
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return 4.0 * frozen + 6.0 * trainable, trainable
+
+
+def _child(args: argparse.Namespace, records: list[dict]) -> dict[str, Any]:
+    """One recipe in this (fresh) process: an untimed warm-up run, then the timed one."""
+    if args.child == "paper":
+
+        def go(rows: list[dict]) -> tuple[float, int]:
+            return seed_recipe(args.model, rows, args.cutoff, 3e-4, args.seed)
+
+        dtype = "float32"
+    else:
+
+        def go(rows: list[dict]) -> tuple[float, int]:
+            seconds, tokens, _ = engine_recipe(
+                args.model,
+                rows,
+                args.cutoff,
+                3e-4,
+                args.seed,
+                args.packing,
+                args.engine_micro_batch,
+                args.precision,
+            )
+            return seconds, tokens
+
+        from worker.engine.models import resolve_dtype
+
+        dtype = str(resolve_dtype(args.precision, torch.device("cpu"))).removeprefix("torch.")
+    if not args.no_warmup:
+        go(records[:16])  # the first Trainer run in a process pays one-time set-up (seconds)
+    seconds, tokens = go(records)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "tokens": tokens, "peak_rss_bytes": peak, "dtype": dtype}
+
+
+def _run_recipe(name: str, args: argparse.Namespace, records: list[dict]) -> dict[str, Any] | None:
+    """Runs one recipe in a fresh process and returns what it printed (None: TRL not installed)."""
+    if name == "trl":
+        if not PEERS_PYTHON.exists():
+            return None
+        from worker.engine.models import demo_model_folder, parse_reference
+        from worker.engine.placement import resolve_lora_targets
+
+        kind, value = parse_reference(args.model)
+        if kind not in ("demo", "hf", "path"):
+            return None  # TRL loads a folder or a hub id; tiny models exist only in the studio
+        folder = str(demo_model_folder(value)) if kind == "demo" else value
+        model, tok = _fresh_model(args.model)
+        targets = sorted({n.rsplit(".", 1)[-1] for n in resolve_lora_targets(model, MODULES)})
+        rows = [
+            {
+                "input_ids": tokenize_example(r, tok, cutoff_len=args.cutoff, train_on_inputs=True)[
+                    "input_ids"
+                ]
+            }
+            for r in records
+        ]
+        rows_file = Path(tempfile.mkdtemp()) / "rows.json"
+        rows_file.write_text(json.dumps(rows))
+        command = [
+            str(PEERS_PYTHON),
+            str(Path(__file__).resolve().parent / "peer_trl_train.py"),
+            "--model-dir",
+            folder,
+            "--rows",
+            str(rows_file),
+            "--targets",
+            ",".join(targets),
+            "--r",
+            str(LORA["r"]),
+            "--alpha",
+            str(LORA["alpha"]),
+            "--dropout",
+            str(LORA["dropout"]),
+            "--seed",
+            str(args.seed),
+        ]
+        if args.no_warmup:
+            command += ["--warmup-rows", "0"]
+        from worker.engine.models import resolve_dtype
+
+        if resolve_dtype(args.precision, torch.device("cpu")) == torch.bfloat16:
+            command.append("--bf16")
+    else:
+        command = [sys.executable, __file__, "--child", name, *args.passthrough]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        sys.exit(f"{name} recipe failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", default="demo:smollm2-135m")
     parser.add_argument("--data", default=str(DEFAULT_DATA))
-    parser.add_argument("--examples", type=int, default=96, help="a multiple of 16 (one step each)")
+    parser.add_argument("--examples", type=int, default=64, help="a multiple of 16 (one step each)")
     parser.add_argument("--cutoff", type=int, default=256)
     parser.add_argument("--packing", action="store_true", help="engine: padding-free packing")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--precision", default="auto", help="the engine's precision (default auto, as a job's)"
+    )
+    parser.add_argument(
         "--engine-micro-batch", type=int, default=4, help="the engine's micro-batch (same batch 16)"
     )
     parser.add_argument(
-        "--engine-first", action="store_true", help="run the engine first (checks warm-up bias)"
+        "--recipes", default=",".join(RECIPES), help=f"which to run, of {','.join(RECIPES)}"
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=1,
-        help="repeat both recipes, alternating which goes first; prints the median ratio "
+        help="repeat the recipes, rotating which goes first; prints medians "
         "(a shared machine's load drifts between runs)",
     )
-    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up step")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
+    parser.add_argument("--child", choices=("engine", "paper"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     import transformers
 
     transformers.logging.set_verbosity_error()
     records = load_records(args.data)[: args.examples]
+    if args.child:
+        print(json.dumps(_child(args, records)))
+        return
+    args.passthrough = _strip_options(sys.argv[1:], ("--rounds", "--recipes"))
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    unknown = sorted(set(recipes) - set(RECIPES))
+    if unknown:
+        parser.error(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
+
+    from worker.engine.cpu_features import describe_cpu
+    from worker.engine.estimate import matmul_flops
+    from worker.engine.models import resolve_dtype
+
+    per_token, trainable = useful_flops_per_token(args.model)
+    engine_dtype = resolve_dtype(args.precision, torch.device("cpu"))
+    peaks = {"float32": matmul_flops(torch.device("cpu"), torch.float32, 2048)}
+    if engine_dtype != torch.float32:
+        name = str(engine_dtype).removeprefix("torch.")
+        peaks[name] = matmul_flops(torch.device("cpu"), engine_dtype, 2048)
+    print(f"CPU: {describe_cpu()}")
     print(
-        f"model {args.model}, {len(records)} examples, cutoff {args.cutoff}, "
-        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}"
+        f"model {args.model}, {len(records)} examples, cutoff {args.cutoff}, batch 16, "
+        f"LoRA r {LORA['r']} on {','.join(MODULES)} ({trainable:,} trainable), "
+        f"{torch.get_num_threads()} threads, engine precision {args.precision} -> "
+        f"{str(engine_dtype).removeprefix('torch.')}; matmul peak (2048^3) "
+        + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
+        + f"; load average {os.getloadavg()[0]:.2f}"
     )
-    label = "engine (packing)" if args.packing else "engine (length-grouped)"
-    if args.engine_micro_batch != 4:
-        label = f"{label[:-1]}, mb {args.engine_micro_batch})"
-
-    def seed() -> tuple[float, int]:
-        return seed_recipe(args.model, records, args.cutoff, 3e-4, args.seed)
-
-    def engine() -> tuple[float, int]:
-        seconds, tokens, _ = engine_recipe(
-            args.model,
-            records,
-            args.cutoff,
-            3e-4,
-            args.seed,
-            args.packing,
-            args.engine_micro_batch,
-        )
-        return seconds, tokens
-
-    if not args.no_warmup:
-        # One untimed step of each first: the first Trainer run in a process pays one-time
-        # set-up (seconds), which would otherwise count against whichever recipe goes first.
-        seed_recipe(args.model, records[:16], args.cutoff, 3e-4, args.seed)
-        engine_recipe(args.model, records[:16], args.cutoff, 3e-4, args.seed, args.packing)
-    ratios = []
+    results: dict[str, list[dict[str, Any]]] = {r: [] for r in recipes}
     for round_ in range(args.rounds):
-        engine_first = args.engine_first != (round_ % 2 == 1)
-        if engine_first:
-            eng_s, eng_tokens = engine()
-        base_s, base_tokens = seed()
-        if not engine_first:
-            eng_s, eng_tokens = engine()
-        base_tps, eng_tps = base_tokens / base_s, eng_tokens / eng_s
-        ratios.append(eng_tps / base_tps)
-        first = "engine" if engine_first else "seed"
-        print(f"\nround {round_ + 1} ({first} first)")
-        print(f"{'recipe':<40}{'seconds':>10}{'tokens':>10}{'tokens/s':>12}")
+        order = recipes[round_ % len(recipes) :] + recipes[: round_ % len(recipes)]
+        for name in order:
+            out = _run_recipe(name, args, records)
+            if out is None:
+                print(f"  {name}: skipped (no {PEERS_PYTHON} with trl, or a studio-only model)")
+                recipes.remove(name)
+                results.pop(name)
+                continue
+            out["load"] = os.getloadavg()[0]
+            results[name].append(out)
+            tps = out["tokens"] / out["seconds"]
+            print(
+                f"  round {round_ + 1}: {name:<7} {tps:8.1f} tokens/s  "
+                f"({out['seconds']:.1f} s, load average {out['load']:.2f})",
+                flush=True,
+            )
+    labels = {
+        "engine": "engine (`train_adapter`"
+        + (", packing" if args.packing else "")
+        + (f", mb {args.engine_micro_batch}" if args.engine_micro_batch != 4 else "")
+        + ")",
+        "paper": "the paper's recipe (Trainer + peft, mb 4, pad x8)",
+        "trl": "TRL SFTTrainer, padding-free, checkpointing off",
+    }
+    if "trl" in results and results["trl"]:
+        v = results["trl"][0].get("versions", {})
+        labels["trl"] = labels["trl"].replace("TRL", f"TRL {v.get('trl', '')}".strip())
+    median_tps = {
+        r: statistics.median(o["tokens"] / o["seconds"] for o in outs)
+        for r, outs in results.items()
+    }
+    print(f"\nmedians over {args.rounds} round(s), real tokens/s:")
+    print(
+        f"{'recipe':<52}{'dtype':>9}{'tokens/s':>10}{'engine ÷':>10}{'peak RSS':>11}"
+        f"{'share of peak':>15}"
+    )
+    for name, outs in results.items():
+        tps = median_tps[name]
+        dtype = outs[0]["dtype"]
+        ratio = median_tps["engine"] / tps if "engine" in median_tps else float("nan")
+        rss = max(o["peak_rss_bytes"] for o in outs) / 2**20
+        share = tps * per_token / peaks.get(dtype, peaks["float32"])
         print(
-            f"{'seed (HF Trainer + peft, mb 4, pad x8)':<40}"
-            f"{base_s:>10.1f}{base_tokens:>10}{base_tps:>12.1f}"
+            f"{labels[name]:<52}{dtype:>9}{tps:>10.1f}{ratio:>9.2f}x{rss:>8.0f} MiB"
+            f"{100 * share:>14.0f}%"
         )
-        print(f"{label:<40}{eng_s:>10.1f}{eng_tokens:>10}{eng_tps:>12.1f}")
-        print(
-            f"ratio engine / seed: {ratios[-1]:.2f}x  (load average now {os.getloadavg()[0]:.2f})"
-        )
-    if len(ratios) > 1:
-        print(
-            f"\nratios {', '.join(f'{r:.2f}' for r in ratios)}; "
-            f"median {statistics.median(ratios):.2f}x"
-        )
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+def _strip_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    """argv without the given options and their values (the parent's, not a child's)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in names:
+            skip = True
+            continue
+        if any(a.startswith(n + "=") for n in names):
+            continue
+        out.append(a)
+    return out
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from worker.engine.config import JobConfig
-from worker.engine.cpu_features import cpu_flags, cpu_precision, torch_bf16_kernels
+from worker.engine.cpu_features import (
+    cpu_flags,
+    cpu_precision,
+    describe_cpu,
+    torch_bf16_kernels,
+)
 from worker.engine.estimate import measure_device
 from worker.engine.models import resolve_dtype
 from worker.engine.progress import ProgressCallback
@@ -23,6 +28,15 @@ def test_flags_are_read_from_cpuinfo_of_both_architectures():
     assert {"avx512_bf16", "amx_bf16"} <= cpu_flags(X86)
     assert "bf16" in cpu_flags(ARM)
     assert cpu_flags("processor\t: 0\n") == set()
+
+
+def test_benchmarks_name_the_cpu_and_its_bf16_units():
+    line = describe_cpu("model name\t: Intel(R) Xeon(R) Platinum 8480C\n" + X86)
+    assert line.startswith("Intel(R) Xeon(R) Platinum 8480C; flags avx2 avx512f")
+    assert line.endswith("bf16 units: AMX and AVX-512 BF16")
+    assert describe_cpu("model name\t: AMD EPYC\nflags\t: fpu avx2\n") == (
+        "AMD EPYC; flags avx2; bf16 units: none"
+    )
 
 
 @pytest.mark.parametrize(

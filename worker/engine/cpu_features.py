@@ -71,3 +71,23 @@ def cpu_precision(
             False, f"fp32: the CPU has {' and '.join(units)}, but this torch build does not use it"
         )
     return CpuPrecision(True, f"bf16: the CPU has {' and '.join(units)}")
+
+
+def describe_cpu(cpuinfo: str | None = None) -> str:
+    """One line for benchmark output: the CPU model, its matrix-relevant flags, and whether it has
+    bf16 units (figures from different machines of one kind differ several-fold)."""
+    from .estimate import _cpu_name
+
+    name = _cpu_name() if cpuinfo is None else "unknown CPU"
+    for line in (cpuinfo or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            name = value.strip()
+            break
+    flags = cpu_flags(cpuinfo)
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    units = [unit for flag, unit in BF16_UNITS.items() if flag in flags]
+    return (
+        f"{name}; flags {' '.join(shown) or 'none of avx2/avx512/amx'}; "
+        f"bf16 units: {' and '.join(units) or 'none'}"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -369,15 +370,38 @@ def tokenize_records(
     return [r for r in rows if any(label != IGNORE_INDEX for label in r["labels"])]
 
 
-def return_freed_memory_to_the_system() -> bool:
-    """On a CPU, serves every allocation of 128 KiB or more (each activation) from its own
-    mapping, freed back to the system when the tensor dies (glibc's mallopt(M_MMAP_THRESHOLD)).
+# glibc's M_MMAP_THRESHOLD for a CPU job: blocks at least this large get their own mapping. Fixed,
+# because glibc otherwise raises it as large blocks are freed and the heap's kept fragments then
+# grow the resident memory step after step; at 32 MiB only the big blocks (LM-head chunks, large
+# batches' activations) are mapped. 128 KiB (every activation mapped) held the peak ~20 % lower
+# but made a demo LoRA step ~1.6x slower: each mapping's pages are faulted in and zeroed again
+# (sys time 4 s -> 50 s over 32 examples; docs/training.md).
+MMAP_THRESHOLD_SETTING = "STUDIO_CPU_MMAP_THRESHOLD"
+DEFAULT_MMAP_THRESHOLD = 32 * 2**20
 
-    glibc's default raises that threshold as large blocks are freed, after which activations
-    come from the heap and its fragments are kept: measured on the demo model (LoRA, 4 x 128
-    tokens), the resident peak grew 1.99 -> 2.44 -> 2.57 GiB over three steps while the live
-    tensors never passed 0.98 GiB; with a fixed threshold it was 1.78 -> 1.84 -> 1.84 GiB
-    (docs/estimates.md). Returns whether the setting took (glibc only)."""
+
+def mmap_threshold() -> int:
+    raw = os.environ.get(MMAP_THRESHOLD_SETTING, "").strip()
+    if not raw:
+        return DEFAULT_MMAP_THRESHOLD
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{MMAP_THRESHOLD_SETTING}={raw!r}: give a size in bytes, e.g. {DEFAULT_MMAP_THRESHOLD}"
+        ) from None
+    if not 4096 <= value <= 2**30:
+        raise ConfigError(f"{MMAP_THRESHOLD_SETTING}={value}: give 4096 to 1073741824 bytes")
+    return value
+
+
+def fix_the_mmap_threshold(threshold: int | None = None) -> bool:
+    """On a CPU, serves every allocation of `threshold` bytes or more (default: the setting above)
+    from its own mapping, returned to the system when the tensor dies (glibc's mallopt).
+
+    With glibc's moving threshold, the demo model's LoRA peak grew 1.99 -> 2.44 -> 2.57 GiB over
+    three steps while the live tensors never passed 0.98 GiB (docs/estimates.md). Returns whether
+    the setting took (glibc only)."""
     import ctypes
     import ctypes.util
 
@@ -387,7 +411,7 @@ def return_freed_memory_to_the_system() -> bool:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+    return bool(mallopt(-3, mmap_threshold() if threshold is None else threshold))
 
 
 def peak_memory_bytes(device: torch.device) -> int:
@@ -417,7 +441,7 @@ def train_adapter(
 
     progress.on_phase("preparing_data")
     if device.type == "cpu":
-        return_freed_memory_to_the_system()
+        fix_the_mmap_threshold()
     train_rows = tokenize_records(train_records, tokenizer, cfg)
     val_rows = tokenize_records(val_records, tokenizer, cfg)
     if not train_rows:
