@@ -9,8 +9,9 @@ memory is its own), after one untimed warm-up run of 16 examples in that process
 - the paper's recipe: the LLM-Adapters fine-tuning script's setup, transformers' Trainer with a
   peft LoRA, micro-batch 4 accumulated to 16, random order, padded per micro-batch to ×8; fp32;
 - TRL's SFTTrainer (a real, maintained peer) with padding-free batches and gradient checkpointing
-  off, in the engine's dtype (TRL's own default is bf16 autocast on any CPU), run in the benchmarks' own venv `bench/.venv-peers` (see docs/benchmarks.md; skipped
-  with a note where that venv is missing).
+  off, in the engine's dtype (TRL's own default is bf16 autocast on any CPU), run in the
+  benchmarks' own venv `bench/.venv-peers` (`bash bench/peers.sh`; skipped with a note where
+  that venv is missing).
 All count only real (non-pad) tokens. Besides tokens/s: the peak resident memory, and the useful
 FLOP/s (4 per frozen weight per real token, forward and input gradient, plus 6 per trainable
 weight; attention's products left out) as a share of this CPU's measured matmul peak in the
@@ -199,54 +200,63 @@ def _child(args: argparse.Namespace, records: list[dict]) -> dict[str, Any]:
     return {"seconds": seconds, "tokens": tokens, "peak_rss_bytes": peak, "dtype": dtype}
 
 
-def _run_recipe(name: str, args: argparse.Namespace, records: list[dict]) -> dict[str, Any] | None:
-    """Runs one recipe in a fresh process and returns what it printed (None: TRL not installed)."""
+def _trl_command(args: argparse.Namespace, records: list[dict]) -> list[str] | None:
+    """The TRL recipe's command line, its rows tokenized once for every round (None: no peer venv,
+    or a studio-only model)."""
+    if not PEERS_PYTHON.exists():
+        return None
+    from worker.engine.models import demo_model_folder, parse_reference
+    from worker.engine.placement import resolve_lora_targets
+
+    kind, value = parse_reference(args.model)
+    if kind not in ("demo", "hf", "path"):
+        return None  # TRL loads a folder or a hub id; tiny models exist only in the studio
+    folder = str(demo_model_folder(value)) if kind == "demo" else value
+    model, tok = _fresh_model(args.model)
+    targets = sorted({n.rsplit(".", 1)[-1] for n in resolve_lora_targets(model, MODULES)})
+    rows = [
+        {
+            "input_ids": tokenize_example(r, tok, cutoff_len=args.cutoff, train_on_inputs=True)[
+                "input_ids"
+            ]
+        }
+        for r in records
+    ]
+    rows_file = Path(tempfile.mkdtemp()) / "rows.json"
+    rows_file.write_text(json.dumps(rows))
+    command = [
+        str(PEERS_PYTHON),
+        str(Path(__file__).resolve().parent / "peer_trl_train.py"),
+        "--model-dir",
+        folder,
+        "--rows",
+        str(rows_file),
+        "--targets",
+        ",".join(targets),
+        "--r",
+        str(LORA["r"]),
+        "--alpha",
+        str(LORA["alpha"]),
+        "--dropout",
+        str(LORA["dropout"]),
+        "--seed",
+        str(args.seed),
+    ]
+    if args.no_warmup:
+        command += ["--warmup-rows", "0"]
+    from worker.engine.models import resolve_dtype
+
+    if resolve_dtype(args.precision, torch.device("cpu")) == torch.bfloat16:
+        command.append("--bf16")
+    return command
+
+
+def _run_recipe(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Runs one recipe in a fresh process and returns what it printed (None: TRL not at hand)."""
     if name == "trl":
-        if not PEERS_PYTHON.exists():
+        command = args.trl_command
+        if command is None:
             return None
-        from worker.engine.models import demo_model_folder, parse_reference
-        from worker.engine.placement import resolve_lora_targets
-
-        kind, value = parse_reference(args.model)
-        if kind not in ("demo", "hf", "path"):
-            return None  # TRL loads a folder or a hub id; tiny models exist only in the studio
-        folder = str(demo_model_folder(value)) if kind == "demo" else value
-        model, tok = _fresh_model(args.model)
-        targets = sorted({n.rsplit(".", 1)[-1] for n in resolve_lora_targets(model, MODULES)})
-        rows = [
-            {
-                "input_ids": tokenize_example(r, tok, cutoff_len=args.cutoff, train_on_inputs=True)[
-                    "input_ids"
-                ]
-            }
-            for r in records
-        ]
-        rows_file = Path(tempfile.mkdtemp()) / "rows.json"
-        rows_file.write_text(json.dumps(rows))
-        command = [
-            str(PEERS_PYTHON),
-            str(Path(__file__).resolve().parent / "peer_trl_train.py"),
-            "--model-dir",
-            folder,
-            "--rows",
-            str(rows_file),
-            "--targets",
-            ",".join(targets),
-            "--r",
-            str(LORA["r"]),
-            "--alpha",
-            str(LORA["alpha"]),
-            "--dropout",
-            str(LORA["dropout"]),
-            "--seed",
-            str(args.seed),
-        ]
-        if args.no_warmup:
-            command += ["--warmup-rows", "0"]
-        from worker.engine.models import resolve_dtype
-
-        if resolve_dtype(args.precision, torch.device("cpu")) == torch.bfloat16:
-            command.append("--bf16")
     else:
         command = [sys.executable, __file__, "--child", name, *args.passthrough]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -317,11 +327,12 @@ def main() -> None:
         + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())
         + f"; load average {os.getloadavg()[0]:.2f}"
     )
+    args.trl_command = _trl_command(args, records) if "trl" in recipes else None
     results: dict[str, list[dict[str, Any]]] = {r: [] for r in recipes}
     for round_ in range(args.rounds):
         order = recipes[round_ % len(recipes) :] + recipes[: round_ % len(recipes)]
         for name in order:
-            out = _run_recipe(name, args, records)
+            out = _run_recipe(name, args)
             if out is None:
                 print(f"  {name}: skipped (no {PEERS_PYTHON} with trl, or a studio-only model)")
                 recipes.remove(name)
