@@ -242,3 +242,28 @@ def test_cancelled_before_training_skips_the_first_evaluation(tmp_path):
         learning_rate=1e-3, progress=rec, evaluate=evaluate, eval_every=2,
     )  # fmt: skip
     assert calls == [] and result.stopped_early and result.steps <= 1
+
+
+def test_bf16_steps_feed_adapters_bf16_inputs_and_restore_the_cast(tmp_path):
+    """Under autocast an adapter layer's input stays bf16 (no copy to fp32 and back); outside a
+    training step peft's cast is back, so the bf16 model with its fp32 adapter still runs."""
+    torch.manual_seed(0)
+    model = get_peft_model(
+        build_tiny_model("llama").to(torch.bfloat16),
+        LoraConfig(r=4, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]),
+    )
+    layer = model.base_model.model.model.layers[0].mlp.down_proj
+    seen = []
+    layer.lora_A["default"].register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
+    cfg = TrainingConfig(epochs=1, max_steps=2, batch_size=4, micro_batch_size=2, val_set_size=0)
+    result = train_adapter(
+        model, build_byte_tokenizer(), RECORDS, [], cfg, tmp_path, learning_rate=1e-3
+    )
+    assert result.train_loss is not None and result.train_loss == result.train_loss
+    assert seen and set(seen) == {torch.bfloat16}
+    assert layer.lora_A["default"].weight.dtype == torch.float32  # the optimizer's copy
+    assert layer.cast_input_dtype_enabled is True
+    seen.clear()
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[5, 6, 7]]))
+    assert seen == [torch.float32]  # peft's own cast, outside autocast
