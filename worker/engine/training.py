@@ -238,7 +238,7 @@ class StudioTrainer(Trainer):
     bridge: _Bridge | None = None
     fused_loss: FusedCausalLoss | None = None
     # peft layers whose input cast is skipped during a mixed-precision training step.
-    uncast_layers: list[Any] = []
+    uncast_layers: tuple[Any, ...] = ()
 
     def compute_loss(
         self,
@@ -510,10 +510,10 @@ def train_adapter(
     )
     trainer.bridge = bridge
     trainer.fused_loss = fused_causal_loss(model)
-    if dtype != torch.float32:  # mixed precision: the steps run under autocast
-        trainer.uncast_layers = [
+    if args.bf16 or args.fp16:  # the steps run under autocast (not so a quantized base's)
+        trainer.uncast_layers = tuple(
             m for m in model.modules() if getattr(m, "cast_input_dtype_enabled", None) is True
-        ]
+        )
     # The engine reports through its own callback; the Trainer's printer would write log dicts to stdout.
     trainer.remove_callback(PrinterCallback)
     resume = None
