@@ -277,6 +277,8 @@ class StudioTrainer(Trainer):
         # Under autocast, peft would copy every adapter layer's bf16 input to the adapter's fp32
         # only for autocast to copy it back for the matmul (~4 % of a CPU bf16 LoRA step). Only
         # here: outside autocast (evaluation hooks, inference) the cast is what makes dtypes match.
+        # peft.helpers.disable_input_dtype_casting does this by walking every module twice per
+        # call; the layers are listed once in train_adapter instead.
         for layer in self.uncast_layers:
             layer.cast_input_dtype_enabled = False
         try:
