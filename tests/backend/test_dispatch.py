@@ -74,6 +74,56 @@ def test_a_submit_while_the_broker_is_down_is_accepted_and_kept(down_settings: S
         assert row.task_id in (pending_task_ids(up) or set())
 
 
+def test_the_dispatcher_never_sends_a_job_its_submitter_is_sending(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """The dispatcher's pass lands between the submit's commit and its send (CI saw two copies of
+    one job in the queue): it must leave the row to its submitter, one message in all."""
+    from backend.app.services import broker
+
+    real_send = broker.send
+    passes: list[list[int]] = []
+
+    def send_after_a_dispatcher_pass(*args, **kwargs):
+        passes.append(dispatch_pending(settings))
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(broker, "send", send_after_a_dispatcher_pass)
+    redis.Redis.from_url(REDIS_URL).delete(QUEUE)
+    _, job = submit(settings)
+    assert job["_status"] == 201 and job["dispatched"] is True
+    assert passes == [[]]  # the pass ran inside the submit and sent nothing
+    assert redis.Redis.from_url(REDIS_URL).llen(QUEUE) == 1
+
+
+def test_a_job_whose_submitter_died_before_sending_is_sent_by_the_watch(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """The API process dies between the commit and the send: the row says sent, the broker holds
+    nothing; after queue_stale_s the watch finds the message missing and sends it."""
+    from backend.app.services import broker
+
+    class Killed(BaseException):
+        """Not an Exception: send() cannot catch it, as it cannot catch a kill."""
+
+    def die(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(broker, "send", die)
+    redis.Redis.from_url(REDIS_URL).delete(QUEUE)
+    with pytest.raises(BaseException) as raised:  # the test client wraps it in a group
+        submit(settings)
+    assert raised.group_contains(Killed) if raised.type is not Killed else True
+    monkeypatch.undo()
+    with session_scope(settings.sqlalchemy_url) as s:
+        row = s.scalars(select(Job).order_by(Job.id.desc())).first()
+        assert row is not None and row.status == "queued" and row.dispatched_at is not None
+        job_id, nonce = row.id, row.task_id
+    assert dispatch_pending(settings) == []
+    assert watch_queued(settings, now=datetime.now(UTC) + LONG_AGO) == [job_id]
+    assert pending_task_ids(settings) == {nonce}
+
+
 def test_a_lost_message_is_sent_again_and_a_waiting_job_says_why(settings: Settings):
     _, job = submit(settings)
     assert job["_status"] == 201 and job["dispatched"] is True

@@ -98,8 +98,7 @@ def test_a_two_process_job_waits_for_a_worker_with_two_devices_then_trains_there
     assert job["status"] == "queued" and "a worker with 2 devices" in job["queue_reason"]
     assert broker.llen("gpu-x2") == 1  # not lost, not re-sent twice
 
-    env = dict(stack.env, STUDIO_WORKER_DEVICES="2")
-    stack.workers.append(Worker(env, stack.tmp / "w2.log", name="w2"))
+    start_two_device_worker(stack)
     job = wait_for(
         lambda: (
             (j := c.get(f"/api/v1/jobs/{job_id}").json())["status"] not in ("queued", "running")
@@ -122,10 +121,18 @@ def test_a_two_process_job_waits_for_a_worker_with_two_devices_then_trains_there
     assert "w2" in log and "gpu-x2" in log  # the worker said which queues it consumes
 
 
+def start_two_device_worker(stack: Stack) -> None:
+    """w2, announcing two devices; started once, so each test can run alone."""
+    if len(stack.workers) < 2:
+        env = dict(stack.env, STUDIO_WORKER_DEVICES="2")
+        stack.workers.append(Worker(env, stack.tmp / "w2.log", name="w2"))
+
+
 def test_cancel_stops_every_process_of_the_job_at_the_same_step(stack: Stack):
     """The cancel reaches only the first process (it reads the database); the others learn of it
     at the step's end (distributed.agreed), so none waits forever in a gradient all-reduce."""
     c = stack.client
+    start_two_device_worker(stack)
     cfg = tiny_job_config(stack.dataset_id, name="two-processes-cancelled")
     cfg["training"].update(processes=2, max_steps=400)
     cfg["evaluation"] = {"benchmarks": []}

@@ -1,7 +1,8 @@
 """The outbox between the job table and the broker: submitting never strands a job.
 
-A job is committed first with `dispatched_at` unset, then sent; if the broker does not take the
-message, the job stays queued with a `queue_reason` and the dispatcher (a loop in the API
+A job is committed first, then sent (committed with `dispatched_at` set, so the dispatcher does
+not send it too meanwhile); if the broker does not take the message, `dispatched_at` is unset,
+the job stays queued with a `queue_reason` and the dispatcher (a loop in the API
 process, `backend/app/main.py`) sends it once the broker is back. A queued job that nobody takes
 for `queue_stale_s` says why, and is sent again when its message is no longer in the broker
 (lost by a broker restart without persistence, or taken by a worker that died before claiming
@@ -68,6 +69,7 @@ def send(session: Session, settings: Settings, job: Job) -> bool:
             queue=broker.queue_for(processes),
         )
     except Exception as e:  # noqa: BLE001 - any failure to hand over means "not dispatched yet"
+        job.dispatched_at = None  # in the outbox: the dispatcher sends it once the broker answers
         job.queue_reason = BROKER_DOWN.format(error=_short(e))
         session.commit()
         log.warning("job %s not dispatched: %s", job.id, e)

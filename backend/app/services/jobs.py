@@ -105,9 +105,12 @@ def create_job(
         history=[],
     )
     transition(job, "queued")
+    # The row and its dispatch are one unit: committed, then sent. It is committed as sent
+    # already, or the dispatcher loop (it sends rows not yet sent) could send it too between
+    # this commit and this send. If the broker refuses, send() puts it back in the outbox; if
+    # this process dies first, watch_queued finds no message after queue_stale_s and sends it.
+    job.dispatched_at = datetime.now(UTC)
     session.add(job)
-    # The row and its dispatch are one unit: committed undispatched, then sent; if the broker
-    # does not take it now, the dispatcher does later (services/dispatch.py).
     session.commit()
     dispatch.send(session, settings, job)
     return job
