@@ -82,6 +82,53 @@ def test_continuous_greedy_equals_generate_per_example(family):
         assert len({len(o) for o in ours}) > 1
 
 
+@pytest.mark.parametrize("family", ["llama", "bloom", "gpt2", "falcon"])
+def test_prompts_with_no_shared_prefix_prefill_together_and_equal_generate(family):
+    """No shared prefix: the batched prefill's padding sits at the row's very start; and rows
+    that end at their first token leave the prefilled group while the others join the batch."""
+    model, tok = _peaky(family), build_byte_tokenizer()
+    ends = ["end", "stop?", "x", "9", "ok.", "(no"]
+    prompts = [f"{chr(65 + i)} {'word ' * (i * 3)}{end}" for i, end in enumerate(ends)]
+    assert common_prefix_length([tok(p)["input_ids"] for p in prompts]) == 0
+    firsts = [_hf_greedy_ids(model, tok, p, 1)[0] for p in prompts]
+    ending = max(set(firsts), key=firsts.count)
+    assert firsts.count(ending) < len(prompts)  # some rows end at once, others decode on
+    model.generation_config.eos_token_id = [tok.eos_token_id, ending]
+    ours = generate_batch(model, tok, prompts, DecodingConfig(max_new_tokens=10), batch_size=6)
+    theirs = [_hf_greedy(model, tok, p, 10) for p in prompts]
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_batched_prefill_gives_each_row_its_own_logits(family, shared):
+    """Rows of different lengths prefilled in one forward (padding between the shared prefix and
+    each row's text) end with the logits each row has alone; unlike greedy tokens of a peaky
+    model, logits also show a wrong position id."""
+    from transformers import DynamicCache
+
+    from worker.engine.evaluation.continuous import _Caller, prefill_rows
+
+    model, tok = build_tiny_model(family), build_byte_tokenizer()
+    head = "Below is a question. " if shared else ""
+    rows = [tok(f"{head}{chr(65 + i)}{' seven' * (2 * i)}?")["input_ids"] for i in range(4)]
+    prefix_len = common_prefix_length(rows)
+    assert (prefix_len > 10) == shared
+    call = _Caller.of(model)
+    prefix_cache = None
+    with torch.no_grad():
+        if prefix_len:
+            prefix_cache = DynamicCache()
+            prefix = torch.tensor([rows[0][:prefix_len]])
+            call(prefix, torch.ones_like(prefix), prefix_cache)
+        _, mask, logits = prefill_rows(call, rows, prefix_cache, prefix_len)
+        alone = [model(input_ids=torch.tensor([r])).logits[0, -1] for r in rows]
+    assert mask.shape == (4, max(len(r) for r in rows))
+    assert mask.sum(1).tolist() == [len(r) for r in rows]
+    for row, expected in zip(logits, alone, strict=True):
+        torch.testing.assert_close(row, expected, atol=1e-4, rtol=1e-4)
+
+
 def test_prompt_learning_falls_back_to_generate():
     from worker.engine.adapters import apply_adapter
     from worker.engine.config import AdapterConfig

@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -49,10 +50,6 @@ def supports_continuous(model: Any) -> bool:
         return False  # sliding-window layers keep only a window: cutting columns differs
     params = inspect.signature(base.forward).parameters
     return ("cache" in params or "past_key_values" in params) and "attention_mask" in params
-
-
-def _takes_position_ids(model: Any) -> bool:
-    return "position_ids" in inspect.signature(_base(model).forward).parameters
 
 
 def _cache_keyword(model: Any) -> str:
@@ -156,14 +153,14 @@ class _Batch:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def add(self, index: int, cache: Any, first_token: int) -> None:
+    def add(self, indices: list[int], cache: Any, mask: torch.Tensor, first: list[int]) -> None:
+        """Joins the rows `indices`, prefilled together: their cache and its (rows, width) mask."""
         layers = _cache_layers(cache)
-        length = layers[0].keys.shape[-2]
         if self.cache is None or not self.rows:
-            self.cache, self.mask = cache, torch.ones((1, length), dtype=torch.long)
+            self.cache, self.mask = cache, mask
         else:
             assert self.mask is not None
-            width = self.mask.shape[1]
+            width, length = self.mask.shape[1], mask.shape[1]
             grow = max(0, length - width)
             own_pad = max(0, width - length)
             for mine, theirs in zip(_cache_layers(self.cache), layers, strict=True):
@@ -172,12 +169,10 @@ class _Batch:
                 mine.keys = torch.cat([mine.keys, _left_pad(theirs.keys, own_pad)])
                 mine.values = torch.cat([mine.values, _left_pad(theirs.values, own_pad)])
             old = torch.nn.functional.pad(self.mask, (grow, 0))
-            new = torch.zeros((1, old.shape[1]), dtype=torch.long)
-            new[0, old.shape[1] - length :] = 1
-            self.mask = torch.cat([old, new])
-        self.rows.append(index)
-        self.tokens.append([first_token])
-        self.next_token.append(first_token)
+            self.mask = torch.cat([old, torch.nn.functional.pad(mask, (own_pad, 0))])
+        self.rows.extend(indices)
+        self.tokens.extend([token] for token in first)
+        self.next_token.extend(first)
 
     def keep(self, keep: list[int]) -> None:
         """Keeps the rows at positions `keep` and drops the columns only padding fills."""
@@ -198,13 +193,110 @@ def _left_pad(t: torch.Tensor, n: int) -> torch.Tensor:
     return torch.nn.functional.pad(t, (0, 0, n, 0)) if n else t
 
 
-def _copy_cache(cache: Any) -> Any:
+def _copy_cache(cache: Any, rows: int) -> Any:
+    """`rows` copies of a one-row cache, as one cache."""
     from transformers import DynamicCache
 
     copy = DynamicCache()
     for source in _cache_layers(cache):
-        copy.update(source.keys.clone(), source.values.clone(), len(copy.layers))
+        copy.update(
+            source.keys.repeat(rows, 1, 1, 1), source.values.repeat(rows, 1, 1, 1), len(copy.layers)
+        )
     return copy
+
+
+def _select_rows(cache: Any, rows: list[int]) -> None:
+    index = torch.tensor(rows, dtype=torch.long)
+    for layer in _cache_layers(cache):
+        layer.keys = layer.keys[index.to(layer.keys.device)]
+        layer.values = layer.values[index.to(layer.values.device)]
+
+
+def _prefill_groups(waiting: list[int], lengths: Sequence[int], limit: int) -> list[list[int]]:
+    """`waiting` (in the order they join) cut into groups prefilled by one forward each, each of
+    at most `limit` tokens once padded to its longest row (neighbours have similar lengths)."""
+    groups: list[list[int]] = []
+    for index in waiting:
+        group = groups[-1] if groups else None
+        if group and max(lengths[i] for i in (*group, index)) * (len(group) + 1) <= limit:
+            group.append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+# Tokens (rows x padded width) one prefill forward takes: large enough for full-width matmuls,
+# small enough that its activations stay a fraction of the cache's memory.
+_PREFILL_TOKENS = 4096
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """How this model is called: its device and which arguments its forward takes."""
+
+    model: Any
+    device: torch.device
+    positions: bool  # takes position_ids
+    cache_arg: str
+    keeps_logits: bool  # takes logits_to_keep
+
+    @classmethod
+    def of(cls, model: Any) -> _Caller:
+        base = _base(model)
+        params = inspect.signature(base.forward).parameters
+        return cls(
+            model,
+            next(base.parameters()).device,
+            "position_ids" in params,
+            _cache_keyword(model),
+            "logits_to_keep" in params,
+        )
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor, cache: Any, **kwargs: Any) -> Any:
+        positions = kwargs.pop("position_ids", None)
+        if self.positions and positions is not None:
+            kwargs["position_ids"] = positions.to(self.device)
+        if not self.keeps_logits:
+            kwargs.pop("logits_to_keep", None)
+        kwargs[self.cache_arg] = cache
+        return self.model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            use_cache=True,
+            **kwargs,
+        )
+
+
+def prefill_rows(
+    call: _Caller, rows: Sequence[Sequence[int]], prefix_cache: Any, prefix_len: int
+) -> tuple[Any, torch.Tensor, torch.Tensor]:
+    """One forward for several prompts that share their first `prefix_len` tokens (whose cache
+    is `prefix_cache`, one row; None when 0): each row's own tokens, left-padded to the longest,
+    so the padding sits between the prefix and the row's text (the mask hides it, position ids
+    skip it). Returns the rows' cache, its (rows, width) mask and the logits at each row's last
+    token, computed there only: a vocabulary's logits for every prompt token cost more than the
+    prompt itself."""
+    from transformers import DynamicCache
+
+    own = [list(seq)[prefix_len:] for seq in rows]
+    width = max(len(seq) for seq in own)
+    ids = torch.zeros((len(own), width), dtype=torch.long)
+    mask = torch.zeros((len(own), prefix_len + width), dtype=torch.long)
+    mask[:, :prefix_len] = 1
+    for row, seq in enumerate(own):
+        ids[row, width - len(seq) :] = torch.tensor(seq)
+        mask[row, prefix_len + width - len(seq) :] = 1
+    cache = DynamicCache() if prefix_cache is None else _copy_cache(prefix_cache, len(own))
+    out = call(
+        ids,
+        mask,
+        cache,
+        position_ids=(mask.cumsum(1) - 1).clamp(min=0)[:, prefix_len:],
+        # A position tensor, not the int 1: transformers' slice of the last position is not
+        # contiguous, and its head then copies the vocabulary matrix per row (bmm).
+        logits_to_keep=torch.tensor([width - 1], device=call.device),
+    )
+    return _returned_cache(out), mask, out.logits[:, -1]
 
 
 def greedy_continuous(
@@ -221,10 +313,8 @@ def greedy_continuous(
     its end, as `generate` leaves it (decoding skips it when it is a special token).
 
     `is_final(tokens)` may end a row early; `on_done(count)` is told how many rows are done."""
-    device = next(_base(model).parameters()).device
+    call = _Caller.of(model)
     eos = set(eos_ids)
-    positions = _takes_position_ids(model)
-    cache_arg = _cache_keyword(model)
     results: list[list[int]] = [[] for _ in encoded]
     # Longest first: long prompts start while the batch is young, short ones fill the gaps.
     waiting = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
@@ -234,9 +324,10 @@ def greedy_continuous(
     if prefix_len:
         from transformers import DynamicCache
 
-        prefix_ids = torch.tensor([list(encoded[0][:prefix_len])], device=device)
         prefix_cache = DynamicCache()
-        model(input_ids=prefix_ids, use_cache=True, **{cache_arg: prefix_cache})
+        prefix = torch.tensor([list(encoded[0][:prefix_len])])
+        call(prefix, torch.ones_like(prefix), prefix_cache, logits_to_keep=torch.tensor([0]))
+    own_lengths = [len(seq) - prefix_len for seq in encoded]
     batch = _Batch()
     done = 0
 
@@ -245,43 +336,36 @@ def greedy_continuous(
             return True
         return is_final is not None and is_final(tokens)
 
-    def prefill(index: int) -> tuple[Any, int]:
-        from transformers import DynamicCache
-
-        seq = list(encoded[index])
-        start = prefix_len if prefix_cache is not None else 0
-        cache = _copy_cache(prefix_cache) if prefix_cache is not None else DynamicCache()
-        ids = torch.tensor([seq[start:]], device=device)
-        kwargs: dict[str, Any] = {
-            "attention_mask": torch.ones((1, len(seq)), dtype=torch.long, device=device)
-        }
-        if positions:
-            kwargs["position_ids"] = torch.arange(start, len(seq), device=device)[None]
-        kwargs[cache_arg] = cache
-        out = model(input_ids=ids, use_cache=True, **kwargs)
-        return _returned_cache(out), int(out.logits[0, -1].argmax())
-
     while waiting or len(batch):
-        while waiting and len(batch) < batch_size:
-            index = waiting.pop()
-            cache, first = prefill(index)
-            if finished([first]):
-                results[index] = [first]
-                done += 1
-                if on_done is not None:
-                    on_done(done)
+        joining: list[int] = []
+        while waiting and len(batch) + len(joining) < batch_size:
+            joining.append(waiting.pop())
+        for group in _prefill_groups(joining, own_lengths, _PREFILL_TOKENS):
+            cache, mask, logits = prefill_rows(
+                call, [encoded[i] for i in group], prefix_cache, prefix_len
+            )
+            first = logits.argmax(-1).tolist()
+            live = []
+            for row, (index, token) in enumerate(zip(group, first, strict=True)):
+                if finished([token]):
+                    results[index] = [token]
+                    done += 1
+                    if on_done is not None:
+                        on_done(done)
+                else:
+                    live.append(row)
+            if not live:
                 continue
-            batch.add(index, cache, first)
+            if len(live) < len(group):
+                _select_rows(cache, live)
+                mask = mask[live]
+            batch.add([group[r] for r in live], cache, mask, [first[r] for r in live])
         if not len(batch):
             continue
         assert batch.mask is not None
         mask = torch.nn.functional.pad(batch.mask, (0, 1), value=1)
-        kwargs = {"attention_mask": mask.to(device)}
-        if positions:
-            kwargs["position_ids"] = (mask.sum(1, keepdim=True) - 1).to(device)
-        ids = torch.tensor(batch.next_token, device=device)[:, None]
-        kwargs[cache_arg] = batch.cache
-        out = model(input_ids=ids, use_cache=True, **kwargs)
+        ids = torch.tensor(batch.next_token)[:, None]
+        out = call(ids, mask, batch.cache, position_ids=mask.sum(1, keepdim=True) - 1)
         batch.cache = _returned_cache(out)
         batch.mask = mask
         chosen = out.logits[:, -1].argmax(-1).tolist()

@@ -72,17 +72,20 @@ def evaluate_records(
         build_prompt(r["instruction"], r.get("input", ""), template, tokenizer, form="evaluation")
         for r in records
     ]
+    from .merged_lora import lora_merged  # here: the API imports this module without torch
+
     started = time.perf_counter()
-    outputs = generate_batch(
-        model,
-        tokenizer,
-        prompts,
-        plan,
-        batch_size=batch_size,
-        add_special_tokens=template != "chat",
-        on_batch=on_batch,
-        answer_is_final=answer_is_final(reader) if early_stop else None,
-    )
+    with lora_merged(model):  # one matmul per LoRA layer while decoding (merged_lora.py)
+        outputs = generate_batch(
+            model,
+            tokenizer,
+            prompts,
+            plan,
+            batch_size=batch_size,
+            add_special_tokens=template != "chat",
+            on_batch=on_batch,
+            answer_is_final=answer_is_final(reader) if early_stop else None,
+        )
     seconds = time.perf_counter() - started
     predictions = []
     for i, (rec, prompt, output) in enumerate(zip(records, prompts, outputs, strict=True)):
