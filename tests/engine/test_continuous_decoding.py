@@ -107,14 +107,14 @@ def test_a_batched_prefill_gives_each_row_its_own_logits(family, shared):
     model, logits also show a wrong position id."""
     from transformers import DynamicCache
 
-    from worker.engine.evaluation.continuous import _Caller, prefill_rows
+    from worker.engine.evaluation.continuous import ModelCall, prefill_rows
 
     model, tok = build_tiny_model(family), build_byte_tokenizer()
     head = "Below is a question. " if shared else ""
     rows = [tok(f"{head}{chr(65 + i)}{' seven' * (2 * i)}?")["input_ids"] for i in range(4)]
     prefix_len = common_prefix_length(rows)
     assert (prefix_len > 10) == shared
-    call = _Caller.of(model)
+    call = ModelCall.of(model)
     prefix_cache = None
     with torch.no_grad():
         if prefix_len:

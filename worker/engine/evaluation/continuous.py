@@ -6,6 +6,8 @@ What transformers' batched `generate` does, minus its waste on an evaluation set
   place, so the batch stays full of rows that still decode;
 - every prompt of a benchmark starts with the template's same text; its keys and values are
   computed once and copied into each new row, which then runs only its own suffix;
+- the prompts that join together are prefilled together, in groups of similar length, with
+  logits at their last token only;
 - left padding inside the cache: each row's keys sit right-aligned, the attention mask hides
   the padding and position ids count only a row's real tokens, so a row's logits are those of
   the row alone (up to float rounding) — greedy choices match per-example `generate`.
@@ -109,7 +111,8 @@ def _config_int(config: Any, *names: str, default: int) -> int:
     return default
 
 
-def _free_memory_bytes(device: torch.device) -> int:
+def free_memory_bytes(device: torch.device) -> int:
+    """Memory free on `device` now (a GPU's, or the machine's available pages on a CPU)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
@@ -136,7 +139,7 @@ def pick_batch_size(model: Any, tokens_per_row: int) -> int:
     vocab = getattr(base.config, "vocab_size", 32000) or 32000
     dtype_bytes = next(base.parameters()).element_size()
     per_row = kv_bytes_per_token(model) * max(tokens_per_row, 1) + 4 * vocab * dtype_bytes
-    fits = max(1, int(_free_memory_bytes(device) * 0.25) // per_row)
+    fits = max(1, int(free_memory_bytes(device) * 0.25) // per_row)
     cap = _GPU_MAX_ROWS if device.type == "cuda" else _CPU_MAX_ROWS
     return max(1, min(fits, cap))
 
@@ -232,7 +235,7 @@ _PREFILL_TOKENS = 1024
 
 
 @dataclass(frozen=True)
-class _Caller:
+class ModelCall:
     """How this model is called: its device and which arguments its forward takes."""
 
     model: Any
@@ -242,7 +245,7 @@ class _Caller:
     keeps_logits: bool  # takes logits_to_keep
 
     @classmethod
-    def of(cls, model: Any) -> _Caller:
+    def of(cls, model: Any) -> ModelCall:
         base = _base(model)
         params = inspect.signature(base.forward).parameters
         return cls(
@@ -269,7 +272,7 @@ class _Caller:
 
 
 def prefill_rows(
-    call: _Caller, rows: Sequence[Sequence[int]], prefix_cache: Any, prefix_len: int
+    call: ModelCall, rows: Sequence[Sequence[int]], prefix_cache: Any, prefix_len: int
 ) -> tuple[Any, torch.Tensor, torch.Tensor]:
     """One forward for several prompts that share their first `prefix_len` tokens (whose cache
     is `prefix_cache`, one row; None when 0): each row's own tokens, left-padded to the longest,
@@ -314,7 +317,7 @@ def greedy_continuous(
     its end, as `generate` leaves it (decoding skips it when it is a special token).
 
     `is_final(tokens)` may end a row early; `on_done(count)` is told how many rows are done."""
-    call = _Caller.of(model)
+    call = ModelCall.of(model)
     eos = set(eos_ids)
     results: list[list[int]] = [[] for _ in encoded]
     # Longest first: long prompts start while the batch is young, short ones fill the gaps.
@@ -327,7 +330,8 @@ def greedy_continuous(
 
         prefix_cache = DynamicCache()
         prefix = torch.tensor([list(encoded[0][:prefix_len])])
-        call(prefix, torch.ones_like(prefix), prefix_cache, logits_to_keep=torch.tensor([0]))
+        unread = torch.tensor([0], device=call.device)  # its logits are never read
+        call(prefix, torch.ones_like(prefix), prefix_cache, logits_to_keep=unread)
     own_lengths = [len(seq) - prefix_len for seq in encoded]
     batch = _Batch()
     done = 0

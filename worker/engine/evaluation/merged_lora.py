@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .continuous import _free_memory_bytes
+from .continuous import free_memory_bytes
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def lora_merged(model: Any) -> Iterator[int]:
         return
     base = plan[0][0].get_base_layer().weight
     needed = sum(layer.get_base_layer().weight.nbytes for layer, _ in plan)
-    if needed > _MEMORY_SHARE * _free_memory_bytes(base.device):
+    if needed > _MEMORY_SHARE * free_memory_bytes(base.device):
         log.info("LoRA not merged for evaluation: %d MiB of merged weights", needed >> 20)
         yield 0
         return
