@@ -184,9 +184,7 @@ class _Batch:
         index = torch.tensor(keep, dtype=torch.long)
         mask = self.mask[index]
         unused = int((mask.sum(0) == 0).long().cumprod(0).sum()) if keep else 0
-        for layer in _cache_layers(self.cache):
-            layer.keys = layer.keys[index.to(layer.keys.device), :, unused:]
-            layer.values = layer.values[index.to(layer.values.device), :, unused:]
+        _select_rows(self.cache, keep, unused)
         self.mask = mask[:, unused:]
         self.rows = [self.rows[i] for i in keep]
         self.tokens = [self.tokens[i] for i in keep]
@@ -209,11 +207,12 @@ def _copy_cache(cache: Any, rows: int) -> Any:
     return copy
 
 
-def _select_rows(cache: Any, rows: list[int]) -> None:
+def _select_rows(cache: Any, rows: list[int], unused: int = 0) -> None:
+    """Keeps the cache's `rows`, without its first `unused` columns."""
     index = torch.tensor(rows, dtype=torch.long)
     for layer in _cache_layers(cache):
-        layer.keys = layer.keys[index.to(layer.keys.device)]
-        layer.values = layer.values[index.to(layer.values.device)]
+        layer.keys = layer.keys[index.to(layer.keys.device), :, unused:]
+        layer.values = layer.values[index.to(layer.values.device), :, unused:]
 
 
 def _prefill_groups(waiting: list[int], lengths: Sequence[int], limit: int) -> list[list[int]]:
