@@ -17,7 +17,7 @@ LOG=$OUT/gpu_check.log
 : > "$LOG"
 PY=${PYTHON:-python3}
 TESTS_TIMEOUT=${GPU_CHECK_TESTS_TIMEOUT:-270}
-BENCH_TIMEOUT=${GPU_CHECK_BENCH_TIMEOUT:-180}
+BENCH_TIMEOUT=${GPU_CHECK_BENCH_TIMEOUT:-240}
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 started=$(date +%s)
 say() { echo "[gpu_check $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
@@ -81,6 +81,7 @@ if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
 fi
 say "GPU benchmarks ${bench_args[*]} (timeout ${BENCH_TIMEOUT}s)"
 timeout "$BENCH_TIMEOUT" "$PY" bench/gpu_bench.py "${bench_args[@]}" --json "$OUT/gpu_bench.json" \
+  --profile "$OUT/profile.txt" \
   2>&1 | tee -a "$LOG"
 bench_rc=${PIPESTATUS[0]}
 say "GPU benchmarks exit code $bench_rc"

@@ -20,7 +20,9 @@ LIMIT_MIB=${GPU_WHEELS_LIMIT_MIB:-64}  # what the device tool carries: wheels + 
 version_of() {
   .venv/bin/python -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || echo "$2"
 }
-TRANSFORMERS=$(version_of transformers 5.24.0)
+# transformers: the pyproject floor, not the venv's newer one: 5.25 wants huggingface_hub >= 2.4
+# (and through it httpx2), which the machine lacks; 5.24 accepts its hub 1.33.
+TRANSFORMERS=${GPU_WHEELS_TRANSFORMERS:-5.24.0}
 PEFT=$(version_of peft 0.21.2)
 BNB=${GPU_WHEELS_BNB_VERSION:-}
 
@@ -44,7 +46,8 @@ download() {
 PYDANTIC=$(version_of pydantic 2.14.0)
 PYDANTIC_CORE=$(version_of pydantic_core "")
 download "transformers==$TRANSFORMERS" "peft==$PEFT" "pydantic==$PYDANTIC" \
-  "pydantic-core${PYDANTIC_CORE:+==$PYDANTIC_CORE}" annotated-types typing-inspection
+  "pydantic-core${PYDANTIC_CORE:+==$PYDANTIC_CORE}" annotated-types typing-inspection \
+  "regex==$(version_of regex 2026.11.19)"  # transformers checks regex >= 2025.10.22 at import
 if [ -z "${GPU_WHEELS_NO_BNB:-}" ]; then
   download "bitsandbytes${BNB:+==$BNB}"
   bnb=$(ls .whl/bitsandbytes-*.whl)

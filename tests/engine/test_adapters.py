@@ -985,3 +985,17 @@ def test_estimate_refuses_what_apply_refuses() -> None:
         )
     as_dict = estimate_trainable_parameters(AdapterConfig(method="lora"), config.to_dict())
     assert as_dict == estimate_trainable_parameters(AdapterConfig(method="lora"), config)
+
+
+def test_the_trainer_accepts_series_adapters_on_a_quantized_base() -> None:
+    # transformers' Trainer refuses a quantized model it does not see as adapted; the 4/8-bit
+    # run itself needs CUDA and bitsandbytes (tests/gpu/test_quantized.py). Here the base only
+    # says it is quantized, as a bitsandbytes load makes it say.
+    from transformers.trainer_utils import validate_quantization_for_training
+
+    model = apply_adapter(
+        fresh("llama"),
+        AdapterConfig(method="series", placement=PlacementConfig(), params={"bottleneck_size": 8}),
+    )
+    model.base_model.is_quantized = True
+    validate_quantization_for_training(model)

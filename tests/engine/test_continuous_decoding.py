@@ -12,7 +12,9 @@ from worker.engine.config import DecodingConfig
 from worker.engine.evaluation import generate_batch, get_benchmark, load_benchmark
 from worker.engine.evaluation.answer_stop import answer_is_final
 from worker.engine.evaluation.continuous import (
+    Pace,
     common_prefix_length,
+    greedy_continuous,
     pick_batch_size,
     supports_continuous,
 )
@@ -80,6 +82,41 @@ def test_continuous_greedy_equals_generate_per_example(family):
     assert ours == theirs
     if counts[chosen] < len(prompts):  # some rows never write it: they end at other steps
         assert len({len(o) for o in ours}) > 1
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt_neox"])
+def test_the_gpu_pace_joins_in_bulk_and_still_equals_generate(family):
+    """A GPU's pace (waiting rows join once a quarter of the batch is free, one big prefill),
+    run here on the CPU: same tokens as per-example generate, and fewer prefill forwards."""
+    model, tok = _peaky(family), build_byte_tokenizer()
+    prompts = _prompts(12)
+    encoded = [tok(p)["input_ids"] for p in prompts]
+    free = [set(_hf_greedy_ids(model, tok, p, 12)[1:]) for p in prompts]
+    counts = {t: sum(t in f for f in free) for t in set().union(*free)}
+    chosen = min(counts, key=lambda t: abs(counts[t] - 6))
+    eos = [tok.eos_token_id, chosen]
+    model.generation_config.eos_token_id = eos
+    forwards = {"cpu": 0, "gpu": 0}
+    results = {}
+    for name, pace in {"cpu": Pace.of(torch.device("cpu")), "gpu": Pace(16384, 0.25)}.items():
+        hook = model.register_forward_pre_hook(
+            lambda *_, n=name: forwards.__setitem__(n, forwards[n] + 1)
+        )
+        with torch.no_grad():
+            results[name] = greedy_continuous(
+                model, encoded, max_new_tokens=12, eos_ids=eos, batch_size=8, pace=pace
+            )
+        hook.remove()
+    theirs = [_hf_greedy_ids(model, tok, p, 12) for p in prompts]
+    assert results["gpu"] == results["cpu"] == theirs
+    assert len({len(t) for t in theirs}) > 1  # rows ended at different steps: refills happened
+    assert forwards["gpu"] < forwards["cpu"], forwards
+
+
+def test_a_pace_lets_rows_in_once_enough_of_the_batch_is_free():
+    gpu, cpu = Pace(16384, 0.25), Pace.of(torch.device("cpu"))
+    assert [gpu.lets_in(live, 8) for live in (0, 5, 6, 7, 8)] == [True, True, True, False, False]
+    assert [cpu.lets_in(live, 8) for live in (0, 7, 8)] == [True, True, False]
 
 
 @pytest.mark.parametrize("family", ["llama", "bloom", "gpt2", "falcon"])

@@ -20,6 +20,7 @@ generation falls back to `generate` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -228,9 +229,29 @@ def _prefill_groups(waiting: list[int], lengths: Sequence[int], limit: int) -> l
     return groups
 
 
-# Tokens (rows x padded width) one prefill forward takes: enough for full-speed matmuls; fewer
-# rows per group pad less (64 SVAMP prompts: 3396 tokens run at 1024 against 4392 at 4096).
-_PREFILL_TOKENS = 1024
+@dataclass(frozen=True)
+class Pace:
+    """When waiting prompts join the batch, and how many tokens one prefill forward takes.
+
+    A CPU is compute-bound: rows join as soon as a slot frees and prefill in groups of ~1024
+    padded tokens (enough for full-speed matmuls; fewer rows per group pad less: 64 SVAMP
+    prompts ran 3396 tokens at 1024 against 4392 at 4096). A GPU is bound by the fixed cost of
+    a forward (kernel launches, Python) at these sizes, so a forward of one joining row costs
+    what a full one does: rows join in bulk, once a quarter of the batch is free, and prefill in
+    one forward of up to 16384 tokens (measured on an H200: docs/gpu.md)."""
+
+    prefill_tokens: int
+    join_fraction: float  # free share of the batch that lets waiting rows in (0: any slot)
+
+    @classmethod
+    def of(cls, device: torch.device) -> Pace:
+        if device.type == "cuda":
+            return cls(prefill_tokens=16384, join_fraction=0.25)
+        return cls(prefill_tokens=1024, join_fraction=0.0)
+
+    def lets_in(self, live: int, batch_size: int) -> bool:
+        free = batch_size - live
+        return live == 0 or (free > 0 and free >= self.join_fraction * batch_size)
 
 
 @dataclass(frozen=True)
@@ -302,6 +323,19 @@ def prefill_rows(
     return _returned_cache(out), mask, out.logits[:, -1]
 
 
+def attention_backends(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """On CUDA, scaled-dot-product attention without its cuDNN backend while decoding: cuDNN
+    builds an execution plan for each new shape, and a continuous batch's shapes (rows, cache
+    width) change at nearly every step. Flash and memory-efficient attention need no plans."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(
+        [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+    )
+
+
 def greedy_continuous(
     model: Any,
     encoded: Sequence[Sequence[int]],
@@ -311,12 +345,37 @@ def greedy_continuous(
     batch_size: int,
     is_final: Callable[[list[int]], bool] | None = None,
     on_done: Callable[[int], None] | None = None,
+    pace: Pace | None = None,
 ) -> list[list[int]]:
     """Greedy continuation tokens of each prompt, in the prompts' order; a row's EOS stays at
     its end, as `generate` leaves it (decoding skips it when it is a special token).
 
-    `is_final(tokens)` may end a row early; `on_done(count)` is told how many rows are done."""
+    `is_final(tokens)` may end a row early; `on_done(count)` is told how many rows are done;
+    `pace` defaults to the device's (Pace.of)."""
     call = ModelCall.of(model)
+    with attention_backends(call.device):
+        return _greedy_continuous(
+            call,
+            encoded,
+            max_new_tokens,
+            eos_ids,
+            batch_size,
+            is_final,
+            on_done,
+            pace or Pace.of(call.device),
+        )
+
+
+def _greedy_continuous(
+    call: ModelCall,
+    encoded: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    eos_ids: Sequence[int],
+    batch_size: int,
+    is_final: Callable[[list[int]], bool] | None,
+    on_done: Callable[[int], None] | None,
+    pace: Pace,
+) -> list[list[int]]:
     eos = set(eos_ids)
     results: list[list[int]] = [[] for _ in encoded]
     # Longest first: long prompts start while the batch is young, short ones fill the gaps.
@@ -342,9 +401,10 @@ def greedy_continuous(
 
     while waiting or len(batch):
         joining: list[int] = []
-        while waiting and len(batch) + len(joining) < batch_size:
-            joining.append(waiting.pop())
-        for group in _prefill_groups(joining, own_lengths, _PREFILL_TOKENS):
+        if pace.lets_in(len(batch), batch_size):
+            while waiting and len(batch) + len(joining) < batch_size:
+                joining.append(waiting.pop())
+        for group in _prefill_groups(joining, own_lengths, pace.prefill_tokens):
             cache, mask, logits = prefill_rows(
                 call, [encoded[i] for i in group], prefix_cache, prefix_len
             )

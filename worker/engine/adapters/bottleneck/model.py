@@ -38,6 +38,11 @@ def is_bottleneck_folder(folder: str | Path) -> bool:
 class BottleneckModel(nn.Module):
     """A causal LM with bottleneck adapters at `config.sites`; base weights frozen."""
 
+    # transformers' Trainer refuses a quantized base that it does not see as adapted (a peft
+    # model, or this flag of its PEFT integration); these adapters are attached and trainable.
+    # Found on the GPU: 4/8-bit series training failed there in Trainer.__init__.
+    _hf_peft_config_loaded = True
+
     def __init__(self, model: nn.Module, config: BottleneckConfig):
         super().__init__()
         if not config.sites:
