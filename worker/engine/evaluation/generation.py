@@ -97,7 +97,12 @@ def generate_batch(
     `on_batch(done, total)` is told as examples finish."""
     import torch  # here, not at import: the API names benchmarks without loading torch
 
-    from .continuous import greedy_continuous, pick_batch_size, supports_continuous
+    from .continuous import (
+        attention_backends,
+        greedy_continuous,
+        pick_batch_size,
+        supports_continuous,
+    )
 
     plan = decoding if isinstance(decoding, DecodingPlan) else plan_decoding(decoding)
     beams = plan.num_beams
@@ -117,7 +122,7 @@ def generate_batch(
         was_training = model.training
         model.eval()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), attention_backends(device):
                 tokens = greedy_continuous(
                     model,
                     encoded,
@@ -149,7 +154,7 @@ def generate_batch(
                 seq = encoded[i]
                 ids[row, width - len(seq) :] = torch.tensor(seq)
                 mask[row, width - len(seq) :] = 1
-            with torch.no_grad():
+            with torch.no_grad(), attention_backends(device):
                 out = model.generate(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
