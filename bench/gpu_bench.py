@@ -226,6 +226,7 @@ def engine_recipe(
     micro_batch: int,
     batch: int = 16,
     max_steps: int | None = None,
+    auto: bool = False,
 ) -> dict[str, Any]:
     from transformers import set_seed
 
@@ -246,6 +247,7 @@ def engine_recipe(
         batch_size=batch,
         micro_batch_size=micro_batch,
         max_steps=max_steps,
+        auto_micro_batch=auto,
         cutoff_len=cutoff,
         val_set_size=0,
         warmup_steps=0,
@@ -258,6 +260,7 @@ def engine_recipe(
         "seconds": result.seconds,
         "tokens": result.tokens,
         "steps": result.steps,
+        "micro_batch_size": result.micro_batch_size,
         "train_loss": result.train_loss,
         "peak_memory_bytes": _peak_memory(device),
     }
@@ -476,6 +479,10 @@ def training_runs(
         "engine_grouped_mb4": lambda: engine_recipe(
             shape, device, dtype, records, cutoff, packing=False, micro_batch=4
         ),
+        # The engine's defaults (micro_batch_size 4, auto_micro_batch on): what a job runs.
+        "engine_default": lambda: engine_recipe(
+            shape, device, dtype, records, cutoff, packing=False, micro_batch=4, auto=True
+        ),
         "engine_grouped_mb16": lambda: engine_recipe(
             shape, device, dtype, records, cutoff, packing=False, micro_batch=16
         ),
@@ -512,6 +519,7 @@ def training_runs(
                 else ""
             )
             + (f"  x{run['ratio_vs_paper']:.2f} vs paper" if "ratio_vs_paper" in run else "")
+            + (f"  (micro-batch {run['micro_batch_size']})" if "micro_batch_size" in run else "")
         )
     return {**train, "flops_per_token": flops_token}
 

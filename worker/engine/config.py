@@ -363,6 +363,13 @@ class TrainingConfig(ConfigSection):
         "its own (torchrun; NCCL on GPUs, gloo on a CPU); batch_size stays the examples per "
         "optimiser step, so it must be a multiple of micro_batch_size x processes",
     )
+    auto_micro_batch: bool = Field(
+        default=True,
+        description="on a GPU, raise micro_batch_size to the largest divisor of batch_size "
+        "whose step fits in 80 % of the GPU's memory (measured on the longest examples); the "
+        "examples per optimiser step stay batch_size. Not with packing or several processes; a "
+        "CPU keeps micro_batch_size",
+    )
     gradient_checkpointing: bool = Field(default=False, description="trade compute for memory")
     packing: bool = Field(default=False, description="pack examples without padding (padding-free)")
     prompt_template: PromptTemplate = Field(

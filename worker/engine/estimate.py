@@ -536,6 +536,12 @@ def estimate_job(
             virtual = n
     seq = tcfg.cutoff_len + virtual
     micro = tcfg.micro_batch_size
+    auto = on_gpu and tcfg.auto_micro_batch and not tcfg.packing and tcfg.processes == 1
+    if auto and tcfg.batch_size > micro:
+        notes.append(
+            f"for micro_batch_size {micro}; on the GPU the job raises it to fill up to 80 % "
+            "of the GPU's memory (training.auto_micro_batch), which its log says"
+        )
     tokens = micro * seq
     costs = _adapter_costs(model, on_gpu)
     first = 0 if spec.is_prompt_learning else (costs.first_layer or 0)

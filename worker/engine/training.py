@@ -62,6 +62,7 @@ class TrainResult:
     peak_memory_bytes: int
     train_seconds: float = 0.0  # training steps only (evaluations excluded)
     evals: list[EvalInfo] = field(default_factory=list)
+    micro_batch_size: int = 0  # what the steps ran with (auto_micro_batch may raise it on a GPU)
 
 
 class _RightPaddingCollator:
@@ -490,6 +491,32 @@ def train_adapter(
                 gradient_checkpointing_kwargs={"use_reentrant": False}
             )
 
+    collator = _RightPaddingCollator(tokenizer, cfg.packing)
+    fused_loss = fused_causal_loss(model)
+    if (
+        device.type == "cuda"
+        and cfg.auto_micro_batch
+        and not cfg.packing
+        and world_size() == 1
+        and cfg.batch_size > cfg.micro_batch_size
+    ):
+        from .micro_batch import fitting_micro_batch
+
+        def loss_of(inputs: dict[str, Any]) -> torch.Tensor:
+            return fused_loss(inputs, None) if fused_loss is not None else model(**inputs).loss
+
+        micro, how = fitting_micro_batch(
+            model,
+            train_rows,
+            collator,
+            loss_of,
+            batch_size=cfg.batch_size,
+            floor=cfg.micro_batch_size,
+            dtype=dtype if dtype in (torch.bfloat16, torch.float16) else torch.float32,
+            device=device,
+        )
+        progress.on_log(how)
+        cfg = cfg.model_copy(update={"micro_batch_size": micro})
     args = _training_arguments(
         cfg,
         output_dir,
@@ -500,7 +527,6 @@ def train_adapter(
         eval_every=eval_every,
         training_rows=len(train_rows),
     )
-    collator = _RightPaddingCollator(tokenizer, cfg.packing)
     bridge = _Bridge(progress, evaluate, eval_every)
     trainer = StudioTrainer(
         model=model,
@@ -511,7 +537,7 @@ def train_adapter(
         callbacks=[bridge, _LogThenReport(bridge)],
     )
     trainer.bridge = bridge
-    trainer.fused_loss = fused_causal_loss(model)
+    trainer.fused_loss = fused_loss
     if args.bf16 or args.fp16:  # the steps run under autocast (not so a quantized base's)
         trainer.uncast_layers = tuple(
             m for m in model.modules() if getattr(m, "cast_input_dtype_enabled", None) is True
@@ -558,4 +584,5 @@ def train_adapter(
         peak_memory_bytes=peak_memory_bytes(device),
         train_seconds=bridge.train_seconds,
         evals=bridge.evals,
+        micro_batch_size=cfg.micro_batch_size,
     )

@@ -6887,6 +6887,12 @@ export const TrackingConfig_OutputSchema = {
 export const TrainingConfig_InputSchema = {
     additionalProperties: false,
     properties: {
+        auto_micro_batch: {
+            default: true,
+            description: 'on a GPU, raise micro_batch_size to the largest divisor of batch_size whose step fits in 80 % of the GPU\'s memory (measured on the longest examples); the examples per optimiser step stay batch_size. Not with packing or several processes; a CPU keeps micro_batch_size',
+            title: 'Auto Micro Batch',
+            type: 'boolean'
+        },
         batch_size: {
             default: 16,
             description: 'examples per optimiser step',
@@ -7098,6 +7104,12 @@ export const TrainingConfig_InputSchema = {
 export const TrainingConfig_OutputSchema = {
     additionalProperties: false,
     properties: {
+        auto_micro_batch: {
+            default: true,
+            description: 'on a GPU, raise micro_batch_size to the largest divisor of batch_size whose step fits in 80 % of the GPU\'s memory (measured on the longest examples); the examples per optimiser step stay batch_size. Not with packing or several processes; a CPU keeps micro_batch_size',
+            title: 'Auto Micro Batch',
+            type: 'boolean'
+        },
         batch_size: {
             default: 16,
             description: 'examples per optimiser step',
@@ -7319,6 +7331,7 @@ export const TrainingConfig_OutputSchema = {
         'precision',
         'quantization',
         'processes',
+        'auto_micro_batch',
         'gradient_checkpointing',
         'packing',
         'prompt_template',

@@ -3983,6 +3983,12 @@ export type TrackingConfigOutput = {
  */
 export type TrainingConfigInput = {
     /**
+     * Auto Micro Batch
+     *
+     * on a GPU, raise micro_batch_size to the largest divisor of batch_size whose step fits in 80 % of the GPU's memory (measured on the longest examples); the examples per optimiser step stay batch_size. Not with packing or several processes; a CPU keeps micro_batch_size
+     */
+    auto_micro_batch?: boolean;
+    /**
      * Batch Size
      *
      * examples per optimiser step
@@ -4120,6 +4126,12 @@ export type TrainingConfigInput = {
  * TrainingConfig
  */
 export type TrainingConfigOutput = {
+    /**
+     * Auto Micro Batch
+     *
+     * on a GPU, raise micro_batch_size to the largest divisor of batch_size whose step fits in 80 % of the GPU's memory (measured on the longest examples); the examples per optimiser step stay batch_size. Not with packing or several processes; a CPU keeps micro_batch_size
+     */
+    auto_micro_batch: boolean;
     /**
      * Batch Size
      *

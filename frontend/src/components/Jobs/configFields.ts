@@ -74,6 +74,7 @@ const LABELS: Record<string, string> = {
   "training.train_on_inputs": "Train on inputs",
   "training.processes": "Processes (one GPU each)",
   "training.gradient_checkpointing": "Gradient checkpointing",
+  "training.auto_micro_batch": "Raise the micro-batch to fill the GPU",
   "training.resume": "Resume from the last checkpoint",
   "evaluation.every_n_steps": "Evaluate every N steps",
   "evaluation.max_examples": "Max examples per benchmark",
