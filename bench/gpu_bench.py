@@ -332,7 +332,7 @@ def evaluation(
     tok = build_byte_tokenizer()
     model = build_model(shape, device, dtype)
     prompts = _prompts(records)
-    from worker.engine.evaluation.continuous import pick_batch_size
+    from worker.engine.evaluation.continuous import attention_backends, pick_batch_size
 
     decoding = DecodingConfig(strategy="greedy", max_new_tokens=max_new_tokens)
     generate_batch(model, tok, prompts[:batch_size], decoding, batch_size=batch_size)  # warm-up
@@ -344,8 +344,6 @@ def evaluation(
         generate_batch(model, tok, prompts, decoding, batch_size=rows)
         _sync(device)
         return time.perf_counter() - start, _peak_memory(device)
-
-    from worker.engine.evaluation.continuous import attention_backends
 
     # Each side twice, the same prompts: the second run meets no new shape (cuDNN's attention
     # plans, cuBLAS heuristics), the first shows what new shapes cost.

@@ -500,6 +500,7 @@ def estimate_job(
     from .adapters.registry import REGISTRY
     from .families import family_of
     from .head_loss import fused_causal_loss
+    from .micro_batch import raises_micro_batch
 
     tcfg = settings.training
     if tcfg.batch_size % tcfg.micro_batch_size:
@@ -536,8 +537,7 @@ def estimate_job(
             virtual = n
     seq = tcfg.cutoff_len + virtual
     micro = tcfg.micro_batch_size
-    auto = on_gpu and tcfg.auto_micro_batch and not tcfg.packing and tcfg.processes == 1
-    if auto and tcfg.batch_size > micro:
+    if raises_micro_batch(tcfg, on_gpu, tcfg.processes):
         notes.append(
             f"for micro_batch_size {micro}; on the GPU the job raises it to fill up to 80 % "
             "of the GPU's memory (training.auto_micro_batch), which its log says"

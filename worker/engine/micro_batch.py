@@ -16,15 +16,27 @@ divisor of `batch_size` whose step fits in 80 % of the GPU's memory wins. A CPU 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .config import TrainingConfig
 
 MEMORY_SHARE = 0.8  # of the GPU's total memory a training step may take
+
+
+def raises_micro_batch(cfg: TrainingConfig, on_gpu: bool, processes: int) -> bool:
+    """Whether a job of `cfg` run by `processes` processes picks its micro-batch from memory:
+    on a GPU, with auto_micro_batch, not packed, one process, and room above the floor."""
+    return (
+        on_gpu
+        and cfg.auto_micro_batch
+        and not cfg.packing
+        and processes == 1
+        and cfg.batch_size > cfg.micro_batch_size
+    )
 
 
 def largest_fitting(batch: int, floor: int, fixed: int, per_example: int, budget: int) -> int:
@@ -88,7 +100,9 @@ def fitting_micro_batch(
         model.zero_grad(set_to_none=True)
         torch.cuda.empty_cache()
         return floor, f"micro-batch {floor} (two examples of the longest already fill the GPU)"
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    from .adapters import count_parameters
+
+    trainable, _ = count_parameters(model)
     fixed += 2 * 4 * trainable  # AdamW's two fp32 states, allocated at the first step
     total = torch.cuda.get_device_properties(device).total_memory
     chosen = largest_fitting(batch_size, floor, fixed, per_example, int(MEMORY_SHARE * total))

@@ -37,6 +37,7 @@ from .distributed import accumulation_steps, agreed, world_size
 from .dropout import use_sparse_dropout
 from .errors import ConfigError
 from .head_loss import FusedCausalLoss, fused_causal_loss
+from .micro_batch import fitting_micro_batch, raises_micro_batch
 from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
 from .schedule import total_steps, warmup_steps
 
@@ -493,14 +494,7 @@ def train_adapter(
 
     collator = _RightPaddingCollator(tokenizer, cfg.packing)
     fused_loss = fused_causal_loss(model)
-    if (
-        device.type == "cuda"
-        and cfg.auto_micro_batch
-        and not cfg.packing
-        and world_size() == 1
-        and cfg.batch_size > cfg.micro_batch_size
-    ):
-        from .micro_batch import fitting_micro_batch
+    if raises_micro_batch(cfg, device.type == "cuda", world_size()):
 
         def loss_of(inputs: dict[str, Any]) -> torch.Tensor:
             return fused_loss(inputs, None) if fused_loss is not None else model(**inputs).loss
