@@ -19,6 +19,7 @@ from worker.engine.evaluation.continuous import (
     supports_continuous,
 )
 from worker.engine.evaluation.runner import evaluate_records
+from worker.engine.evaluation.slot_batch import HEADROOM, SlotBatch
 from worker.engine.prompts import build_prompt
 from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
 
@@ -51,14 +52,16 @@ def _hf_greedy(model, tok, prompt: str, new_tokens: int) -> str:
     return tok.decode(_hf_greedy_ids(model, tok, prompt, new_tokens), skip_special_tokens=True)
 
 
-def _hf_greedy_ids(model, tok, prompt: str, new_tokens: int) -> list[int]:
-    """transformers' own greedy decoding of one prompt, no padding: the reference."""
+def _hf_greedy_ids(model, tok, prompt: str, new_tokens: int, *, whole: bool = False) -> list[int]:
+    """transformers' own greedy decoding of one prompt, no padding: the reference (`whole`:
+    all `new_tokens`, EOS or not)."""
     ids = torch.tensor([tok(prompt)["input_ids"]])
     with torch.no_grad():
         out = model.generate(
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens if whole else None,
             do_sample=False,
             pad_token_id=tok.pad_token_id,
         )
@@ -82,6 +85,27 @@ def test_continuous_greedy_equals_generate_per_example(family):
     assert ours == theirs
     if counts[chosen] < len(prompts):  # some rows never write it: they end at other steps
         assert len({len(o) for o in ours}) > 1
+
+
+def test_generations_past_the_slot_caches_headroom_equal_generate(monkeypatch):
+    """Rows longer than the slotted cache's headroom: its window moves back left and its buffer
+    grows, and the tokens are still per-example generate's."""
+    model, tok = _peaky("llama"), build_byte_tokenizer()
+    moves = []
+    place = SlotBatch._place
+    monkeypatch.setattr(SlotBatch, "_place", lambda self, *a: moves.append(a) or place(self, *a))
+    prompts = [f"Question {i}: {'x ' * (3 * i)}?" for i in range(5)]
+    new = HEADROOM + 40
+    with torch.no_grad():
+        ours = greedy_continuous(
+            model,
+            [tok(p)["input_ids"] for p in prompts],
+            max_new_tokens=new,
+            eos_ids=[],
+            batch_size=2,
+        )
+    assert ours == [_hf_greedy_ids(model, tok, p, new, whole=True) for p in prompts]
+    assert (0, moves[0][1] + HEADROOM) in moves  # the window reached the end: moved, grown
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt_neox"])

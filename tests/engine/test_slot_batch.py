@@ -4,10 +4,7 @@ widened and packed without changing any row's keys, values or mask."""
 import torch
 from transformers import DynamicCache
 
-from worker.engine.evaluation import slot_batch
-from worker.engine.evaluation.continuous import greedy_continuous
-from worker.engine.evaluation.slot_batch import HEADROOM, SlotBatch
-from worker.engine.tiny import build_byte_tokenizer, build_tiny_model
+from worker.engine.evaluation.slot_batch import SlotBatch
 
 LAYERS, HEADS, DIM = 2, 2, 4
 
@@ -81,35 +78,3 @@ def test_the_window_moves_back_left_when_it_reaches_the_buffers_end():
     window = _window(batch, 1)
     assert torch.equal(window[:, :3], cache.layers[0].keys[1])
     assert window[:, 3:, 0].tolist()[0] == [float(s) for s in range(columns + 5)]
-
-
-def test_long_generations_past_the_headroom_equal_generate(monkeypatch):
-    """Rows longer than the buffer's headroom: the window moves at least once, tokens unchanged."""
-    model = build_tiny_model("llama", seed=3)
-    with torch.no_grad():
-        model.get_output_embeddings().weight.mul_(200)
-    tok = build_byte_tokenizer()
-    moves = []
-    place = SlotBatch._place
-    monkeypatch.setattr(
-        slot_batch.SlotBatch, "_place", lambda self, *a: moves.append(a) or place(self, *a)
-    )
-    prompts = [f"Question {i}: {'x ' * (3 * i)}?" for i in range(5)]
-    encoded = [tok(p)["input_ids"] for p in prompts]
-    new = HEADROOM + 40
-    with torch.no_grad():
-        ours = greedy_continuous(model, encoded, max_new_tokens=new, eos_ids=[], batch_size=2)
-        theirs = []
-        for ids in encoded:
-            row = torch.tensor([ids])
-            out = model.generate(
-                input_ids=row,
-                attention_mask=torch.ones_like(row),
-                max_new_tokens=new,
-                min_new_tokens=new,
-                do_sample=False,
-                pad_token_id=tok.pad_token_id,
-            )
-            theirs.append(out[0, len(ids) :].tolist())
-    assert ours == theirs
-    assert (0, moves[0][1] + HEADROOM) in moves  # the window reached the end: moved, buffer grew
