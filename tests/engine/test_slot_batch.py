@@ -40,14 +40,14 @@ def _step(batch: SlotBatch, value: float) -> None:
 def test_joins_widen_the_window_and_packing_keeps_each_rows_cache():
     batch = SlotBatch(4)
     a_cache, a_mask = _group(2, 3, seed=1)
-    batch.join([10, 11], a_cache, a_mask, first=[5, 6], rows=[0, 1])
+    batch.join([10, 11], a_cache, a_mask, first=[5, 6], group_rows=[0, 1])
     assert batch.example[:2] == [10, 11] and batch.end - batch.start == 3
     assert torch.equal(_window(batch, 1), a_cache.layers[0].keys[1])
     batch.finish([0], pack=False)  # example 10 is done: its slot is free
     assert batch.live == [1]
 
     b_cache, b_mask = _group(1, 5, seed=2)  # longer than the window: it widens to the left
-    batch.join([12], b_cache, b_mask, first=[7], rows=[0])
+    batch.join([12], b_cache, b_mask, first=[7], group_rows=[0])
     assert batch.example[:2] == [12, 11] and batch.end - batch.start == 5
     assert torch.equal(_window(batch, 0), b_cache.layers[0].keys[0])
     assert torch.equal(_window(batch, 1)[:, 2:], a_cache.layers[0].keys[1])
@@ -70,7 +70,7 @@ def test_joins_widen_the_window_and_packing_keeps_each_rows_cache():
 def test_the_window_moves_back_left_when_it_reaches_the_buffers_end():
     batch = SlotBatch(2)
     cache, mask = _group(2, 3, seed=3)
-    batch.join([0, 1], cache, mask, first=[1, 1], rows=[0, 1])
+    batch.join([0, 1], cache, mask, first=[1, 1], group_rows=[0, 1])
     columns = batch.columns
     for step in range(columns + 5):
         _step(batch, float(step))

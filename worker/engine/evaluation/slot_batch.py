@@ -117,10 +117,15 @@ class SlotBatch:
 
     # --- rows joining and leaving
     def join(
-        self, indices: list[int], cache: Any, mask: torch.Tensor, first: list[int], rows: list[int]
+        self,
+        indices: list[int],
+        cache: Any,
+        mask: torch.Tensor,
+        first: list[int],
+        group_rows: list[int],
     ) -> None:
-        """Rows `rows` of a prefilled group (its cache and (group, length) mask) join as the
-        examples `indices`, whose first generated tokens are `first`."""
+        """Rows `group_rows` of a prefilled group (its cache and (group, length) mask) join as
+        the examples `indices`, whose first generated tokens are `first`."""
         layers = cache_layers(cache)
         length = mask.shape[1]
         if not self.keys:
@@ -136,7 +141,7 @@ class SlotBatch:
         free = [s for s in range(self.used) if self.example[s] is None]
         slots = (free + list(range(self.used, self.slots)))[: len(indices)]
         self.used = max(self.used, max(slots) + 1)
-        where, pick = torch.tensor(slots), torch.tensor(rows)
+        where, pick = torch.tensor(slots), torch.tensor(group_rows)
         on = self.keys[0].device
         left = self.end - length
         for mine_k, mine_v, theirs in zip(self.keys, self.values, layers, strict=True):
