@@ -143,10 +143,11 @@ class SlotBatch:
         self.used = max(self.used, max(slots) + 1)
         where, pick = torch.tensor(slots), torch.tensor(group_rows)
         on = self.keys[0].device
+        where_on, pick_on = where.to(on), pick.to(on)  # once, not per layer
         left = self.end - length
         for mine_k, mine_v, theirs in zip(self.keys, self.values, layers, strict=True):
-            mine_k[where.to(on), :, left : self.end] = theirs.keys[pick.to(on)]
-            mine_v[where.to(on), :, left : self.end] = theirs.values[pick.to(on)]
+            mine_k[where_on, :, left : self.end] = theirs.keys[pick_on]
+            mine_v[where_on, :, left : self.end] = theirs.values[pick_on]
         self.mask[where] = 0
         self.mask[where, left : self.end] = mask[pick]
         for slot, index, token in zip(slots, indices, first, strict=True):
