@@ -162,25 +162,25 @@ def main() -> None:
     plain_transformers(fp32_model, fp32.tokenizer, records[:2], bench, 8, args.peer_batch_size)
     engine_runs: list[float] = []
     plain_runs: list[float] = []
+
+    def run_engine() -> int:
+        result = evaluate_records(engine_model, engine_tok, records, bench, decoding=dec)
+        engine_runs.append(result.seconds)
+        return result.correct
+
+    def run_plain() -> int:
+        seconds, correct = plain_transformers(
+            fp32_model,
+            fp32.tokenizer,
+            records,
+            bench,
+            args.max_new_tokens,
+            args.peer_batch_size,
+        )
+        plain_runs.append(seconds)
+        return correct
+
     for round_ in range(args.rounds):
-
-        def run_engine() -> int:
-            result = evaluate_records(engine_model, engine_tok, records, bench, decoding=dec)
-            engine_runs.append(result.seconds)
-            return result.correct
-
-        def run_plain() -> int:
-            seconds, correct = plain_transformers(
-                fp32_model,
-                fp32.tokenizer,
-                records,
-                bench,
-                args.max_new_tokens,
-                args.peer_batch_size,
-            )
-            plain_runs.append(seconds)
-            return correct
-
         # Alternating order: neither recipe always runs in the other's wake.
         if round_ % 2:
             plain_ok, engine_ok = run_plain(), run_engine()
