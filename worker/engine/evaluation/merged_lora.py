@@ -43,6 +43,17 @@ def _mergeable(layer: Any) -> list[str] | None:
     return names
 
 
+def _add_delta(merged: torch.Tensor, layer: Any, name: str) -> None:
+    """merged += peft's get_delta_weight(name) in fp32: scaling * (B @ A), transposed for a
+    fan-in-fan-out (Conv1D) layer."""
+    a = layer.lora_A[name].weight.float()
+    b = layer.lora_B[name].weight.float()
+    if layer.fan_in_fan_out:
+        merged.addmm_(a.T, b.T, alpha=layer.scaling[name])
+    else:
+        merged.addmm_(b, a, alpha=layer.scaling[name])
+
+
 @contextmanager
 def lora_merged(model: Any) -> Iterator[int]:
     """Within: every mergeable LoRA layer of `model` computes as one merged matmul; yields how
@@ -61,13 +72,21 @@ def lora_merged(model: Any) -> Iterator[int]:
     saved: list[tuple[Any, torch.Tensor]] = []
     try:
         with torch.no_grad():
+            # One fp32 buffer for every layer's sum, the delta added in place by one addmm: a
+            # fresh fp32 copy, delta, scaled delta and sum per layer made the demo model's 210
+            # merges take 0.2-1.4 s (page faults on each new block) of a ~7 s evaluation.
+            scratch = torch.empty(
+                max(layer.get_base_layer().weight.numel() for layer, _ in plan),
+                dtype=torch.float32,
+                device=base.device,
+            )
             for layer, names in plan:
                 weight = layer.get_base_layer().weight
-                merged = weight.to(torch.float32, copy=True)
+                merged = scratch[: weight.numel()].view(weight.shape).copy_(weight)
                 for name in names:
-                    merged += layer.get_delta_weight(name).float()
+                    _add_delta(merged, layer, name)
                 saved.append((layer, weight.data))
-                weight.data = merged.to(weight.dtype)
+                weight.data = merged.to(weight.dtype, copy=True)
                 layer.merged_adapters.extend(names)
         yield len(saved)
     finally:

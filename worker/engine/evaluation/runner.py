@@ -72,10 +72,13 @@ def evaluate_records(
         build_prompt(r["instruction"], r.get("input", ""), template, tokenizer, form="evaluation")
         for r in records
     ]
-    from .merged_lora import lora_merged  # here: the API imports this module without torch
+    # Here: the API imports this module without torch.
+    from .merged_lora import lora_merged
+    from .packed_linear import linears_packed
 
     started = time.perf_counter()
-    with lora_merged(model):  # one matmul per LoRA layer while decoding (merged_lora.py)
+    # One matmul per LoRA layer (merged_lora.py), on weights packed once (packed_linear.py).
+    with lora_merged(model), linears_packed(model):
         outputs = generate_batch(
             model,
             tokenizer,
