@@ -4,7 +4,7 @@ torch runs a bf16 linear on a CPU through oneDNN, which reorders the plain (out,
 its blocked layout at every call. At decoding's 8-64 rows that reorder is a large share of the
 product: on an AVX-512 BF16 EPYC (2 threads) a 576 -> 1536 product of 64 rows took 0.33 ms plain
 and 0.28 packed, 576 -> 576 0.18 and 0.12, the 49,152-token head 11.9 and 9.9 ms; at 8 rows
-about 40 % less; at 1,024 rows 1-10 % less. The packed product gives the same values as the
+about 40 % less; at 1,024 rows 1-12 % less. The packed product gives the same values as the
 plain one on contiguous input (torch's own freezing path for CPU inference packs the same way).
 
 Only bf16 weights on a CPU whose oneDNN has bf16 kernels are packed, and only while the packed
@@ -21,6 +21,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..cpu_features import torch_bf16_kernels
 from .continuous import free_memory_bytes
 
 log = logging.getLogger(__name__)
@@ -33,16 +34,13 @@ _MEMORY_SHARE = 0.25
 
 
 def _packs() -> bool:
-    """Whether this torch has oneDNN's bf16 kernels and its linear-packing ops."""
-    try:
-        return bool(
-            torch.backends.mkldnn.is_available()
-            and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-            and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
-            and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-        )
-    except (AttributeError, RuntimeError):
-        return False
+    """Whether this torch has oneDNN's bf16 kernels (cpu_features' check) and its linear-packing
+    ops."""
+    return (
+        torch_bf16_kernels()
+        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    )
 
 
 class _PackedForward:
