@@ -90,6 +90,27 @@ def test_head_cross_entropy_in_chunks(monkeypatch, chunk, bias):
     assert torch.allclose(got_grad, want_grad, atol=1e-6)
 
 
+def test_head_scratch_is_reused_across_calls_of_any_size(monkeypatch):
+    import worker.engine.head_loss as head_loss
+
+    # Softmax blocks of 2 rows: the float32 block buffer is reused within a chunk too.
+    monkeypatch.setattr(head_loss, "_SOFTMAX_ROWS", 2)
+    torch.manual_seed(1)
+    head = torch.nn.Linear(16, 50, bias=False).to(torch.bfloat16).requires_grad_(False)
+    scratch = head_loss.HeadScratch()
+    for rows in (9, 4, 12, 9):  # grows, shrinks, grows past the first buffer
+        hidden = torch.randn(rows, 16, dtype=torch.bfloat16, requires_grad=True)
+        targets = torch.randint(0, 50, (rows,))
+        want = F.cross_entropy(head(hidden).float(), targets, reduction="sum")
+        (want_grad,) = torch.autograd.grad(want, hidden)
+        got = head_cross_entropy(hidden, head, targets, scratch)
+        (got_grad,) = torch.autograd.grad(got, hidden)
+        assert torch.allclose(got, want, rtol=1e-5)
+        assert torch.allclose(got_grad.float(), want_grad.float(), atol=1e-2)
+    sizes = {key[0]: buf.numel() for key, buf in scratch._buffers.items()}
+    assert sizes == {"logits": 12 * 50, "softmax": 2 * 50}
+
+
 @pytest.mark.parametrize(
     "adapter",
     [
