@@ -37,6 +37,8 @@ def test_benchmarks_name_the_cpu_and_its_bf16_units():
     assert describe_cpu("model name\t: AMD EPYC\nflags\t: fpu avx2\n") == (
         "AMD EPYC; flags avx2; bf16 units: none"
     )
+    zen5 = "cpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t: avx2 avx512_bf16\n"
+    assert describe_cpu(zen5).startswith("AMD EPYC (family 26, model 2); flags avx2 avx512_bf16")
 
 
 @pytest.mark.parametrize(

@@ -74,16 +74,27 @@ def cpu_precision(
 
 
 def describe_cpu(cpuinfo: str | None = None) -> str:
-    """One line for benchmark output: the CPU model, its matrix-relevant flags, and whether it has
-    bf16 units (figures from different machines of one kind differ several-fold)."""
+    """One line for benchmark output: the CPU model (with its x86 family and model numbers, which
+    tell generations apart where the name does not: "AMD EPYC" is Zen 4 at family 25, Zen 5 at
+    26), its matrix-relevant flags, and whether it has bf16 units (figures from different machines
+    of one kind differ several-fold)."""
     from .estimate import _cpu_name
 
     name = _cpu_name() if cpuinfo is None else "unknown CPU"
-    for line in (cpuinfo or "").splitlines():
+    if cpuinfo is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            text = ""
+    else:
+        text = cpuinfo
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            name = value.strip()
-            break
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name", name)
+    if fields.get("cpu family") and fields.get("model"):
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
     flags = cpu_flags(cpuinfo)
     shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     units = [unit for flag, unit in BF16_UNITS.items() if flag in flags]
