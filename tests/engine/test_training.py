@@ -244,9 +244,25 @@ def test_cancelled_before_training_skips_the_first_evaluation(tmp_path):
     assert calls == [] and result.stopped_early and result.steps <= 1
 
 
-def test_bf16_steps_feed_adapters_bf16_inputs_and_restore_the_cast(tmp_path):
-    """Under autocast an adapter layer's input stays bf16 (no copy to fp32 and back); outside a
-    training step peft's cast is back, so the bf16 model with its fp32 adapter still runs."""
+@pytest.mark.parametrize("fused", [False, True], ids=["peft-branch", "fused-branch"])
+def test_bf16_steps_feed_adapters_bf16_inputs_and_restore_the_cast(tmp_path, monkeypatch, fused):
+    """Under autocast an adapter layer's input stays bf16 (no copy to fp32 and back), through
+    peft's branch (layers the fused branch does not take, any GPU) and through the fused one
+    (lora_branch.py); outside a training step peft's cast is back, so the bf16 model with its
+    fp32 adapter still runs."""
+    import worker.engine.lora_branch as lora_branch
+    import worker.engine.training as training
+
+    fused_inputs = []
+    if fused:
+        real = lora_branch.lora_branch
+        monkeypatch.setattr(
+            lora_branch,
+            "lora_branch",
+            lambda x, *rest: fused_inputs.append(x.dtype) or real(x, *rest),
+        )
+    else:
+        monkeypatch.setattr(training, "fusable_layers", lambda model: ())
     torch.manual_seed(0)
     model = get_peft_model(
         build_tiny_model("llama").to(torch.bfloat16),
@@ -260,7 +276,10 @@ def test_bf16_steps_feed_adapters_bf16_inputs_and_restore_the_cast(tmp_path):
         model, build_byte_tokenizer(), RECORDS, [], cfg, tmp_path, learning_rate=1e-3
     )
     assert result.train_loss is not None and result.train_loss == result.train_loss
-    assert seen and set(seen) == {torch.bfloat16}
+    if fused:
+        assert seen == [] and fused_inputs and set(fused_inputs) == {torch.bfloat16}
+    else:
+        assert seen and set(seen) == {torch.bfloat16}
     assert layer.lora_A["default"].weight.dtype == torch.float32  # the optimizer's copy
     assert layer.cast_input_dtype_enabled is True
     seen.clear()

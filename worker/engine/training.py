@@ -37,6 +37,7 @@ from .distributed import accumulation_steps, agreed, world_size
 from .dropout import use_sparse_dropout
 from .errors import ConfigError
 from .head_loss import FusedCausalLoss, fused_causal_loss
+from .lora_branch import fusable_layers, fused_branches
 from .micro_batch import fitting_micro_batch, raises_micro_batch
 from .progress import EvalInfo, ProgressCallback, StepInfo, ValidationInfo
 from .schedule import total_steps, warmup_steps
@@ -241,6 +242,8 @@ class StudioTrainer(Trainer):
     fused_loss: FusedCausalLoss | None = None
     # peft layers whose input cast is skipped during a mixed-precision training step.
     uncast_layers: tuple[Any, ...] = ()
+    # peft LoRA layers whose branch runs as one autograd step during a CPU training step.
+    fused_lora_layers: tuple[Any, ...] = ()
 
     def compute_loss(
         self,
@@ -284,7 +287,8 @@ class StudioTrainer(Trainer):
         for layer in self.uncast_layers:
             layer.cast_input_dtype_enabled = False
         try:
-            return super().training_step(model, inputs, num_items_in_batch)
+            with fused_branches(self.fused_lora_layers):
+                return super().training_step(model, inputs, num_items_in_batch)
         finally:
             for layer in self.uncast_layers:
                 layer.cast_input_dtype_enabled = True
@@ -536,6 +540,9 @@ def train_adapter(
         trainer.uncast_layers = tuple(
             m for m in model.modules() if getattr(m, "cast_input_dtype_enabled", None) is True
         )
+    if device.type == "cpu":
+        # Dropout and scaling applied to the rank-r intermediate, not the full width (lora_branch.py).
+        trainer.fused_lora_layers = fusable_layers(model)
     # The engine reports through its own callback; the Trainer's printer would write log dicts to stdout.
     trainer.remove_callback(PrinterCallback)
     resume = None
