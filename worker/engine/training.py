@@ -32,6 +32,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from .config import TrainingConfig
+from .cpu_attention import product_attention_in_steps
 from .data import IGNORE_INDEX, tokenize_example
 from .distributed import accumulation_steps, agreed, world_size
 from .dropout import use_sparse_dropout
@@ -244,6 +245,8 @@ class StudioTrainer(Trainer):
     uncast_layers: tuple[Any, ...] = ()
     # peft LoRA layers whose branch runs as one autograd step during a CPU training step.
     fused_lora_layers: tuple[Any, ...] = ()
+    # Attention as two bf16 products in CPU bf16 training steps (cpu_attention.py).
+    product_attention: bool = False
 
     def compute_loss(
         self,
@@ -287,7 +290,10 @@ class StudioTrainer(Trainer):
         for layer in self.uncast_layers:
             layer.cast_input_dtype_enabled = False
         try:
-            with fused_branches(self.fused_lora_layers):
+            with (
+                fused_branches(self.fused_lora_layers),
+                product_attention_in_steps(self.product_attention),
+            ):
                 return super().training_step(model, inputs, num_items_in_batch)
         finally:
             for layer in self.uncast_layers:
@@ -543,6 +549,7 @@ def train_adapter(
     if device.type == "cpu":
         # Dropout and scaling applied to the rank-r intermediate, not the full width (lora_branch.py).
         trainer.fused_lora_layers = fusable_layers(model)
+        trainer.product_attention = dtype == torch.bfloat16
     # The engine reports through its own callback; the Trainer's printer would write log dicts to stdout.
     trainer.remove_callback(PrinterCallback)
     resume = None
