@@ -84,7 +84,7 @@ def test_sdpa_runs_outside_bf16_training_or_past_the_memory_cap(monkeypatch):
     product_attention(fallback, _Module(1), q, k, v, None, dropout=0.1)
     product_attention(fallback, _Module(1), q, k, v, torch.zeros(1, 1, 5, 5))  # float mask
     assert len(calls) == 4
-    monkeypatch.setattr(cpu_attention, "_MAX_SAVED_BYTES", 2 * 5 * 5 * 2 - 1)
+    monkeypatch.setattr(cpu_attention, "MAX_KEPT_BYTES", 2 * 5 * 5 * 2 - 1)
     product_attention(fallback, _Module(1), q, k, v, None)
     assert len(calls) == 5
 

@@ -8,7 +8,7 @@ times values) with the softmax in float32. So here the scores are one batched pr
 head (its query heads side by side: no keys or values repeated), masked, soft-maxed in float32
 and rounded to bf16 probabilities, which are all the backward keeps besides q, k, v and the
 output. The cost is memory: those probabilities, batch x heads x length x length bf16 per layer,
-which flash attention never stores; calls beyond _MAX_SAVED_BYTES (long sequences) keep
+which flash attention never stores; calls beyond MAX_KEPT_BYTES (long sequences) keep
 transformers' sdpa path, as do dropout, position biases, soft caps, float masks and anything
 outside a CPU bf16 training step.
 
@@ -27,7 +27,12 @@ from typing import Any
 import torch
 
 # Probabilities one call may keep for its backward (bf16 bytes); beyond it flash attention.
-_MAX_SAVED_BYTES = 32 * 2**20
+MAX_KEPT_BYTES = 32 * 2**20
+
+
+def keeps_probabilities(batch: int, heads: int, length: int) -> bool:
+    """Whether a call of this size runs as products (and keeps its probabilities)."""
+    return batch * heads * length * length * 2 <= MAX_KEPT_BYTES
 
 
 class _ProductAttention(torch.autograd.Function):
@@ -85,7 +90,7 @@ def _applies(query: torch.Tensor, mask: torch.Tensor | None, dropout: float, kwa
     if kwargs.get("s_aux") is not None:  # attention sinks
         return False
     batch, heads, length, _ = query.shape
-    return batch * heads * length * length * 2 <= _MAX_SAVED_BYTES
+    return keeps_probabilities(batch, heads, length)
 
 
 def product_attention(

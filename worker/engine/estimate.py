@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import JobSettings
+from .cpu_attention import keeps_probabilities
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -151,17 +152,6 @@ def resolve_dtype_name(precision: str, kind: str, default: str) -> str:
     if precision == "auto":
         return default
     return {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}[precision]
-
-
-def product_attention_saves(
-    on_gpu: bool, dtype: str, micro: int, heads: int, seq: int, prefix: int
-) -> bool:
-    """Whether a CPU bf16 training step's attention keeps its probabilities (cpu_attention.py)."""
-    from .cpu_attention import _MAX_SAVED_BYTES
-
-    if on_gpu or dtype != "bfloat16" or prefix:
-        return False
-    return micro * heads * seq * seq * 2 <= _MAX_SAVED_BYTES
 
 
 def _cpu_name() -> str:
@@ -562,9 +552,9 @@ def estimate_job(
     # What one decoder layer saves per token with the base frozen (module docstring).
     per_layer = 2 * d + 4 * w + (3 * f if shape.gated_mlp else f)
     per_layer_bytes = per_layer * a + shape.heads * FP32
-    if shape.eager_attention or product_attention_saves(
-        on_gpu, dtype, micro, shape.heads, seq, prefix
-    ):
+    # A CPU bf16 training step's attention keeps them too, up to its cap (cpu_attention.py).
+    products = not on_gpu and dtype == "bfloat16" and not prefix
+    if shape.eager_attention or (products and keeps_probabilities(micro, shape.heads, seq)):
         per_layer_bytes += shape.heads * (seq + prefix) * a
     adapter_per_token = costs.per_token * a + costs.per_token_bytes
     prefix_bytes = active * 2 * prefix * w * a * micro  # longer keys and values
