@@ -80,19 +80,19 @@ def describe_cpu(cpuinfo: str | None = None) -> str:
     of one kind differ several-fold)."""
     from .estimate import _cpu_name
 
-    name = _cpu_name() if cpuinfo is None else "unknown CPU"
     if cpuinfo is None:
         try:
-            text = Path("/proc/cpuinfo").read_text()
+            cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:
-            text = ""
+            cpuinfo = ""
+        fallback = _cpu_name()
     else:
-        text = cpuinfo
+        fallback = "unknown CPU"
     fields: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name", name)
+    name = fields.get("model name", fallback)
     if fields.get("cpu family") and fields.get("model"):
         name += f" (family {fields['cpu family']}, model {fields['model']})"
     flags = cpu_flags(cpuinfo)

@@ -56,7 +56,7 @@ class HeadScratch:
         return have[: rows * cols].view(rows, cols)
 
 
-def _compute_dtype(hidden: torch.Tensor, weight: torch.Tensor) -> torch.dtype:
+def product_dtype(hidden: torch.Tensor, weight: torch.Tensor) -> torch.dtype:
     """The dtype `hidden @ weight.T` has here: autocast's where it is on (out= products skip
     autocast, so the casts are made by hand), else the inputs' common one."""
     kind = hidden.device.type
@@ -79,7 +79,7 @@ class _HeadCrossEntropy(torch.autograd.Function):
         scratch: HeadScratch | None,
     ) -> torch.Tensor:
         device = hidden.device
-        dtype = _compute_dtype(hidden, weight)
+        dtype = product_dtype(hidden, weight)
         w = weight.to(dtype)
         b = bias.to(dtype) if bias is not None else None
         store = scratch or HeadScratch()

@@ -26,6 +26,7 @@ import torch
 import torch.nn as nn
 
 from .dropout import dropped_positions
+from .head_loss import product_dtype
 
 
 class _LoraBranch(torch.autograd.Function):
@@ -40,13 +41,8 @@ class _LoraBranch(torch.autograd.Function):
         p: float,
         scaling: float,
     ) -> torch.Tensor:
-        kind = x.device.type
-        # The products' dtype: autocast's inside a mixed-precision step (made explicit, as the
-        # backward runs outside autocast), else the inputs' common one.
-        if torch.is_autocast_enabled(kind):
-            dtype = torch.get_autocast_dtype(kind)
-        else:
-            dtype = torch.promote_types(x.dtype, weight_a.dtype)
+        # Made explicit: the backward runs outside autocast.
+        dtype = product_dtype(x, weight_a)
         a = weight_a.to(dtype)
         b = weight_b.to(dtype)
         rows = x.reshape(-1, x.shape[-1])
